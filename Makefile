@@ -1,0 +1,64 @@
+# Kiosk BPU. The two commands: `make run` (serve the app) and `make test` (the whole suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app kiosk
+HOST ?= 0.0.0.0
+PORT ?= 5000
+WORKERS ?= 2
+PO := $(wildcard kiosk/translations/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+
+.PHONY: run test bench vendor install dev translations chromium extract-messages clean
+
+## Set up (venv, packages, database) and serve the app on the LAN with gunicorn.
+run: install translations
+	$(FLASK) db upgrade
+	$(FLASK) setup-code
+	@echo "Kiosk BPU: http://$$(hostname -I 2>/dev/null | cut -d' ' -f1 || echo localhost):$(PORT)/  (kiosk screen: /kiosk)"
+	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) wsgi:app
+
+## Set up (venv with dev extras, Debian's chromium) and run the whole test suite.
+test: dev translations chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Benchmarks (prints a table; see bench/README.md).
+bench: dev translations
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## Refresh the vendored front-end files in static/ from the npm registry (output is committed).
+vendor:
+	bash scripts/vendor.sh
+
+install: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+translations: $(MO)
+
+%.mo: %.po $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+## Collect the translatable texts into the English catalog (then translate the new msgids).
+extract-messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o kiosk/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i kiosk/translations/messages.pot -d kiosk/translations --no-fuzzy-matching
+
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis test-output

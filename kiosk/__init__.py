@@ -1,0 +1,98 @@
+"""Kiosk BPU: enrollment, QR cards, coverage kiosk and sembako distribution for the
+Dinas Ketenagakerjaan Kabupaten Muara Enim.
+
+``create_app`` reads like a table of contents: configuration, extensions, the web layer
+(locale, security headers, errors), blueprints (with their CLI commands).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from . import config as config_module
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app. Config layers: defaults, ``instance/config.py``, environment, ``test_config``."""
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "KIOSK_INSTANCE_PATH"
+    ) or str(ROOT / "instance")
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path).resolve()),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    load_config(app, test_config)
+    init_extensions(app)
+    init_web(app)
+    register_blueprints(app)
+    return app
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    """Layer the configuration and make sure ``instance/`` and the secret key exist."""
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_object(config_module.Defaults)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(
+        Path(app.instance_path) / "kiosk.sqlite3"
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(config_module.from_environment(os.environ))
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config_module.secret_key(app.instance_path)
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE"]
+    if app.config["PREFER_HTTPS"]:
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["PREFERRED_URL_SCHEME"] = "https"
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).parent / "translations"))
+
+
+def init_extensions(app: Flask) -> None:
+    """Bind the unbound extensions of ``kiosk.extensions`` to this app."""
+    from .database import configure_engine
+    from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+    from .i18n import select_locale
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+
+def init_web(app: Flask) -> None:
+    """Request-level behaviour shared by every page: locale, headers, errors, template helpers."""
+    from . import errors, i18n, web
+
+    i18n.init_app(app)
+    web.init_app(app)
+    errors.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per area of the product; each registers its own CLI commands
+    (``Blueprint(..., cli_group=None)``), so they appear as ``flask --app kiosk <command>``."""
+    from .admin import bp as admin_bp
+    from .auth import bp as auth_bp
+    from .cards import bp as cards_bp
+    from .distributions import bp as distributions_bp
+    from .reports import bp as reports_bp
+    from .terminal import bp as terminal_bp
+    from .workers import bp as workers_bp
+
+    for bp in (auth_bp, reports_bp, workers_bp, cards_bp, distributions_bp, admin_bp, terminal_bp):
+        app.register_blueprint(bp)
+

@@ -1,0 +1,7 @@
+"""Admin pages: staff accounts, kiosk devices, settings."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin", cli_group=None)
+
+from . import views  # noqa: E402,F401

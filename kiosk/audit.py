@@ -1,0 +1,52 @@
+"""The audit trail: every create, update and delete, with who, when, and before/after values.
+
+Call ``record`` inside the same transaction as the change it describes, so the two land together.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Iterable
+
+from .extensions import db
+from .models import AuditEvent, Device, Staff
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def snapshot(obj: Any, fields: Iterable[str]) -> dict:
+    """The named attributes of ``obj`` as JSON-ready values."""
+    return {name: _plain(getattr(obj, name)) for name in fields}
+
+
+def changes(before: dict, after: dict) -> tuple[dict, dict]:
+    """Only the fields that differ between two snapshots."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def record(
+    action: str,
+    entity: Any,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    staff: Staff | None = None,
+    device: Device | None = None,
+) -> AuditEvent:
+    """Add an audit event for ``entity`` (a model instance, flushed so it has an id)."""
+    event = AuditEvent(
+        action=action,
+        entity_type=type(entity).__tablename__,
+        entity_id=getattr(entity, "id", None),
+        before={k: _plain(v) for k, v in before.items()} if before else None,
+        after={k: _plain(v) for k, v in after.items()} if after else None,
+        staff_id=staff.id if staff is not None else None,
+        device_id=device.id if device is not None else None,
+    )
+    db.session.add(event)
+    return event

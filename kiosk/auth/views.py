@@ -1,0 +1,111 @@
+"""Sign-in, sign-out and first-run setup pages."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import func, select
+
+from ..audit import record
+from ..database import utcnow, write_transaction
+from ..extensions import db, limiter
+from ..models import Staff
+from ..web import safe_next
+from . import bp, setup
+from .access import SEEN_KEY
+from .forms import LoginForm, SetupForm
+
+
+def _username_key() -> str:
+    return "login-user:" + request.form.get("username", "").strip().lower()[:64]
+
+
+def _failed(_response) -> bool:
+    return bool(g.get("login_failed"))
+
+
+@bp.route("/masuk", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_USER"],
+    key_func=_username_key,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+def login():
+    """Staff sign-in. A fresh session is started on success (no session fixation)."""
+    if not setup.admin_exists():
+        return redirect(url_for("auth.first_run"))
+    next_url = safe_next(request.values.get("next"), url_for("reports.home"))
+    if current_user.is_authenticated:
+        return redirect(next_url)
+    form = LoginForm()
+    if form.validate_on_submit():
+        username = form.username.data.strip().lower()
+        staff = db.session.scalar(select(Staff).where(func.lower(Staff.username) == username))
+        if staff is None or not staff.check_password(form.password.data):
+            g.login_failed = True
+            form.password.errors.append(_l("Nama pengguna atau kata sandi salah."))
+        elif not staff.active:
+            g.login_failed = True
+            form.password.errors.append(_l("Akun ini dinonaktifkan. Hubungi admin."))
+        else:
+            with write_transaction():
+                staff.last_login_at = utcnow()
+            lang = session.get("lang")
+            session.clear()
+            if lang:
+                session["lang"] = lang
+            login_user(staff)
+            session[SEEN_KEY] = int(utcnow().timestamp())
+            return redirect(next_url)
+    status = 401 if g.get("login_failed") else 200
+    return render_template("auth/login.html", form=form, next=next_url), status
+
+
+@bp.post("/keluar")
+def logout():
+    """Sign out and forget the session."""
+    logout_user()
+    session.clear()
+    flash(_l("Anda sudah keluar."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+@limiter.limit("10 per 10 minutes", methods=["POST"])
+def first_run():
+    """Create the first admin with the setup code printed on the server console."""
+    if setup.admin_exists():
+        flash(_l("Aplikasi sudah disiapkan. Silakan masuk."), "info")
+        return redirect(url_for("auth.login"))
+    code = setup.setup_code(current_app.instance_path)
+    current_app.logger.warning("Kode penyiapan / setup code: %s", code)
+    form = SetupForm()
+    if form.validate_on_submit():
+        consumed = setup.claim_code(current_app.instance_path, form.code.data)
+        if consumed is None:
+            form.code.errors.append(_l("Kode penyiapan salah atau sudah dipakai."))
+        else:
+            try:
+                with write_transaction():
+                    staff = Staff(
+                        username=form.username.data,
+                        full_name=form.full_name.data.strip(),
+                        role="admin",
+                    )
+                    staff.set_password(form.password.data)
+                    db.session.add(staff)
+                    db.session.flush()
+                    record("staff.create", staff, after={"username": staff.username, "role": "admin"}, staff=staff)
+            except Exception:
+                setup.restore_code(consumed)
+                raise
+            setup.forget_code(consumed)
+            session.clear()
+            login_user(staff)
+            session[SEEN_KEY] = int(utcnow().timestamp())
+            flash(_l("Admin pertama dibuat. Selamat datang!"), "success")
+            return redirect(url_for("reports.home"))
+    return render_template("auth/setup.html", form=form), (400 if form.errors else 200)

@@ -1,0 +1,96 @@
+"""Configuration: defaults, then ``instance/config.py``, then the environment, then tests.
+
+Environment variables: ``DATABASE_URL`` and any ``KIOSK_<NAME>`` (``KIOSK_IDLE_MINUTES=10`` sets
+``IDLE_MINUTES``). Values are read as JSON where they parse as JSON (numbers, true/false), else
+as text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+class Defaults:
+    """Settings every installation starts from."""
+
+    # The office
+    OFFICE_NAME = "Dinas Ketenagakerjaan"
+    REGENCY_NAME = "Kabupaten Muara Enim"
+    DEFAULT_FUNDER = "Pemkab Muara Enim"
+    TIMEZONE = "Asia/Jakarta"
+
+    # Staff sessions on shared tablets
+    IDLE_MINUTES = 15
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    SESSION_COOKIE_NAME = "kiosk_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False  # switched on when served over HTTPS (PREFER_HTTPS)
+    REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+    PREFER_HTTPS = False
+
+    # Throttling; set KIOSK_RATELIMIT_STORAGE=redis://127.0.0.1:6379 to share limits between
+    # server processes.
+    RATELIMIT_STORAGE = "memory://"
+    LOGIN_LIMIT_PER_USER = "10 per 5 minutes"
+    LOGIN_LIMIT_PER_ADDRESS = "30 per 5 minutes"
+
+    # Languages
+    BABEL_DEFAULT_LOCALE = "id"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"
+    LANGUAGES = ("id", "en")
+
+    # Uploads (photos, imports)
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+    # Kiosk screen
+    KIOSK_RESULT_SECONDS = 15
+
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    WTF_CSRF_HEADERS = ["X-CSRFToken"]
+
+
+def secret_key(instance_path: str | os.PathLike) -> str:
+    """Return the app secret from ``instance/secret_key``, creating it (mode 0600) on first use."""
+    path = Path(instance_path) / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another server process made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def from_environment(environ: os._Environ | dict) -> dict:
+    """Read ``DATABASE_URL`` and ``KIOSK_*`` variables into config keys."""
+    found: dict = {}
+    if environ.get("DATABASE_URL"):
+        found["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(environ["DATABASE_URL"])
+    for name, raw in environ.items():
+        if not name.startswith("KIOSK_") or name == "KIOSK_INSTANCE_PATH":
+            continue
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        found[name.removeprefix("KIOSK_")] = value
+    return found
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for ``postgres://`` and ``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url

@@ -1,0 +1,75 @@
+"""Languages: Bahasa Indonesia by default, English on request (one tap on every screen).
+
+The Indonesian text is the message id (``_("Masuk")``), so the default language never depends on
+a catalog being complete; ``kiosk/translations/en`` holds the English. The choice is kept in a
+long-lived ``lang`` cookie so a kiosk or tablet keeps it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
+from flask import Blueprint, Flask, current_app, redirect, request
+from flask_babel import format_date, format_datetime, get_locale
+
+from .web import safe_next
+
+LANG_COOKIE = "lang"
+bp = Blueprint("i18n", __name__)
+
+
+def select_locale() -> str:
+    """The language of this request: the ``lang`` cookie if it names a known one, else Indonesian."""
+    chosen = request.cookies.get(LANG_COOKIE, "")
+    if chosen in current_app.config["LANGUAGES"]:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@bp.post("/bahasa/<lang>")
+def switch(lang: str):
+    """Switch the interface language and go back to where the person was."""
+    response = redirect(safe_next(request.form.get("next") or request.referrer, "/"))
+    if lang in current_app.config["LANGUAGES"]:
+        response.set_cookie(
+            LANG_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
+
+
+def tanggal(value: date | datetime | None, long: bool = True) -> str:
+    """A date the Indonesian way: "19 November 2020" (or "19 Nov 2020" when ``long`` is False)."""
+    if value is None:
+        return "–"
+    pattern = "d MMMM y" if long else "d MMM y"
+    if isinstance(value, datetime):
+        return format_datetime(value, pattern)
+    return format_date(value, pattern)
+
+
+def waktu(value: datetime | None) -> str:
+    """A moment in Asia/Jakarta time: "19 Nov 2020 10.32"."""
+    if value is None:
+        return "–"
+    return format_datetime(value, "d MMM y HH.mm")
+
+
+def tanggal_id(value: date, long: bool = True) -> str:
+    """Indonesian date outside a request (PDF documents, CLI)."""
+    return babel_format_date(value, "d MMMM y" if long else "d MMM y", locale="id")
+
+
+def waktu_id(value: datetime, tz: str = "Asia/Jakarta") -> str:
+    """Indonesian date and time outside a request (PDF documents, CLI)."""
+    return babel_format_datetime(value, "d MMM y HH.mm", tzinfo=tz, locale="id")
+
+
+def init_app(app: Flask) -> None:
+    """Register the language switch and the date filters."""
+    app.register_blueprint(bp)
+    app.add_template_filter(tanggal)
+    app.add_template_filter(waktu)
+    app.add_template_global(lambda: str(get_locale()), "current_lang")

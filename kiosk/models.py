@@ -1,0 +1,363 @@
+"""The data: workers, their coverage and cards, distributions and collections, staff, devices,
+and the audit trail.
+
+Glossary (see README): NIK = 16-digit national ID; KPJ = BPJS Ketenagakerjaan membership number;
+JKK / JKM / JHT = work accident / death / old-age programmes; sembako = staple food package;
+penyaluran = a distribution event; kecamatan / desa = district / village.
+
+Rules the database itself enforces (see the migrations for the DDL):
+- one NIK per worker, one KPJ per worker when set;
+- at most one valid (not revoked) card per worker;
+- at most one non-voided collection per worker per distribution, and one per sequence number;
+- a distribution never counts more packages handed out than it has (CHECK);
+- audit events are append-only (triggers refuse UPDATE and DELETE).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Optional
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .database import UTCDateTime, utcnow
+from .extensions import db
+
+ROLES = ("admin", "petugas")
+NOT_REVOKED = text("revoked_at IS NULL")
+NOT_VOIDED = text("voided_at IS NULL")
+
+
+class Staff(UserMixin, db.Model):
+    """A staff account (admin or petugas) that signs in on a tablet or the office PC."""
+
+    __tablename__ = "staff"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'petugas')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="petugas")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Raised on password change or deactivation: every session signed with the old value ends.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def set_password(self, password: str) -> None:
+        """Hash and store a new password, signing out every existing session."""
+        self.password_hash = generate_password_hash(password)
+        self.session_version = (self.session_version or 0) + 1
+
+    def check_password(self, password: str) -> bool:
+        """True when ``password`` matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """The session's user id carries the session version (see ``load_staff``)."""
+        return f"{self.id}.{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return bool(self.active)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def __repr__(self) -> str:
+        return f"<Staff {self.username} {self.role}>"
+
+
+class Worker(db.Model):
+    """An informal worker (pekerja bukan penerima upah, BPU) enrolled by the office."""
+
+    __tablename__ = "worker"
+    __table_args__ = (
+        CheckConstraint("sex IN ('L', 'P')", name="sex"),
+        CheckConstraint("length(nik) = 16", name="nik_length"),
+        CheckConstraint("income >= 0", name="income_positive"),
+        Index("ix_worker_name", "name"),
+        Index("ix_worker_kecamatan", "kecamatan_code"),
+        Index("ix_worker_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nik: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_place: Mapped[str] = mapped_column(String(80), default="")
+    birth_date: Mapped[date] = mapped_column(Date)
+    address: Mapped[str] = mapped_column(Text, default="")
+    kecamatan_code: Mapped[str] = mapped_column(String(6))
+    desa_code: Mapped[Optional[str]] = mapped_column(String(10))
+    desa_name: Mapped[str] = mapped_column(String(80), default="")
+    occupation: Mapped[str] = mapped_column(String(80), default="")
+    phone: Mapped[Optional[str]] = mapped_column(String(20))
+    kpj: Mapped[Optional[str]] = mapped_column(String(20), unique=True)
+    income: Mapped[int] = mapped_column(BigInteger, default=0)
+    photo: Mapped[Optional[str]] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    updated_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+
+    coverages: Mapped[list["Coverage"]] = relationship(
+        back_populates="worker", order_by="Coverage.start_date.desc()"
+    )
+    cards: Mapped[list["Card"]] = relationship(
+        back_populates="worker", order_by="Card.issued_at.desc()"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Worker {self.id}>"  # never the NIK: reprs end up in logs
+
+
+class Coverage(db.Model):
+    """One period of BPJS Ketenagakerjaan coverage. A renewal is a new row; history is kept.
+
+    Status (aktif / belum aktif / berakhir) is computed for a day in Asia/Jakarta time by
+    ``kiosk.coverage``, never stored.
+    """
+
+    __tablename__ = "coverage"
+    __table_args__ = (
+        CheckConstraint("end_date >= start_date", name="period_order"),
+        CheckConstraint("jkk OR jkm OR jht", name="some_programme"),
+        Index("ix_coverage_worker_end", "worker_id", "end_date"),
+        Index("ix_coverage_end", "end_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"))
+    jkk: Mapped[bool] = mapped_column(Boolean, default=True)
+    jkm: Mapped[bool] = mapped_column(Boolean, default=True)
+    jht: Mapped[bool] = mapped_column(Boolean, default=False)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    funder: Mapped[str] = mapped_column(String(120), default="Pemkab Muara Enim")
+    income_basis: Mapped[int] = mapped_column(BigInteger, default=0)
+    monthly_contribution: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+
+    worker: Mapped[Worker] = relationship(back_populates="coverages")
+
+    @property
+    def programmes(self) -> list[str]:
+        """The programme codes of this period, in the order BPJS lists them."""
+        return [code for code, on in (("JKK", self.jkk), ("JKM", self.jkm), ("JHT", self.jht)) if on]
+
+
+class Card(db.Model):
+    """A printed QR card. The QR holds a signed token naming this row's id; nothing personal.
+
+    ``fallback_code`` is the short code printed under the QR, typed on the kiosk keypad when the
+    QR is damaged. Issuing a new card revokes the older one.
+    """
+
+    __tablename__ = "card"
+    __table_args__ = (
+        Index(
+            "uq_card_one_valid_per_worker",
+            "worker_id",
+            unique=True,
+            sqlite_where=NOT_REVOKED,
+            postgresql_where=NOT_REVOKED,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"))
+    fallback_code: Mapped[str] = mapped_column(String(16), unique=True)
+    key_id: Mapped[str] = mapped_column(String(4))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    revoke_reason: Mapped[Optional[str]] = mapped_column(String(200))
+
+    worker: Mapped[Worker] = relationship(back_populates="cards")
+
+    @property
+    def is_valid(self) -> bool:
+        return self.revoked_at is None
+
+
+class Distribution(db.Model):
+    """A sembako distribution (penyaluran): one event with a fixed number of packages.
+
+    ``packages_given`` counts the non-voided collections; the claim raises it with a conditional
+    UPDATE that the CHECK below backs up. ``next_seq`` only ever grows: each collection gets its
+    own sequence number ("paket ke-37"), voided ones keep theirs.
+    """
+
+    __tablename__ = "distribution"
+    __table_args__ = (
+        CheckConstraint("packages_total >= 0", name="total_positive"),
+        CheckConstraint(
+            "packages_given >= 0 AND packages_given <= packages_total", name="given_within_total"
+        ),
+        CheckConstraint("eligibility IN ('coverage', 'list')", name="eligibility"),
+        CheckConstraint("status IN ('draft', 'open', 'closed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(160))
+    day: Mapped[date] = mapped_column(Date)
+    place: Mapped[str] = mapped_column(String(160), default="")
+    packages_total: Mapped[int] = mapped_column(Integer)
+    packages_given: Mapped[int] = mapped_column(Integer, default=0)
+    next_seq: Mapped[int] = mapped_column(Integer, default=1)
+    contents: Mapped[str] = mapped_column(Text, default="")
+    eligibility: Mapped[str] = mapped_column(String(16), default="coverage")
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    opened_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    closed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Filled in by the office before printing the BAST (handover report).
+    bast_number: Mapped[str] = mapped_column(String(120), default="")
+    official_name: Mapped[str] = mapped_column(String(120), default="")
+    official_nip: Mapped[str] = mapped_column(String(30), default="")
+    official_title: Mapped[str] = mapped_column(String(120), default="")
+    receiver_name: Mapped[str] = mapped_column(String(120), default="")
+    receiver_title: Mapped[str] = mapped_column(String(120), default="")
+    witness1_name: Mapped[str] = mapped_column(String(120), default="")
+    witness2_name: Mapped[str] = mapped_column(String(120), default="")
+    # The recipient/non-recipient lists frozen at close-out, for the BAST.
+    frozen_report: Mapped[Optional[dict]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+
+    @property
+    def packages_left(self) -> int:
+        return self.packages_total - self.packages_given
+
+
+class DistributionListEntry(db.Model):
+    """A worker named on a distribution's list (eligibility "list")."""
+
+    __tablename__ = "distribution_list_entry"
+
+    distribution_id: Mapped[int] = mapped_column(
+        ForeignKey("distribution.id", ondelete="CASCADE"), primary_key=True
+    )
+    worker_id: Mapped[int] = mapped_column(
+        ForeignKey("worker.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Collection(db.Model):
+    """One sembako package handed to one worker. Written only by ``kiosk.distribution``.
+
+    The proof is the card (``card_id``) or, when the card is lost, the staff member at the desk
+    (``staff_id`` with no card). A voided collection is kept with who/when/why.
+    """
+
+    __tablename__ = "collection"
+    __table_args__ = (
+        Index(
+            "uq_collection_once_per_worker",
+            "distribution_id",
+            "worker_id",
+            unique=True,
+            sqlite_where=NOT_VOIDED,
+            postgresql_where=NOT_VOIDED,
+        ),
+        UniqueConstraint("distribution_id", "seq", name="uq_collection_seq"),
+        Index("ix_collection_worker", "worker_id"),
+        Index("ix_collection_distribution_time", "distribution_id", "collected_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    distribution_id: Mapped[int] = mapped_column(ForeignKey("distribution.id"))
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"))
+    card_id: Mapped[Optional[int]] = mapped_column(ForeignKey("card.id"))
+    device_id: Mapped[Optional[int]] = mapped_column(ForeignKey("device.id"))
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    station: Mapped[str] = mapped_column(String(80), default="")
+    seq: Mapped[int] = mapped_column(Integer)
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    proxy_name: Mapped[Optional[str]] = mapped_column(String(120))
+    proxy_relation: Mapped[Optional[str]] = mapped_column(String(60))
+    handover_photo: Mapped[Optional[str]] = mapped_column(String(80))
+    voided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    voided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    void_reason: Mapped[Optional[str]] = mapped_column(String(200))
+
+    worker: Mapped[Worker] = relationship()
+    distribution: Mapped[Distribution] = relationship()
+
+
+class ClaimRequest(db.Model):
+    """The first answer to a claim, kept by its request id so a retry gets the same answer."""
+
+    __tablename__ = "claim_request"
+
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    distribution_id: Mapped[int] = mapped_column(ForeignKey("distribution.id"))
+    worker_id: Mapped[Optional[int]] = mapped_column(ForeignKey("worker.id"))
+    outcome: Mapped[str] = mapped_column(String(32))
+    collection_id: Mapped[Optional[int]] = mapped_column(ForeignKey("collection.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Device(db.Model):
+    """A paired kiosk (tablet or PC in the aula). It holds a revocable credential cookie whose
+    hash is stored here; it can read coverage and, in mode "collect", claim packages."""
+
+    __tablename__ = "device"
+    __table_args__ = (CheckConstraint("mode IN ('check', 'collect')", name="mode"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    mode: Mapped[str] = mapped_column(String(16), default="check")
+    distribution_id: Mapped[Optional[int]] = mapped_column(ForeignKey("distribution.id"))
+    pairing_code_hash: Mapped[Optional[str]] = mapped_column(String(128), unique=True)
+    pairing_expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    credential_hash: Mapped[Optional[str]] = mapped_column(String(128), unique=True)
+    paired_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+
+    distribution: Mapped[Optional[Distribution]] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Who did what, when, to which record, with the values before and after. Append-only."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_entity", "entity_type", "entity_id"),
+        Index("ix_audit_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    device_id: Mapped[Optional[int]] = mapped_column(ForeignKey("device.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[Optional[int]] = mapped_column(Integer)
+    before: Mapped[Optional[dict]] = mapped_column(JSON)
+    after: Mapped[Optional[dict]] = mapped_column(JSON)
+
+    staff: Mapped[Optional[Staff]] = relationship()

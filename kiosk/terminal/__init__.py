@@ -1,0 +1,7 @@
+"""The public kiosk screens in the aula (named ``terminal`` to avoid ``kiosk.kiosk``)."""
+
+from flask import Blueprint
+
+bp = Blueprint("terminal", __name__, url_prefix="/kiosk", cli_group=None)
+
+from . import views  # noqa: E402,F401

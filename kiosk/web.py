@@ -1,0 +1,74 @@
+"""What every response shares: security headers, safe redirects, template helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Flask, request
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        # wasm-unsafe-eval: the QR decoder is WebAssembly; no inline script, no eval.
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob: mediastream:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def security_headers(response):
+    """Add the security headers to every response."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.endpoint != "static" and "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"  # personal data must not linger on shared tablets
+    return response
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Return ``target`` if it is a path on this site, else ``fallback`` (no open redirects)."""
+    if not target:
+        return fallback
+    target = target.strip()
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        if parts.netloc == request.host and parts.scheme in ("http", "https"):
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+        return fallback
+    if not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
+
+
+def vendored_files(static_folder: str) -> dict[str, str]:
+    """Map each vendored library's name to its versioned file: ``htmx`` -> ``vendor/htmx-2.0.8.min.js``."""
+    found = {}
+    for path in sorted(Path(static_folder, "vendor").glob("*.js")):
+        name = path.name.split("-")[0] if "-" in path.name else path.stem
+        found.setdefault(name, f"vendor/{path.name}")
+    return found
+
+
+def init_app(app: Flask) -> None:
+    """Register the response hooks and template helpers."""
+    app.after_request(security_headers)
+    vendored = vendored_files(app.static_folder)
+    app.add_template_global(lambda name: vendored[name], "vendored")
+    app.add_template_global(lambda: app.view_functions.keys(), "url_endpoints")

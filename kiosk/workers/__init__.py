@@ -1,0 +1,7 @@
+"""Workers (BPU) and their coverage: list, enroll, edit, photograph, import, export, renew."""
+
+from flask import Blueprint
+
+bp = Blueprint("workers", __name__, url_prefix="/pekerja", cli_group=None)
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,41 @@
+// Staff pages: small behaviours htmx does not do by itself. No inline script anywhere (CSP).
+(function () {
+  "use strict";
+
+  // The network dropped or the server restarted: say so instead of doing nothing.
+  document.addEventListener("htmx:sendError", function () {
+    var box = document.getElementById("messages");
+    if (!box) return;
+    var msg = document.documentElement.lang === "en"
+      ? "Cannot reach the server. Check the network and try again."
+      : "Tidak bisa menghubungi server. Periksa jaringan lalu coba lagi.";
+    box.innerHTML = '<p class="flash flash-error"></p>';
+    box.firstChild.textContent = msg;
+  });
+
+  // Confirm dangerous actions: <form data-confirm="...">. Works with and without htmx.
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    var message = form.getAttribute && form.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) {
+      evt.preventDefault();
+      evt.stopImmediatePropagation();
+    }
+  }, true);
+
+  // A second tap on a submit button while the first request runs does nothing.
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (form.dataset.submitting === "1" && !form.hasAttribute("data-allow-resubmit")) {
+      evt.preventDefault();
+      evt.stopImmediatePropagation();
+      return;
+    }
+    form.dataset.submitting = "1";
+    window.setTimeout(function () { form.dataset.submitting = ""; }, 4000);
+  });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt && evt.detail.elt.closest && evt.detail.elt.closest("form");
+    if (form) form.dataset.submitting = "";
+  });
+})();

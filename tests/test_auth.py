@@ -1,0 +1,211 @@
+"""Staff sign-in, sign-out, sessions, first-run setup, CSRF and the staff-only routes."""
+
+import os
+import stat
+import time
+
+import pytest
+from sqlalchemy import select
+
+from factories import make_staff
+from kiosk.auth.access import SEEN_KEY
+from kiosk.extensions import db
+from kiosk.models import AuditEvent, Staff
+
+
+def setup_code(app) -> str:
+    with open(os.path.join(app.instance_path, "setup-code")) as fh:
+        return fh.read().strip()
+
+
+SETUP_FORM = {"username": "Admin", "full_name": "Ibu Admin", "password": "kuat-sekali-1", "confirm": "kuat-sekali-1"}
+
+
+class TestFirstRun:
+    def test_without_admin_everything_leads_to_setup(self, client):
+        assert client.get("/masuk").headers["Location"] == "/setup"
+        page = client.get("/setup")
+        assert page.status_code == 200
+        assert "kode penyiapan" in page.get_data(as_text=True).lower()
+
+    def test_setup_code_file_is_private(self, app, client):
+        client.get("/setup")
+        path = os.path.join(app.instance_path, "setup-code")
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+    def test_right_code_creates_admin_and_signs_in(self, app, client):
+        client.get("/setup")
+        response = client.post("/setup", data={**SETUP_FORM, "code": setup_code(app).lower().replace("-", " ")})
+        assert response.status_code == 302 and response.headers["Location"] == "/"
+        admin = db.session.scalar(select(Staff))
+        assert admin.username == "admin" and admin.role == "admin"
+        assert admin.password_hash != SETUP_FORM["password"]
+        assert client.get("/").status_code == 200
+        assert not os.path.exists(os.path.join(app.instance_path, "setup-code"))
+        assert db.session.scalar(select(AuditEvent.action)) == "staff.create"
+
+    def test_wrong_code_refused(self, app, client):
+        client.get("/setup")
+        response = client.post("/setup", data={**SETUP_FORM, "code": "AAAA-BBBB-CCCC"})
+        assert response.status_code == 400
+        assert "Kode penyiapan salah" in response.get_data(as_text=True)
+        assert db.session.scalar(select(Staff)) is None
+
+    def test_code_used_twice(self, app, client):
+        client.get("/setup")
+        code = setup_code(app)
+        assert client.post("/setup", data={**SETUP_FORM, "code": code}).status_code == 302
+        other = app.test_client()
+        response = other.post("/setup", data={**SETUP_FORM, "username": "kedua", "code": code})
+        assert response.status_code == 302 and response.headers["Location"] == "/masuk"
+        assert db.session.scalar(select(Staff).where(Staff.username == "kedua")) is None
+
+    def test_cli_prints_setup_code(self, app, runner):
+        result = runner.invoke(args=["setup-code"])
+        assert setup_code(app) in result.output
+
+
+class TestSignIn:
+    def test_good_password(self, client):
+        make_staff(role="admin", username="siti", password="benar-sekali")
+        response = client.post("/masuk", data={"username": "Siti ", "password": "benar-sekali"})
+        assert response.status_code == 302 and response.headers["Location"] == "/"
+        assert db.session.scalar(select(Staff.last_login_at).where(Staff.username == "siti")) is not None
+
+    def test_bad_password(self, client):
+        make_staff(role="admin", username="siti", password="benar-sekali")
+        response = client.post("/masuk", data={"username": "siti", "password": "salah"})
+        assert response.status_code == 401
+        assert "Nama pengguna atau kata sandi salah" in response.get_data(as_text=True)
+        assert client.get("/").status_code == 302
+
+    def test_inactive_account(self, client):
+        make_staff(role="admin")
+        make_staff(username="budi", password="benar-sekali", active=False)
+        response = client.post("/masuk", data={"username": "budi", "password": "benar-sekali"})
+        assert response.status_code == 401
+        assert "dinonaktifkan" in response.get_data(as_text=True)
+
+    def test_throttled_per_username(self, app, client):
+        make_staff(role="admin", username="siti", password="benar-sekali")
+        for _ in range(10):
+            assert client.post("/masuk", data={"username": "siti", "password": "x"}).status_code == 401
+        response = client.post("/masuk", data={"username": "siti", "password": "benar-sekali"})
+        assert response.status_code == 429
+        assert "Terlalu banyak percobaan" in response.get_data(as_text=True)
+        # another account from the same address is not locked out by siti's attempts
+        make_staff(username="budi", password="benar-sekali")
+        assert client.post("/masuk", data={"username": "budi", "password": "benar-sekali"}).status_code == 302
+
+    def test_throttled_per_address(self, app, client):
+        make_staff(role="admin")
+        for n in range(30):
+            client.post("/masuk", data={"username": f"orang{n}", "password": "x"})
+        assert client.post("/masuk", data={"username": "lain", "password": "x"}).status_code == 429
+
+    def test_successful_sign_ins_are_not_counted(self, app, client):
+        make_staff(role="admin", username="siti", password="benar-sekali")
+        for _ in range(12):
+            assert client.post("/masuk", data={"username": "siti", "password": "benar-sekali"}).status_code == 302
+            client.post("/keluar")
+
+    def test_new_session_on_sign_in(self, client):
+        make_staff(role="admin", username="siti", password="benar-sekali")
+        with client.session_transaction() as sess:
+            sess["planted"] = "by-attacker"
+        client.post("/masuk", data={"username": "siti", "password": "benar-sekali"})
+        with client.session_transaction() as sess:
+            assert "planted" not in sess
+
+    @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)", "http://localhost.evil/"])
+    def test_next_open_redirect_refused(self, client, target):
+        make_staff(role="admin", username="siti", password="benar-sekali")
+        response = client.post("/masuk?next=" + target, data={"username": "siti", "password": "benar-sekali"})
+        assert response.headers["Location"] == "/"
+
+    def test_next_inside_the_site_kept(self, client):
+        make_staff(role="admin", username="siti", password="benar-sekali")
+        response = client.post("/masuk?next=/pekerja/?q=budi", data={"username": "siti", "password": "benar-sekali"})
+        assert response.headers["Location"] == "/pekerja/?q=budi"
+
+
+class TestSessions:
+    def test_sign_out(self, client, login_as):
+        login_as("petugas")
+        assert client.get("/").status_code == 200
+        assert client.post("/keluar").status_code == 302
+        assert client.get("/").status_code == 302
+
+    def test_sign_out_needs_csrf(self, client, login_as):
+        login_as("petugas")
+        assert client.post("/keluar", csrf=False).status_code == 400
+        assert client.get("/").status_code == 200
+
+    def test_idle_expiry(self, app, client, login_as):
+        login_as("petugas")
+        with client.session_transaction() as sess:
+            sess[SEEN_KEY] = int(time.time()) - app.config["IDLE_MINUTES"] * 60 - 5
+        response = client.get("/")
+        assert response.status_code == 302 and response.headers["Location"].startswith("/masuk")
+        assert "lama tidak digunakan" in client.get("/masuk").get_data(as_text=True)
+
+    def test_activity_keeps_session(self, app, client, login_as):
+        login_as("petugas")
+        with client.session_transaction() as sess:
+            sess[SEEN_KEY] = int(time.time()) - app.config["IDLE_MINUTES"] * 60 + 30
+        assert client.get("/").status_code == 200
+
+    def test_password_change_signs_out_everywhere(self, app, client, login_as):
+        staff = login_as("petugas")
+        staff.set_password("kata-baru-123")
+        db.session.commit()
+        assert client.get("/").status_code == 302
+
+    def test_deactivation_signs_out(self, app, client, login_as):
+        staff = login_as("petugas")
+        staff.active = False
+        db.session.commit()
+        assert client.get("/").status_code == 302
+
+    def test_htmx_request_gets_hx_redirect(self, client):
+        response = client.get("/", headers={"HX-Request": "true"})
+        assert response.status_code == 401
+        assert response.headers["HX-Redirect"].startswith("/masuk")
+
+
+def test_cli_create_staff(app, runner):
+    result = runner.invoke(args=["create-staff", "Rina", "--role", "admin", "--password-stdin"], input="sangat-rahasia\n")
+    assert result.exit_code == 0, result.output
+    staff = db.session.scalar(select(Staff).where(Staff.username == "rina"))
+    assert staff.role == "admin" and staff.check_password("sangat-rahasia")
+    again = runner.invoke(args=["create-staff", "rina", "--password-stdin"], input="sangat-rahasia\n")
+    assert again.exit_code != 0 and "already exists" in again.output
+    short = runner.invoke(args=["create-staff", "dodi", "--password-stdin"], input="pendek\n")
+    assert short.exit_code != 0
+
+
+def staff_routes(app):
+    """Every route that is not public: everything except sign-in, setup, language, static and the
+    kiosk screens (which have their own device credential)."""
+    public = {"auth.login", "auth.first_run", "auth.logout", "i18n.switch", "static"}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in public or rule.endpoint.startswith("terminal."):
+            continue
+        yield rule
+
+
+def test_every_staff_route_refused_to_anonymous(app, client):
+    make_staff(role="admin")
+    checked = 0
+    for rule in staff_routes(app):
+        url = rule.rule
+        for arg in rule.arguments:
+            url = url.replace(f"<{arg}>", "1").replace(f"<int:{arg}>", "1")
+            url = url.replace(f"<string:{arg}>", "x").replace(f"<path:{arg}>", "x")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method)
+            assert response.status_code in (302, 401), (method, url, response.status_code)
+            if response.status_code == 302:
+                assert response.headers["Location"].startswith("/masuk")
+            checked += 1
+    assert checked >= 1

@@ -1,0 +1,91 @@
+"""Configuration layering and the instance secret."""
+
+import os
+import stat
+import subprocess
+
+from kiosk import create_app
+
+
+def test_layers_defaults_instance_env_test(tmp_path, monkeypatch):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "config.py").write_text("IDLE_MINUTES = 5\nKIOSK_RESULT_SECONDS = 20\nOFFICE_NAME = 'Disnaker'\n")
+    monkeypatch.setenv("KIOSK_KIOSK_RESULT_SECONDS", "30")
+    monkeypatch.setenv("KIOSK_OFFICE_NAME", "Dinas Tenaga Kerja")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db.example/kiosk")
+    app = create_app({"INSTANCE_PATH": str(instance), "OFFICE_NAME": "Dari tes"})
+    assert app.config["IDLE_MINUTES"] == 5  # instance/config.py over the default (15)
+    assert app.config["KIOSK_RESULT_SECONDS"] == 30  # environment over instance/config.py, parsed as JSON
+    assert app.config["OFFICE_NAME"] == "Dari tes"  # the test dict over everything
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.example/kiosk"
+    assert app.config["REGENCY_NAME"] == "Kabupaten Muara Enim"  # untouched default
+
+
+def test_default_database_is_sqlite_in_instance(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "inst")})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///" + str(tmp_path / "inst" / "kiosk.sqlite3")
+
+
+def test_secret_key_created_once_with_mode_0600(tmp_path):
+    instance = tmp_path / "instance"
+    first = create_app({"INSTANCE_PATH": str(instance)})
+    key_file = instance / "secret_key"
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    assert len(first.secret_key) == 64
+    second = create_app({"INSTANCE_PATH": str(instance)})
+    assert second.secret_key == first.secret_key
+    other = create_app({"INSTANCE_PATH": str(tmp_path / "other")})
+    assert other.secret_key != first.secret_key
+
+
+def test_instance_secrets_are_ignored_by_git():
+    root = os.path.dirname(os.path.dirname(__file__))
+    names = ["instance/secret_key", "instance/kiosk.sqlite3", "instance/card-keys/1", "instance/setup-code"]
+    result = subprocess.run(["git", "-C", root, "check-ignore", *names], capture_output=True, text=True)
+    assert result.stdout.split() == names
+
+
+def test_sqlite_pragmas(app):
+    from kiosk.extensions import db
+
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_security_headers(client):
+    response = client.get("/masuk")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self' 'wasm-unsafe-eval'" in csp
+    assert "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_session_cookie_flags(app, client, login_as):
+    login_as("petugas")
+    cookie = client.get_cookie("kiosk_session")
+    assert cookie.http_only
+    assert cookie.same_site == "Lax"
+    assert not cookie.secure
+
+
+def test_secure_cookies_behind_https(tmp_path):
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "i"), "PREFER_HTTPS": True})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_language_switch(client, app):
+    from kiosk.auth.setup import admin_exists  # noqa: F401  (setup page shows without an admin)
+
+    page = client.get("/setup").get_data(as_text=True)
+    assert "Penyiapan pertama" in page
+    response = client.post("/bahasa/en", data={"next": "/setup"})
+    assert response.status_code == 302 and response.headers["Location"] == "/setup"
+    page = client.get("/setup").get_data(as_text=True)
+    assert "First-time setup" in page
+    assert client.post("/bahasa/id", data={"next": "https://evil.example/"}).headers["Location"] == "/"
