@@ -87,12 +87,12 @@ def register_blueprints(app: Flask) -> None:
     (``Blueprint(..., cli_group=None)``), so they appear as ``flask --app kiosk <command>``."""
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
-    from .cards import bp as cards_bp
+    from .issuing import bp as issuing_bp
     from .distributions import bp as distributions_bp
-    from .reports import bp as reports_bp
+    from .dashboard import bp as dashboard_bp
     from .terminal import bp as terminal_bp
     from .workers import bp as workers_bp
 
-    for bp in (auth_bp, reports_bp, workers_bp, cards_bp, distributions_bp, admin_bp, terminal_bp):
+    for bp in (auth_bp, dashboard_bp, workers_bp, issuing_bp, distributions_bp, admin_bp, terminal_bp):
         app.register_blueprint(bp)
 

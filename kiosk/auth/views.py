@@ -37,7 +37,7 @@ def login():
     """Staff sign-in. A fresh session is started on success (no session fixation)."""
     if not setup.admin_exists():
         return redirect(url_for("auth.first_run"))
-    next_url = safe_next(request.values.get("next"), url_for("reports.home"))
+    next_url = safe_next(request.values.get("next"), url_for("dashboard.home"))
     if current_user.is_authenticated:
         return redirect(next_url)
     form = LoginForm()
@@ -107,5 +107,5 @@ def first_run():
             login_user(staff)
             session[SEEN_KEY] = int(utcnow().timestamp())
             flash(_l("Admin pertama dibuat. Selamat datang!"), "success")
-            return redirect(url_for("reports.home"))
+            return redirect(url_for("dashboard.home"))
     return render_template("auth/setup.html", form=form), (400 if form.errors else 200)

@@ -17,4 +17,4 @@ def home():
         "workers": db.session.scalar(select(func.count(Worker.id))),
         "cards": db.session.scalar(select(func.count(Card.id)).where(Card.revoked_at.is_(None))),
     }
-    return render_template("reports/home.html", figures=figures)
+    return render_template("dashboard/home.html", figures=figures)
