@@ -1,0 +1,1 @@
+"""Kiosk devices: add, pair, revoke (admin)."""
