@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, g, request, session
+
+request_log = logging.getLogger("kiosk.request")
 
 CSP = "; ".join(
     [
@@ -66,8 +71,37 @@ def vendored_files(static_folder: str) -> dict[str, str]:
     return found
 
 
+def start_timer() -> None:
+    g.request_started = time.perf_counter()
+
+
+def log_request(response):
+    """One structured line per request. The path only: query strings and bodies may hold a NIK
+    being searched or a card token, and neither belongs in a log."""
+    started = g.pop("request_started", None)
+    if request.endpoint == "static":
+        return response
+    entry = {
+        "method": request.method,
+        "path": request.path,
+        "endpoint": request.endpoint,
+        "status": response.status_code,
+        "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+    }
+    staff_id = session.get("_user_id")
+    if staff_id:
+        entry["staff"] = staff_id.split(".")[0]
+    if g.get("device_id"):
+        entry["device"] = g.device_id
+    request_log.info(json.dumps(entry, separators=(",", ":")))
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Register the response hooks and template helpers."""
+    request_log.setLevel(logging.INFO)  # propagates to the app logger's handler (stderr)
+    app.before_request(start_timer)
+    app.after_request(log_request)
     app.after_request(security_headers)
     vendored = vendored_files(app.static_folder)
     app.add_template_global(lambda name: vendored[name], "vendored")
