@@ -1,0 +1,408 @@
+"""The card token (sign/read, key ring) and the digits-only fallback code."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import pickle
+import random
+import stat
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kiosk import tokens
+from kiosk.tokens import KeyRing, KeyRingError, Refusal
+
+ALPHABET = tokens.KEY_IDS  # the RFC 4648 base32 alphabet
+
+
+@pytest.fixture
+def ring(tmp_path):
+    return KeyRing.load_or_create(tmp_path / "card-keys")
+
+
+@pytest.fixture
+def token(ring):
+    return tokens.sign(4242, ring)
+
+
+def forge(key: bytes, card_id: int, version: str = "K", key_id: str = "A") -> str:
+    """A token built by hand from the documented layout, with any key, version and key id."""
+    card = card_id.to_bytes(5, "big")
+    mac = hmac.new(key, (version + key_id).encode() + card, hashlib.sha256).digest()[:10]
+    return version + key_id + base64.b32encode(card + mac).decode()
+
+
+def key_of(ring: KeyRing, key_id: str) -> bytes:
+    return bytes.fromhex((ring.path / f"{key_id}.key").read_text().strip())
+
+
+def refused(check, reason: Refusal) -> bool:
+    return check.ok is False and check.reason is reason
+
+
+# --- the token ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("card_id", [0, 1, 4242, 2**32 + 7, tokens.MAX_CARD_ID])
+def test_round_trip(ring, card_id):
+    token = tokens.sign(card_id, ring)
+    assert len(token) == 26 and token[:2] == "KA" and set(token) <= set(ALPHABET)
+    check = tokens.read(token, ring)
+    assert check.ok and check.card_id == card_id and check.key_id == "A" and check.reason is None
+
+
+def test_token_matches_the_documented_layout(ring):
+    assert tokens.sign(77, ring) == forge(key_of(ring, "A"), 77)
+
+
+@pytest.mark.parametrize("card_id", [-1, tokens.MAX_CARD_ID + 1])
+def test_sign_refuses_ids_out_of_range(ring, card_id):
+    with pytest.raises(ValueError):
+        tokens.sign(card_id, ring)
+
+
+@pytest.mark.parametrize("card_id", [True, 1.0, "1", None])
+def test_sign_refuses_non_int(ring, card_id):
+    with pytest.raises(TypeError):
+        tokens.sign(card_id, ring)
+
+
+@pytest.mark.parametrize("around", ["{}\r\n", "{}\n", "{}\r", " {} ", "\t{}\t", "\r\n{}\r\n"])
+def test_scanner_whitespace_is_ignored(ring, token, around):
+    assert tokens.read(around.format(token), ring).card_id == 4242
+
+
+def test_every_single_changed_character_is_refused(ring, token):
+    changed = 0
+    for i, original in enumerate(token):
+        for ch in ALPHABET:
+            if ch == original:
+                continue
+            check = tokens.read(token[:i] + ch + token[i + 1:], ring)
+            assert not check.ok and isinstance(check.reason, Refusal), (i, ch)
+            assert check.card_id is None
+            changed += 1
+    assert changed == 26 * 31
+
+
+def test_every_flipped_bit_is_refused(ring, token):
+    raw = bytearray(base64.b32decode(token[2:]))
+    for byte in range(len(raw)):
+        for bit in range(8):
+            tampered = bytearray(raw)
+            tampered[byte] ^= 1 << bit
+            forged = token[:2] + base64.b32encode(bytes(tampered)).decode()
+            assert refused(tokens.read(forged, ring), Refusal.BAD_SIGNATURE), (byte, bit)
+
+
+def test_a_changed_card_id_with_the_old_signature_is_refused(ring, token):
+    raw = base64.b32decode(token[2:])
+    other = (4243).to_bytes(5, "big") + raw[5:]
+    assert refused(tokens.read(token[:2] + base64.b32encode(other).decode(), ring),
+                   Refusal.BAD_SIGNATURE)
+
+
+@pytest.mark.parametrize("length", range(26))
+def test_truncated_is_malformed(ring, token, length):
+    assert refused(tokens.read(token[:length], ring), Refusal.MALFORMED)
+
+
+@pytest.mark.parametrize("padded", ["{}=", "{}======", "{}A", "A{}", "{}{}", "{} X"])
+def test_padded_is_malformed(ring, token, padded):
+    assert refused(tokens.read(padded.format(token, token), ring), Refusal.MALFORMED)
+
+
+def test_lower_case_is_malformed(ring, token):
+    assert refused(tokens.read(token.lower(), ring), Refusal.MALFORMED)
+    for i, ch in enumerate(token):
+        if ch.isalpha():
+            one_lower = token[:i] + ch.lower() + token[i + 1:]
+            assert refused(tokens.read(one_lower, ring), Refusal.MALFORMED), i
+
+
+def test_inner_whitespace_and_other_symbols_are_malformed(ring, token):
+    for bad in (token[:13] + " " + token[14:], token[:25] + "0", token[:25] + "1",
+                token[:25] + "8", token[:25] + "\u0410", token.replace("A", "\uff21")):
+        assert refused(tokens.read(bad, ring), Refusal.MALFORMED), bad
+
+
+@pytest.mark.parametrize("version", ["L", "A", "Z", "2"])
+def test_wrong_version_is_refused(ring, version):
+    # Even a correctly signed token of another format version is refused.
+    assert refused(tokens.read(forge(key_of(ring, "A"), 5, version=version), ring),
+                   Refusal.WRONG_VERSION)
+
+
+def test_unknown_key_id_is_refused(ring):
+    check = tokens.read(forge(os.urandom(32), 5, key_id="Q"), ring)
+    assert refused(check, Refusal.UNKNOWN_KEY) and check.key_id == "Q"
+
+
+def test_token_from_another_ring_is_a_bad_signature(ring, tmp_path):
+    other = KeyRing.load_or_create(tmp_path / "other")
+    assert refused(tokens.read(tokens.sign(4242, other), ring), Refusal.BAD_SIGNATURE)
+
+
+def test_rotation_keeps_old_tokens_valid(ring, token):
+    assert ring.rotate() == "B"
+    assert ring.current_id == "B" and ring.key_ids == ("A", "B")
+    new = tokens.sign(4242, ring)
+    assert new[:2] == "KB" and new != token
+    assert tokens.read(token, ring).ok and tokens.read(new, ring).ok
+    assert tokens.read(token, ring).key_id == "A"
+
+
+def test_sign_with_an_older_key_reproduces_the_printed_token(ring, token):
+    ring.rotate()
+    assert tokens.sign(4242, ring, key_id="A") == token
+    assert tokens.sign(4242, ring, key_id="B") == tokens.sign(4242, ring)
+    with pytest.raises(KeyRingError):
+        tokens.sign(4242, ring, key_id="Z")
+    ring.retire("A")
+    assert refused(tokens.read(tokens.sign(4242, ring, key_id="A"), ring), Refusal.RETIRED_KEY)
+
+
+def test_retired_key_is_refused_but_still_tells_the_card(ring, token):
+    ring.rotate()
+    ring.retire("A")
+    check = tokens.read(token, ring)
+    assert refused(check, Refusal.RETIRED_KEY) and check.card_id == 4242
+    assert ring.retired_ids == {"A"}
+    # A forgery under the retired key id is still a forgery.
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert refused(tokens.read(forged, ring), Refusal.BAD_SIGNATURE)
+    assert tokens.read(tokens.sign(9, ring), ring).ok
+
+
+def test_current_key_cannot_be_retired(ring):
+    with pytest.raises(KeyRingError):
+        ring.retire("A")
+    with pytest.raises(KeyRingError):
+        ring.retire("Z")
+
+
+def test_another_process_sees_rotation_and_retirement(ring, token):
+    other = KeyRing(ring.path)  # e.g. a second gunicorn worker
+    assert other.current_id == "A"
+    ring.rotate()
+    assert tokens.read(tokens.sign(1, ring), other).ok
+    assert other.current_id == "B"
+    ring.retire("A")
+    assert refused(tokens.read(token, other), Refusal.RETIRED_KEY)
+
+
+def test_load_or_create_keeps_an_existing_ring(ring, token):
+    again = KeyRing.load_or_create(ring.path)
+    assert tokens.read(token, again).ok and again.current_id == "A"
+
+
+def test_key_files_are_private(ring):
+    ring.rotate()
+    for name in ("A.key", "B.key", "ring.json"):
+        assert stat.S_IMODE(os.stat(ring.path / name).st_mode) == 0o600, name
+    assert stat.S_IMODE(os.stat(ring.path).st_mode) & 0o077 == 0
+    assert not [p for p in ring.path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_keys_never_show_in_repr_str_or_pickle(ring):
+    ring.rotate()
+    for key_id in ("A", "B"):
+        key = key_of(ring, key_id)
+        for text in (repr(ring), str(ring), f"{ring}", pickle.dumps(ring).hex()):
+            assert key.hex() not in text and key.hex().upper() not in text
+        assert key not in pickle.dumps(ring)
+    assert tokens.read(tokens.sign(3, pickle.loads(pickle.dumps(ring))), ring).ok
+
+
+def test_keys_never_reach_the_log(tmp_path, caplog):
+    caplog.set_level("DEBUG")
+    ring = KeyRing.load_or_create(tmp_path / "keys")
+    ring.rotate()
+    ring.retire("A")
+    tokens.read(tokens.sign(1, ring), ring)
+    (ring.path / "ring.json").write_text("{broken")
+    tokens.read(tokens.sign(1, ring), ring)
+    assert caplog.records  # the ring does log what it does
+    for key_id in ("A", "B"):
+        assert key_of(ring, key_id).hex() not in caplog.text.lower()
+
+
+def test_a_damaged_key_file_stops_the_ring_from_loading(ring):
+    (ring.path / "A.key").write_text("not hex")
+    with pytest.raises(KeyRingError):
+        KeyRing(ring.path)
+
+
+def test_a_damaged_directory_later_does_not_break_reading(ring, token):
+    (ring.path / "ring.json").write_text("{broken")
+    assert tokens.read(token, ring).ok  # keeps the keys it had
+
+
+def test_the_key_slots_run_out(ring):
+    for _ in range(31):
+        ring.rotate()
+    assert ring.current_id == "7"
+    with pytest.raises(KeyRingError):
+        ring.rotate()
+
+
+def test_refusals_are_one_set_with_messages():
+    assert {r.name for r in Refusal} == {
+        "MALFORMED", "WRONG_VERSION", "UNKNOWN_KEY", "RETIRED_KEY", "BAD_SIGNATURE",
+        "UNKNOWN_CARD", "REVOKED",
+    }
+    for reason in Refusal:
+        assert str(reason.message).strip()
+
+
+def test_huge_input_is_refused_quickly(ring, token):
+    assert refused(tokens.read(token * 100_000, ring), Refusal.MALFORMED)
+    assert refused(tokens.read(" " * 10**6 + token, ring), Refusal.MALFORMED)
+
+
+@pytest.mark.parametrize("raw", [None, b"KAAAA", 42, ["K"]])
+def test_non_text_is_malformed(ring, raw):
+    assert refused(tokens.read(raw, ring), Refusal.MALFORMED)
+
+
+_NEAR_TOKENS = st.text(alphabet=ALPHABET + "abc018=- \r\n\t", min_size=20, max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.one_of(st.text(max_size=200), _NEAR_TOKENS))
+def test_read_never_raises_and_always_explains(tmp_path_factory, raw):
+    ring = _shared_ring(tmp_path_factory)
+    check = tokens.read(raw, ring)
+    assert isinstance(check, tokens.TokenCheck)
+    if check.ok:
+        assert check.reason is None and isinstance(check.card_id, int)
+    else:
+        assert isinstance(check.reason, Refusal)
+
+
+@settings(max_examples=100, deadline=None)
+@given(card_id=st.integers(0, tokens.MAX_CARD_ID))
+def test_round_trip_any_id(tmp_path_factory, card_id):
+    ring = _shared_ring(tmp_path_factory)
+    assert tokens.read(tokens.sign(card_id, ring), ring).card_id == card_id
+
+
+_RINGS: dict[str, KeyRing] = {}
+
+
+def _shared_ring(tmp_path_factory) -> KeyRing:
+    # Hypothesis runs a test body many times; function-scoped fixtures are not reset between
+    # examples, so the property tests share one ring made on first use.
+    if "ring" not in _RINGS:
+        _RINGS["ring"] = KeyRing.load_or_create(tmp_path_factory.mktemp("prop") / "card-keys")
+    return _RINGS["ring"]
+
+
+# --- the fallback code -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("digits, check", [("236", "3"), ("12345", "1"), ("75872", "2")])
+def test_verhoeff_published_examples(digits, check):
+    assert tokens.verhoeff_check_digit(digits) == check
+    assert tokens.verhoeff_valid(digits + check)
+    assert not tokens.verhoeff_valid(digits + str((int(check) + 1) % 10))
+
+
+def test_new_fallback_codes_are_valid_and_random():
+    codes = {tokens.new_fallback_code() for _ in range(500)}
+    assert len(codes) == 500
+    for code in codes:
+        assert len(code) == 11 and code.isascii() and code.isdigit()
+        assert tokens.normalize_fallback_code(code) == code
+    # each of the ten random positions takes several values
+    assert all(len({c[i] for c in codes}) == 10 for i in range(10))
+
+
+def _sample_codes(n: int = 300) -> list[str]:
+    rng = random.Random(20260101)
+    bodies = ["0000000000", "9999999999", "0123456789", "1111111111"]
+    bodies += [f"{rng.randrange(10**10):010d}" for _ in range(n)]
+    return [b + tokens.verhoeff_check_digit(b) for b in bodies]
+
+
+def test_every_single_digit_substitution_is_rejected():
+    tried = 0
+    for code in _sample_codes():
+        for i in range(11):
+            for d in "0123456789":
+                if d != code[i]:
+                    assert tokens.normalize_fallback_code(code[:i] + d + code[i + 1:]) is None
+                    tried += 1
+    assert tried == 304 * 11 * 9
+
+
+def test_every_adjacent_transposition_is_rejected():
+    tried = 0
+    for code in _sample_codes():
+        for i in range(10):
+            if code[i] != code[i + 1]:
+                swapped = code[:i] + code[i + 1] + code[i] + code[i + 2:]
+                assert tokens.normalize_fallback_code(swapped) is None, (code, i)
+                tried += 1
+    assert tried > 2500
+
+
+def test_every_digit_pair_transposes_detectably_in_every_position():
+    # Exhaustive over the 90 ordered pairs of distinct digits at positions 0-8, and every
+    # digit next to its check digit at position 9.
+    base = "5" * 10
+    for i in range(10):
+        for a in "0123456789":
+            for b in "0123456789":
+                if a == b:
+                    continue
+                body = base[:i] + a + b + base[i + 2:]
+                body = body[:10]
+                code = body + tokens.verhoeff_check_digit(body)
+                swapped = code[:i] + code[i + 1] + code[i] + code[i + 2:]
+                if swapped != code:
+                    assert tokens.normalize_fallback_code(swapped) is None, (code, i)
+
+
+@pytest.mark.parametrize("typed", [
+    "{a} {b} {c}", "{a}-{b}-{c}", "  {a}{b}{c}\r\n", "{a} - {b} - {c}", "{a}.{b}.{c}",
+])
+def test_normalize_accepts_spaces_and_dashes(typed):
+    code = _sample_codes(1)[-1]
+    raw = typed.format(a=code[:4], b=code[4:8], c=code[8:])
+    assert tokens.normalize_fallback_code(raw) == code
+
+
+def test_normalize_maps_letters_that_look_like_digits():
+    body = "1010101010"
+    code = body + tokens.verhoeff_check_digit(body)
+    typed = code.replace("1", "I", 2).replace("0", "O", 2).replace("1", "l", 1)
+    assert tokens.normalize_fallback_code(typed) == code
+
+
+@pytest.mark.parametrize("raw", [
+    "", "1234", "123456789012", "12345678901234567890", "ABCDEFGHJKM",
+    "١٢٣٤٥٦٧٨٩٠١", "１２３４５６７８９０１", "1" * 10**6, "12345 678_901",
+])
+def test_normalize_rejects_junk(raw):
+    assert tokens.normalize_fallback_code(raw) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=st.text(max_size=60))
+def test_normalize_never_raises(raw):
+    result = tokens.normalize_fallback_code(raw)
+    assert result is None or (len(result) == 11 and tokens.verhoeff_valid(result))
+
+
+def test_format_fallback_code():
+    code = _sample_codes(1)[-1]
+    assert tokens.format_fallback_code(code) == f"{code[:4]} {code[4:8]} {code[8:]}"
+    assert tokens.normalize_fallback_code(tokens.format_fallback_code(code)) == code
+    with pytest.raises(ValueError):
+        tokens.format_fallback_code(code[:-1] + str((int(code[-1]) + 1) % 10))
