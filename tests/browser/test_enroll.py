@@ -1,0 +1,136 @@
+"""The enroll form in a real headless Chromium: the live NIK check, the desa list that follows
+the kecamatan, a photo from Chromium's fake camera, saving, and the worker page."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from factories import make_staff, nik_for
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from y4m import png_to_y4m  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+BIRTH = date(1985, 7, 14)
+ORANGE = (235, 120, 20)
+
+
+def fake_face(path: Path) -> Path:
+    """A camera frame: an orange "face" filling the middle of a green wall."""
+    img = Image.new("RGB", (640, 480), (40, 150, 60))
+    ImageDraw.Draw(img).rectangle((160, 40, 480, 440), fill=ORANGE)
+    return png_to_y4m(img, path, scale=1.0)
+
+
+def sign_in(page, base: str) -> None:
+    make_staff(role="admin", username="admin", password="kata-sandi-kuat")
+    page.goto(base + "/masuk")
+    page.get_by_label("Nama pengguna").fill("admin")
+    page.get_by_label("Kata sandi").fill("kata-sandi-kuat")
+    page.get_by_role("button", name="Masuk").click()
+    page.get_by_role("heading", name="Beranda").wait_for()
+
+
+def test_enroll_with_live_nik_check_and_camera_photo(app, live_server, browser_factory, output_dir, tmp_path):
+    from kiosk.extensions import db
+    from kiosk.models import Worker
+    from kiosk.photos import photo_path
+    from kiosk.wilayah import desa_list, kecamatan_by_code
+
+    context = browser_factory(y4m=fake_face(tmp_path / "face.y4m"), viewport={"width": 900, "height": 1100})
+    page = context.new_page()
+    problems = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    sign_in(page, live_server.url)
+
+    page.get_by_role("link", name="Pekerja").first.click()
+    page.get_by_role("heading", name="Pekerja").wait_for()
+    page.get_by_role("link", name="Daftarkan pekerja").first.click()
+    page.get_by_role("heading", name="Daftarkan pekerja").wait_for()
+
+    nik = page.get_by_label("NIK")
+    nik.press_sequentially("1603021407")
+    feedback = page.locator("#feedback-nik")
+    feedback.get_by_text("NIK harus 16 angka").wait_for()
+    page.screenshot(path=output_dir / "1-nik-too-short.png", full_page=True)
+
+    nik.press_sequentially("850012")
+    feedback.get_by_text("Sudah benar").wait_for()
+    assert nik.evaluate("el => el === document.activeElement")  # the input kept the focus
+
+    page.get_by_label("Nama lengkap").fill("Budi Santoso")
+    page.get_by_label("Perempuan").check()
+    page.get_by_label("Tanggal lahir").fill("1985-07-14")
+    feedback.get_by_text("NIK ini milik laki-laki").wait_for()  # sex disagrees with the NIK
+    page.screenshot(path=output_dir / "2-nik-disagrees.png", full_page=True)
+    page.get_by_label("Laki-laki").check()
+    feedback.get_by_text("Sudah benar").wait_for()
+
+    page.get_by_label("Tempat lahir").fill("Muara Enim")
+    kec = kecamatan_by_code("160302")
+    desa = desa_list("160302")[1]
+    page.get_by_label("Kecamatan").select_option(label=kec.name)
+    page.locator("#f-desa option", has_text=desa.name).wait_for(state="attached")
+    page.get_by_label("Desa / kelurahan").select_option(label=desa.name)
+    page.get_by_label("Pekerjaan", exact=True).select_option("lainnya")
+    page.get_by_label("Pekerjaan lainnya").fill("Pembuat tempe")
+    page.get_by_label("Nomor HP").fill("0812-3456-7890")
+    page.get_by_label("Penghasilan per bulan").fill("Rp2.000.000")
+    page.locator("#contribution").get_by_text("Rp26.800").wait_for()  # JKK 20.000 + JKM 6.800
+
+    page.get_by_role("button", name="Nyalakan kamera").click()
+    video = page.locator("[data-camera-video]")
+    video.wait_for(state="visible")
+    page.wait_for_function("() => document.querySelector('[data-camera-video]').videoWidth > 0")
+    page.screenshot(path=output_dir / "3-camera.png", full_page=True)
+    page.get_by_role("button", name="Ambil foto").click()
+    page.get_by_text("Foto diambil").wait_for()
+    assert page.locator("[data-photo-preview]").is_visible()
+    assert page.evaluate("() => document.querySelector('[data-photo-file]').files.length") == 1
+    page.screenshot(path=output_dir / "4-form-filled.png", full_page=True)
+
+    page.get_by_role("button", name="Daftarkan", exact=True).click()
+    page.get_by_role("heading", name="Budi Santoso").wait_for()
+    page.get_by_text("Budi Santoso sudah terdaftar.").wait_for()
+    assert page.get_by_text(nik_for(BIRTH, "L", serial=12)[:4] + " 0214 0785 0012").is_visible()
+    photo = page.locator("#photo-panel img[data-photo-preview]")
+    page.wait_for_function("() => document.querySelector('#photo-panel img').naturalWidth > 0")
+    assert photo.evaluate("img => img.naturalWidth") == 480
+    page.locator("#coverage-panel .badge").first.wait_for()
+    page.screenshot(path=output_dir / "5-worker-page.png", full_page=True)
+
+    page.get_by_role("link", name="Daftar pekerja").click()
+    page.get_by_label("Cari").press_sequentially("santo")
+    results = page.locator("#worker-results")
+    results.get_by_role("link", name="Budi Santoso").wait_for()
+    assert "1603 •••• •••• 0012" in results.inner_text()  # the list masks the NIK
+    page.get_by_label("Cari").fill("siapa-saja")
+    results.get_by_text("Tidak ada pekerja yang cocok").wait_for()
+    page.screenshot(path=output_dir / "6-search-nothing.png", full_page=True)
+    page.get_by_label("Cari").fill("1603 0214")
+    results.get_by_role("link", name="Budi Santoso").wait_for()
+    page.screenshot(path=output_dir / "7-search-nik.png", full_page=True)
+
+    page.get_by_role("link", name="Perpanjang massal").click()
+    page.get_by_label("Perpanjang semua yang cakupannya berakhir sebelum").fill("2030-01-01")
+    page.get_by_role("button", name="Lihat siapa saja").click()
+    page.get_by_role("heading", name="1 pekerja akan diperpanjang").wait_for()
+    page.screenshot(path=output_dir / "8-bulk-renewal-preview.png", full_page=True)
+
+    with app.app_context():
+        worker = db.session.query(Worker).one()
+        assert worker.occupation == "Pembuat tempe"
+        assert worker.desa_code == desa.code
+        stored = photo_path(worker.photo)
+        assert stored is not None
+        with Image.open(stored) as img:
+            centre = img.convert("RGB").getpixel((img.width // 2, img.height // 2))
+    assert all(abs(a - b) < 40 for a, b in zip(centre, ORANGE)), centre  # the camera's frame
+    assert not problems, problems
