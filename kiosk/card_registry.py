@@ -1,43 +1,110 @@
-"""The cards the office has issued: issue, reissue, revoke, and find the card behind a scanned
-token or a typed fallback code.
+"""The cards the office has issued: issue, reissue, revoke, find the card behind a scanned token
+or a typed fallback code, what a card shows when printed, and the card-signing keys' life cycle.
 
 ``kiosk.tokens`` decides whether a token is genuine; this module adds what only the database
-knows (does the card exist, is it still valid). Every write lands whole with its audit event.
+knows (does the card exist, is it still valid, which key was it printed with). Every write lands
+whole with its audit event.
+
+A card is printed with the key recorded in ``Card.key_id`` when it was issued, and its token is
+always signed with that key, so a reprint is the same card. Retiring a key therefore refuses
+exactly the cards whose ``key_id`` is that key (by QR and by fallback code alike): those workers
+need a reissued card.
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
+from typing import Iterable
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from . import tokens
 from .audit import record
 from .database import utcnow, write_transaction
 from .extensions import db
 from .models import Card, Staff, Worker
+from .nik import mask_nik
+from .photos import photo_path
 from .tokens import Refusal
+
+_ISSUE_ATTEMPTS = 5
+# Card.id is a 32-bit INTEGER on PostgreSQL; a genuine token can name any 40-bit id, and asking
+# PostgreSQL for a larger one is an error, not a miss.
+_MAX_CARD_ROW_ID = 2**31 - 1
+
+
+class CardError(Exception):
+    """A card action that cannot be done; ``message`` says why, for staff (lazy, translatable)."""
+
+    message = _l("Kartu tidak bisa diproses.")
+
+    def __init__(self, card: Card | None = None):
+        super().__init__(self.__class__.__name__)
+        self.card = card
+
+
+class CardExists(CardError):
+    """The worker already has a valid card: reissue it instead of issuing another."""
+
+    message = _l("Pekerja ini sudah punya kartu yang berlaku.")
+
+
+class CardNotValid(CardError):
+    """The card was revoked already (a second tap, or another staff member was quicker)."""
+
+    message = _l("Kartu ini sudah dicabut sebelumnya.")
+
+
+class _CardKeyEntity:
+    """Stands in for a model row in the audit trail of key rotation and retirement."""
+
+    __tablename__ = "card_key"
+    id = None
 
 
 def keyring() -> tokens.KeyRing:
     """The app's card-signing key ring (``instance/card-keys``), opened once per app."""
     ring = current_app.extensions.get("card_keyring")
     if ring is None:
-        ring = tokens.KeyRing.load_or_create(current_app.config.get("CARD_KEYS_PATH") or f"{current_app.instance_path}/card-keys")
+        path = current_app.config.get("CARD_KEYS_PATH") or f"{current_app.instance_path}/card-keys"
+        ring = tokens.KeyRing.load_or_create(path)
         current_app.extensions["card_keyring"] = ring
     return ring
 
 
 def token_for(card: Card) -> str:
-    """The QR token printed on ``card``."""
-    return tokens.sign(card.id, keyring())
+    """The QR token printed on ``card``, signed with the key the card was issued with."""
+    return _sign_with(card.id, keyring(), card.key_id)
+
+
+def _sign_with(card_id: int, ring: tokens.KeyRing, key_id: str) -> str:
+    # TODO: use tokens.sign(card_id, ring, key_id=key_id) once tokens.py offers it.
+    if key_id == ring.current_id:
+        return tokens.sign(card_id, ring)
+    key = ring._key(key_id)
+    if key is None:
+        raise tokens.KeyRingError(f"no card key {key_id!r}")
+    card_bytes = card_id.to_bytes(tokens.CARD_ID_BYTES, "big")
+    mac = tokens._mac(key, key_id, card_bytes)
+    return tokens.VERSION + key_id + base64.b32encode(card_bytes + mac).decode("ascii")
+
+
+def needs_reissue(card: Card) -> bool:
+    """True when ``card`` is valid but printed with a retired key (the kiosk refuses it)."""
+    return card.revoked_at is None and card.key_id in keyring().retired_ids
 
 
 @dataclass(frozen=True)
 class CardLookup:
-    """A scanned or typed code, resolved: the card and its worker, or why it is refused."""
+    """A scanned or typed code, resolved: the card and its worker, or why it is refused.
+
+    ``card`` is also set for a revoked card, so the desk can see whose card it was.
+    """
 
     card: Card | None = None
     refusal: Refusal | None = None
@@ -54,9 +121,10 @@ class CardLookup:
 def resolve(raw: str) -> CardLookup:
     """Find the valid card behind a QR token or a fallback code. Never raises on bad input."""
     raw = raw if isinstance(raw, str) else ""
-    check = tokens.read(raw, keyring())
+    ring = keyring()
+    check = tokens.read(raw, ring)
     if check.ok:
-        card = db.session.get(Card, check.card_id)
+        card = db.session.get(Card, check.card_id) if check.card_id <= _MAX_CARD_ROW_ID else None
     elif check.reason is Refusal.MALFORMED:
         code = tokens.normalize_fallback_code(raw)
         if code is None:
@@ -68,52 +136,207 @@ def resolve(raw: str) -> CardLookup:
         return CardLookup(refusal=Refusal.UNKNOWN_CARD)
     if card.revoked_at is not None:
         return CardLookup(card=card, refusal=Refusal.REVOKED)
+    if card.key_id in ring.retired_ids:
+        # No card in the answer: a caller that only checks ``lookup.card`` (the pickup desk)
+        # must not take it for a usable card.
+        return CardLookup(refusal=Refusal.RETIRED_KEY)
     return CardLookup(card=card)
 
 
-def issue(worker: Worker, *, staff: Staff | None, reason: str | None = None) -> Card:
-    """Issue a new card for ``worker``; a card still valid is revoked with ``reason`` first
-    (reissue for a lost or damaged card). One transaction, audited."""
-    for _attempt in range(5):
+def valid_card(worker: Worker) -> Card | None:
+    """The worker's valid card, if any."""
+    return db.session.scalar(
+        select(Card).where(Card.worker_id == worker.id, Card.revoked_at.is_(None))
+    )
+
+
+def issue(worker: Worker, *, staff: Staff | None) -> Card:
+    """Issue the first card for a worker who has no valid card. Raises ``CardExists`` when the
+    worker has one (a second tap lands here, not on a second card). Audited."""
+    worker_id = worker.id
+    for _attempt in range(_ISSUE_ATTEMPTS):
         try:
             with write_transaction():
                 current = db.session.scalar(
-                    select(Card).where(Card.worker_id == worker.id, Card.revoked_at.is_(None))
+                    select(Card).where(Card.worker_id == worker_id, Card.revoked_at.is_(None))
                 )
                 if current is not None:
-                    _revoke(current, staff=staff, reason=reason or "diganti kartu baru")
-                    db.session.flush()  # the partial unique index sees the old card revoked
-                card = Card(
-                    worker_id=worker.id,
-                    fallback_code=tokens.new_fallback_code(),
-                    key_id=keyring().current_id,
-                    issued_by_id=staff.id if staff else None,
-                )
-                db.session.add(card)
-                db.session.flush()
-                record(
-                    "card.issue",
-                    card,
-                    after={"worker_id": worker.id, "replaces": current.id if current else None},
-                    staff=staff,
-                )
+                    raise CardExists(current)
+                card = _new_card(worker_id, staff=staff, replaces=None)
             return card
         except IntegrityError:
-            continue  # a fallback code collided (1 in 10^10), or a concurrent issue: try again
+            continue  # a fallback code clash, or a concurrent issue: look again
     raise RuntimeError("could not issue a card")
 
 
+def reissue(card: Card, *, staff: Staff | None, reason: str) -> Card:
+    """Replace ``card`` (lost, damaged, ...): revoke it with ``reason`` and issue a new card for
+    the same worker, in one transaction. Raises ``CardNotValid`` if ``card`` is already revoked.
+    Audited."""
+    card_id, worker_id = card.id, card.worker_id
+    for _attempt in range(_ISSUE_ATTEMPTS):
+        try:
+            with write_transaction():
+                old = _locked_card(card_id)
+                if old.revoked_at is not None:
+                    raise CardNotValid(old)
+                _revoke(old, staff=staff, reason=reason)
+                db.session.flush()  # the partial unique index must see the old card revoked
+                new = _new_card(worker_id, staff=staff, replaces=old.id)
+            return new
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not reissue a card")
+
+
 def revoke(card: Card, *, staff: Staff | None, reason: str) -> Card:
-    """Revoke ``card`` (lost, stolen, wrong person) with a reason. Audited."""
+    """Revoke ``card`` (stolen, wrong person, worker left) with a reason. Raises
+    ``CardNotValid`` if it is already revoked. Audited."""
+    card_id = card.id
     with write_transaction():
+        card = _locked_card(card_id)
+        if card.revoked_at is not None:
+            raise CardNotValid(card)
         _revoke(card, staff=staff, reason=reason)
     return card
 
 
+def issue_many(workers: Iterable[Worker], *, staff: Staff | None) -> list[Card]:
+    """Issue a first card to each of ``workers`` that has no valid card, all in one transaction
+    (all or none). Workers who have one are skipped. Audited per card."""
+    worker_ids = sorted({w.id for w in workers})
+    for _attempt in range(_ISSUE_ATTEMPTS):
+        try:
+            with write_transaction():
+                having = set(
+                    db.session.scalars(
+                        select(Card.worker_id).where(
+                            Card.worker_id.in_(worker_ids), Card.revoked_at.is_(None)
+                        )
+                    )
+                ) if worker_ids else set()
+                cards = [
+                    _new_card(worker_id, staff=staff, replaces=None)
+                    for worker_id in worker_ids
+                    if worker_id not in having
+                ]
+            return cards
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not issue the cards")
+
+
+def _locked_card(card_id: int) -> Card:
+    # FOR UPDATE on PostgreSQL (SQLite's write transaction already holds the database lock), so
+    # two staff revoking the same card queue instead of both revoking it.
+    card = db.session.scalar(
+        select(Card).where(Card.id == card_id).with_for_update().execution_options(
+            populate_existing=True
+        )
+    )
+    if card is None:
+        raise CardNotValid(None)
+    return card
+
+
+def _new_card(worker_id: int, *, staff: Staff | None, replaces: int | None) -> Card:
+    card = Card(
+        worker_id=worker_id,
+        fallback_code=tokens.new_fallback_code(),
+        key_id=keyring().current_id,
+        issued_by_id=staff.id if staff else None,
+    )
+    db.session.add(card)
+    db.session.flush()
+    record(
+        "card.issue",
+        card,
+        after={"worker_id": worker_id, "key_id": card.key_id, "replaces": replaces},
+        staff=staff,
+    )
+    return card
+
+
 def _revoke(card: Card, *, staff: Staff | None, reason: str) -> None:
-    if card.revoked_at is not None:
-        return
     card.revoked_at = utcnow()
     card.revoked_by_id = staff.id if staff else None
-    card.revoke_reason = reason[:200]
-    record("card.revoke", card, before={"revoked_at": None}, after={"revoke_reason": card.revoke_reason}, staff=staff)
+    card.revoke_reason = (reason or "").strip()[:200]
+    record(
+        "card.revoke",
+        card,
+        before={"revoked_at": None},
+        after={"revoked_at": card.revoked_at, "revoke_reason": card.revoke_reason},
+        staff=staff,
+    )
+
+
+def rotate_key(*, staff: Staff | None = None) -> str:
+    """Make a new signing key current; cards already printed keep working. Audited."""
+    ring = keyring()
+    with write_transaction():
+        before = ring.current_id
+        key_id = ring.rotate()
+        record("card_key.rotate", _CardKeyEntity(), before={"current": before},
+               after={"current": key_id}, staff=staff)
+    return key_id
+
+
+def cards_signed_with(key_id: str) -> list[Card]:
+    """The valid cards printed with ``key_id``, with their workers, by worker name."""
+    return list(
+        db.session.scalars(
+            select(Card)
+            .join(Worker, Card.worker_id == Worker.id)
+            .where(Card.key_id == key_id, Card.revoked_at.is_(None))
+            .options(selectinload(Card.worker))
+            .order_by(Worker.name, Worker.id)
+        )
+    )
+
+
+def retire_key(key_id: str, *, staff: Staff | None = None) -> list[Card]:
+    """Refuse every card printed with ``key_id`` from now on; returns the valid cards that this
+    stops (their workers need a reissued card). The current key cannot be retired
+    (``tokens.KeyRingError``). Audited."""
+    ring = keyring()
+    stopped = cards_signed_with(key_id)
+    with write_transaction():
+        ring.retire(key_id)
+        record("card_key.retire", _CardKeyEntity(), after={
+            "key_id": key_id, "valid_cards_stopped": len(stopped)}, staff=staff)
+    return stopped
+
+
+def card_face(card: Card):
+    """What ``card`` shows when printed (``kiosk.cards.CardFace``): photo, name, masked NIK,
+    KPJ, the latest coverage period, the token and the fallback code."""
+    from .cards import CardFace
+
+    worker = card.worker
+    coverage = worker.coverages[0] if worker.coverages else None
+    return CardFace(
+        token=token_for(card),
+        fallback_code=card.fallback_code,
+        name=worker.name,
+        masked_nik=mask_nik(worker.nik),
+        kpj=worker.kpj or None,
+        coverage_start=coverage.start_date if coverage else None,
+        coverage_end=coverage.end_date if coverage else None,
+        photo=photo_bytes(worker.photo),
+        office_name=current_app.config["OFFICE_NAME"],
+        regency_name=current_app.config["REGENCY_NAME"],
+    )
+
+
+def photo_bytes(name: str | None) -> bytes | None:
+    """The bytes of a worker's stored photo (``instance/photos/``), or None: no photo, a name
+    that is not a stored photo's, a missing or unreadable file."""
+    if not name:
+        return None
+    path = photo_path(name)
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
