@@ -1,0 +1,652 @@
+"""Sembako distributions (penyaluran): claiming a package, voiding a collection, opening and
+closing a distribution, its recipient list and the close-out report for the BAST.
+
+``claim`` is the one place that writes a ``Collection``. What makes it exactly-once is the
+database, not Python:
+
+- the partial unique index ``uq_collection_once_per_worker`` (one non-voided collection per
+  worker per distribution) and ``UNIQUE(distribution_id, seq)``;
+- a conditional ``UPDATE distribution SET packages_given = packages_given + 1 ... WHERE
+  status = 'open' AND packages_given < packages_total RETURNING ...``: zero rows means closed or
+  sold out, and the CHECK ``packages_given <= packages_total`` backs it up;
+- everything in one ``write_transaction()`` (SQLite: ``BEGIN IMMEDIATE``, writers queue instead
+  of failing with "database is locked"; PostgreSQL: the UPDATE takes the distribution's row lock,
+  and a concurrent duplicate fails on the unique index with IntegrityError, answered as
+  ALREADY_COLLECTED).
+
+Each claim carries a request id; its first answer is stored in ``claim_request`` in the same
+transaction, so a retry (double tap, slow network) gets that answer again (``replayed``).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import has_app_context
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, delete, exists, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from .audit import changes, record, snapshot
+from .database import utcnow, write_transaction
+from .extensions import db
+from .i18n import waktu, waktu_id
+from .models import (
+    Card,
+    ClaimRequest,
+    Collection,
+    Coverage,
+    Device,
+    Distribution,
+    DistributionListEntry,
+    Staff,
+    Worker,
+)
+from .nik import mask_nik
+
+REQUEST_ID_MAX = 64
+# A claim that lost a race on PostgreSQL (IntegrityError) is run again: the second run sees the
+# winner's row and answers from it. Two runs are the normal worst case.
+CLAIM_ATTEMPTS = 5
+EDITABLE_FIELDS = (
+    "name", "day", "place", "packages_total", "contents", "eligibility",
+    "bast_number", "official_name", "official_nip", "official_title",
+    "receiver_name", "receiver_title", "witness1_name", "witness2_name",
+)
+
+
+class Outcome(enum.Enum):
+    """The answer to a claim. The values are stable strings (stored in ``claim_request``)."""
+
+    COLLECTED = "collected"
+    NOT_OPEN = "not_open"
+    NO_COVERAGE = "no_coverage"
+    COVERAGE_ENDED = "coverage_ended"
+    COVERAGE_NOT_STARTED = "coverage_not_started"
+    NOT_ON_LIST = "not_on_list"
+    ALREADY_COLLECTED = "already_collected"
+    SOLD_OUT = "sold_out"
+    CARD_REVOKED = "card_revoked"
+
+
+MESSAGES = {
+    Outcome.NOT_OPEN: _l("Penyaluran sembako ini sedang tidak dibuka."),
+    Outcome.NO_COVERAGE: _l("Tidak ada kepesertaan BPJS Ketenagakerjaan pada hari penyaluran."),
+    Outcome.COVERAGE_ENDED: _l("Kepesertaan BPJS Ketenagakerjaan sudah berakhir sebelum hari penyaluran."),
+    Outcome.COVERAGE_NOT_STARTED: _l("Kepesertaan BPJS Ketenagakerjaan belum mulai pada hari penyaluran."),
+    Outcome.NOT_ON_LIST: _l("Nama tidak ada dalam daftar penerima penyaluran ini."),
+    Outcome.SOLD_OUT: _l("Paket sembako sudah habis."),
+    Outcome.CARD_REVOKED: _l("Kartu ini sudah tidak berlaku. Silakan ke meja petugas."),
+}
+
+
+class DistributionError(ValueError):
+    """A distribution action refused; ``message`` says why, in the person's language."""
+
+    def __init__(self, message):
+        super().__init__(message)  # kept lazy: rendered in the person's language later
+        self.message = message
+
+
+def _when(moment: datetime) -> str:
+    """A moment in Asia/Jakarta time, in the request's language when there is one."""
+    if has_app_context():
+        try:
+            return waktu(moment)
+        except (RuntimeError, KeyError):
+            pass
+    return waktu_id(moment)
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """The answer to a claim (or, from ``status_for``, to "what would a claim answer now").
+
+    ``collection_id``/``seq``/``collected_at``/``station`` describe the new collection, or for
+    ALREADY_COLLECTED the existing one. ``replayed`` is True when the answer was stored for a
+    request id seen before.
+    """
+
+    outcome: Outcome
+    distribution_id: int
+    worker_id: int | None
+    collection_id: int | None = None
+    seq: int | None = None
+    packages_total: int = 0
+    packages_given: int = 0
+    collected_at: datetime | None = None
+    station: str | None = None
+    replayed: bool = False
+    proxy_name: str | None = None
+    proxy_relation: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when a package was handed out by this claim."""
+        return self.outcome is Outcome.COLLECTED
+
+    @property
+    def packages_left(self) -> int:
+        return max(0, self.packages_total - self.packages_given)
+
+    @property
+    def message(self):
+        """What to tell the person, in words (lazy, Indonesian msgid)."""
+        if self.outcome is Outcome.COLLECTED:
+            return _l("Paket ke-%(seq)s dari %(total)s", seq=self.seq, total=self.packages_total)
+        if self.outcome is Outcome.ALREADY_COLLECTED:
+            if self.collected_at is None:
+                return _l("Paket sudah diambil.")
+            if self.station:
+                return _l("Sudah diambil pada %(when)s di %(station)s",
+                          when=_when(self.collected_at), station=self.station)
+            return _l("Sudah diambil pada %(when)s", when=_when(self.collected_at))
+        return MESSAGES[self.outcome]
+
+
+@dataclass(frozen=True)
+class PickupStatus(ClaimResult):
+    """Read-only view for a screen: ``outcome`` is None when the worker may collect now."""
+
+    @property
+    def eligible(self) -> bool:
+        """True when a claim now would hand out a package (barring a race)."""
+        return self.outcome is None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is None
+
+    @property
+    def message(self):
+        if self.outcome is None:
+            return _l("Paket Anda tersedia.")
+        return super().message
+
+
+# ---- reading --------------------------------------------------------------------------------
+
+
+def active_collection(distribution_id: int, worker_id: int) -> Collection | None:
+    """The worker's non-voided collection in this distribution, if any."""
+    return db.session.scalar(
+        select(Collection)
+        .where(
+            Collection.distribution_id == distribution_id,
+            Collection.worker_id == worker_id,
+            Collection.voided_at.is_(None),
+        )
+        .execution_options(populate_existing=True)
+    )
+
+
+def rule_refusal(distribution: Distribution, worker: Worker, day: date | None = None) -> Outcome | None:
+    """Whether the distribution's eligibility rule admits ``worker`` (on ``day``, default the
+    distribution's day): None, or NOT_ON_LIST / NO_COVERAGE / COVERAGE_ENDED /
+    COVERAGE_NOT_STARTED. Ignores open/closed, stock and earlier collections."""
+    if distribution.eligibility == "list":
+        listed = db.session.scalar(
+            select(exists().where(
+                DistributionListEntry.distribution_id == distribution.id,
+                DistributionListEntry.worker_id == worker.id,
+            ))
+        )
+        return None if listed else Outcome.NOT_ON_LIST
+    day = day or distribution.day
+    periods = db.session.execute(
+        select(Coverage.start_date, Coverage.end_date).where(Coverage.worker_id == worker.id)
+    ).all()
+    if not periods:
+        return Outcome.NO_COVERAGE
+    if any(start <= day <= end for start, end in periods):
+        return None
+    if any(start > day for start, _end in periods):
+        return Outcome.COVERAGE_NOT_STARTED
+    return Outcome.COVERAGE_ENDED
+
+
+def status_for(distribution: Distribution, worker: Worker, *, card_id: int | None = None,
+               day: date | None = None) -> PickupStatus:
+    """What a claim would answer now, without writing anything: already collected (with when
+    and where), card revoked, not open, not eligible, sold out — or eligible (outcome None)."""
+    base = dict(
+        distribution_id=distribution.id,
+        worker_id=worker.id,
+        packages_total=distribution.packages_total,
+        packages_given=distribution.packages_given,
+    )
+    if card_id is not None:
+        card = db.session.get(Card, card_id)
+        if card is None or card.worker_id != worker.id or card.revoked_at is not None:
+            return PickupStatus(outcome=Outcome.CARD_REVOKED, **base)
+    existing = active_collection(distribution.id, worker.id)
+    if existing is not None:
+        return PickupStatus(outcome=Outcome.ALREADY_COLLECTED, **_collection_fields(existing), **base)
+    if distribution.status != "open":
+        return PickupStatus(outcome=Outcome.NOT_OPEN, **base)
+    refusal = rule_refusal(distribution, worker, day)
+    if refusal is not None:
+        return PickupStatus(outcome=refusal, **base)
+    if distribution.packages_given >= distribution.packages_total:
+        return PickupStatus(outcome=Outcome.SOLD_OUT, **base)
+    return PickupStatus(outcome=None, **base)
+
+
+def eligibility(distribution: Distribution, worker: Worker, day: date | None = None) -> Outcome | None:
+    """Read-only: None when ``worker`` may collect from ``distribution`` now, else the reason
+    a claim would be refused (already collected, not open, not eligible, sold out)."""
+    return status_for(distribution, worker, day=day).outcome
+
+
+def _collection_fields(collection: Collection) -> dict:
+    return dict(
+        collection_id=collection.id,
+        seq=collection.seq,
+        collected_at=collection.collected_at,
+        station=collection.station or None,
+        proxy_name=collection.proxy_name,
+        proxy_relation=collection.proxy_relation,
+    )
+
+
+# ---- claiming -------------------------------------------------------------------------------
+
+
+def claim(
+    distribution_id: int,
+    worker_id: int,
+    *,
+    request_id: str,
+    card_id: int | None = None,
+    device: Device | None = None,
+    staff: Staff | None = None,
+    station: str = "",
+    proxy_name: str | None = None,
+    proxy_relation: str | None = None,
+    handover_photo: str | None = None,
+) -> ClaimResult:
+    """Hand one sembako package to ``worker_id`` — exactly once per distribution, never beyond
+    the number of packages — or say why not. ``card_id`` is the card scanned (None: the staff
+    member at the desk is the proof). The same ``request_id`` again returns the first answer
+    with ``replayed=True``. Raises LookupError for an unknown distribution or worker."""
+    request_id = (request_id or "").strip()
+    if not request_id or len(request_id) > REQUEST_ID_MAX:
+        raise ValueError("request_id must be 1 to 64 characters")
+    args = dict(
+        distribution_id=distribution_id, worker_id=worker_id, request_id=request_id,
+        card_id=card_id, device=device, staff=staff, station=(station or "")[:80],
+        proxy_name=_clean(proxy_name, 120), proxy_relation=_clean(proxy_relation, 60),
+        handover_photo=handover_photo,
+    )
+    for _attempt in range(CLAIM_ATTEMPTS):
+        try:
+            with write_transaction():
+                return _claim_once(**args)
+        except IntegrityError:
+            # PostgreSQL: a concurrent claim of the same worker or the same request id won.
+            # Everything of this attempt is rolled back; the next one answers from its row.
+            continue
+    raise RuntimeError("claim did not settle")  # pragma: no cover - needs 5 lost races in a row
+
+
+def _clean(value: str | None, limit: int) -> str | None:
+    value = " ".join((value or "").split())
+    return value[:limit] or None
+
+
+def _claim_once(*, distribution_id, worker_id, request_id, card_id, device, staff, station,
+                proxy_name, proxy_relation, handover_photo) -> ClaimResult:
+    session = db.session
+    stored = session.get(ClaimRequest, request_id, populate_existing=True)
+    if stored is not None:
+        return _replay(stored)
+    distribution = session.get(Distribution, distribution_id, populate_existing=True)
+    if distribution is None:
+        raise LookupError(f"no distribution {distribution_id}")
+    if session.get(Worker, worker_id) is None:
+        raise LookupError(f"no worker {worker_id}")
+
+    def refuse(outcome: Outcome, existing: Collection | None = None) -> ClaimResult:
+        session.add(ClaimRequest(
+            request_id=request_id, distribution_id=distribution_id, worker_id=worker_id,
+            outcome=outcome.value, collection_id=existing.id if existing else None,
+        ))
+        session.flush()
+        return ClaimResult(
+            outcome=outcome, distribution_id=distribution_id, worker_id=worker_id,
+            packages_total=distribution.packages_total, packages_given=distribution.packages_given,
+            **(_collection_fields(existing) if existing else {}),
+        )
+
+    if card_id is not None:
+        card = session.get(Card, card_id, populate_existing=True)
+        if card is None or card.worker_id != worker_id or card.revoked_at is not None:
+            return refuse(Outcome.CARD_REVOKED)
+    # These reads only choose the message; the unique index and the UPDATE below are the guard.
+    existing = active_collection(distribution_id, worker_id)
+    if existing is not None:
+        return refuse(Outcome.ALREADY_COLLECTED, existing)
+    if distribution.status != "open":
+        return refuse(Outcome.NOT_OPEN)
+    worker = session.get(Worker, worker_id)
+    refusal = rule_refusal(distribution, worker)
+    if refusal is not None:
+        return refuse(refusal)
+
+    row = session.execute(
+        text(
+            "UPDATE distribution SET packages_given = packages_given + 1, next_seq = next_seq + 1 "
+            "WHERE id = :id AND status = 'open' AND packages_given < packages_total "
+            "RETURNING next_seq - 1, packages_given, packages_total"
+        ),
+        {"id": distribution_id},
+    ).first()
+    if row is None:
+        session.refresh(distribution)
+        return refuse(Outcome.NOT_OPEN if distribution.status != "open" else Outcome.SOLD_OUT)
+    seq, given, total = row
+    collection = Collection(
+        distribution_id=distribution_id, worker_id=worker_id, card_id=card_id,
+        device_id=device.id if device is not None else None,
+        staff_id=staff.id if staff is not None else None,
+        station=station, seq=seq, collected_at=utcnow(),
+        proxy_name=proxy_name, proxy_relation=proxy_relation if proxy_name else None,
+        handover_photo=handover_photo,
+    )
+    session.add(collection)
+    session.flush()  # PostgreSQL: a concurrent duplicate of this worker fails here
+    session.add(ClaimRequest(
+        request_id=request_id, distribution_id=distribution_id, worker_id=worker_id,
+        outcome=Outcome.COLLECTED.value, collection_id=collection.id,
+    ))
+    record(
+        "collection.create", collection,
+        after={
+            "distribution_id": distribution_id, "worker_id": worker_id, "seq": seq,
+            "card_id": card_id, "station": station, "proxy_name": proxy_name,
+            "request_id": request_id,
+        },
+        staff=staff, device=device,
+    )
+    session.flush()  # a concurrent same request id fails here, before the commit
+    return ClaimResult(
+        outcome=Outcome.COLLECTED, distribution_id=distribution_id, worker_id=worker_id,
+        packages_total=total, packages_given=given, **_collection_fields(collection),
+    )
+
+
+def _replay(stored: ClaimRequest) -> ClaimResult:
+    distribution = db.session.get(Distribution, stored.distribution_id, populate_existing=True)
+    collection = db.session.get(Collection, stored.collection_id) if stored.collection_id else None
+    return ClaimResult(
+        outcome=Outcome(stored.outcome), distribution_id=stored.distribution_id,
+        worker_id=stored.worker_id, packages_total=distribution.packages_total,
+        packages_given=distribution.packages_given, replayed=True,
+        **(_collection_fields(collection) if collection else {}),
+    )
+
+
+def void(collection_id: int, *, staff: Staff | None, reason: str) -> Collection:
+    """Void a collection (wrong person, package returned): the row is kept with who/when/why,
+    the package count goes back, the worker may collect again. Audited. A closed
+    distribution's frozen report is rebuilt. Raises DistributionError."""
+    reason = " ".join((reason or "").split())[:200]
+    if not reason:
+        raise DistributionError(_l("Tuliskan alasan pembatalan."))
+    with write_transaction():
+        now = utcnow()
+        voided = db.session.execute(
+            update(Collection)
+            .where(Collection.id == collection_id, Collection.voided_at.is_(None))
+            .values(voided_at=now, voided_by_id=staff.id if staff else None, void_reason=reason)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        collection = db.session.get(Collection, collection_id, populate_existing=True)
+        if collection is None:
+            raise LookupError(f"no collection {collection_id}")
+        if voided != 1:
+            raise DistributionError(_l("Pengambilan ini sudah dibatalkan."))
+        db.session.execute(
+            text("UPDATE distribution SET packages_given = packages_given - 1 "
+                 "WHERE id = :id AND packages_given > 0"),
+            {"id": collection.distribution_id},
+        )
+        record(
+            "collection.void", collection,
+            before={"voided_at": None},
+            after={"voided_at": now, "void_reason": reason, "seq": collection.seq,
+                   "worker_id": collection.worker_id},
+            staff=staff,
+        )
+        distribution = db.session.get(Distribution, collection.distribution_id, populate_existing=True)
+        if distribution.status == "closed":
+            distribution.frozen_report = build_report(distribution)
+    return collection
+
+
+# ---- managing a distribution ----------------------------------------------------------------
+
+
+def save(distribution: Distribution | None, fields: dict, *, staff: Staff | None) -> Distribution:
+    """Create a distribution (``distribution`` None) or change its details; audited. The
+    number of packages cannot go below what was already handed out (DistributionError)."""
+    fields = {k: v for k, v in fields.items() if k in EDITABLE_FIELDS}
+    with write_transaction():
+        if distribution is None:
+            distribution = Distribution(status="draft", packages_given=0, next_seq=1,
+                                        created_by_id=staff.id if staff else None, **fields)
+            db.session.add(distribution)
+            db.session.flush()
+            record("distribution.create", distribution, after=snapshot(distribution, fields), staff=staff)
+            return distribution
+        distribution = db.session.get(Distribution, distribution.id, populate_existing=True)
+        if "packages_total" in fields and fields["packages_total"] < distribution.packages_given:
+            raise DistributionError(_l(
+                "Jumlah paket tidak boleh kurang dari yang sudah diserahkan (%(given)s).",
+                given=distribution.packages_given,
+            ))
+        before = snapshot(distribution, fields)
+        for name, value in fields.items():
+            setattr(distribution, name, value)
+        old, new = changes(before, snapshot(distribution, fields))
+        if new:
+            record("distribution.update", distribution, before=old, after=new, staff=staff)
+    return distribution
+
+
+def open_distribution(distribution_id: int, *, staff: Staff | None) -> Distribution:
+    """Open a draft or closed distribution for pickup. Audited."""
+    with write_transaction():
+        now = utcnow()
+        changed = db.session.execute(
+            update(Distribution)
+            .where(Distribution.id == distribution_id, Distribution.status != "open")
+            .values(status="open", opened_at=now, closed_at=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        distribution = db.session.get(Distribution, distribution_id, populate_existing=True)
+        if distribution is None:
+            raise LookupError(f"no distribution {distribution_id}")
+        if changed:
+            record("distribution.open", distribution, after={"status": "open"}, staff=staff)
+    return distribution
+
+
+def close_distribution(distribution_id: int, *, staff: Staff | None) -> Distribution:
+    """Close a distribution and freeze its recipient and non-recipient lists into
+    ``frozen_report`` for the BAST. Audited."""
+    with write_transaction():
+        # The UPDATE comes first: on PostgreSQL it waits for claims holding the row, so the
+        # report below sees every collection that made it in.
+        changed = db.session.execute(
+            update(Distribution)
+            .where(Distribution.id == distribution_id, Distribution.status == "open")
+            .values(status="closed", closed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        distribution = db.session.get(Distribution, distribution_id, populate_existing=True)
+        if distribution is None:
+            raise LookupError(f"no distribution {distribution_id}")
+        if not changed:
+            raise DistributionError(_l("Penyaluran ini tidak sedang dibuka."))
+        distribution.frozen_report = build_report(distribution)
+        record("distribution.close", distribution,
+               after={"status": "closed", "packages_given": distribution.packages_given}, staff=staff)
+    return distribution
+
+
+def collections(distribution_id: int, *, include_voided: bool = False, newest_first: bool = False,
+                limit: int | None = None) -> list[Collection]:
+    """The distribution's collections (with their workers), by sequence number or newest first."""
+    query = select(Collection).options(joinedload(Collection.worker)).where(
+        Collection.distribution_id == distribution_id
+    )
+    if not include_voided:
+        query = query.where(Collection.voided_at.is_(None))
+    query = query.order_by(Collection.seq.desc() if newest_first else Collection.seq)
+    if limit:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
+
+
+def eligible_query(distribution: Distribution):
+    """A select of the workers the distribution's rule admits (on its day)."""
+    if distribution.eligibility == "list":
+        return select(Worker).join(
+            DistributionListEntry,
+            and_(DistributionListEntry.worker_id == Worker.id,
+                 DistributionListEntry.distribution_id == distribution.id),
+        )
+    covered = exists().where(
+        Coverage.worker_id == Worker.id,
+        Coverage.start_date <= distribution.day,
+        Coverage.end_date >= distribution.day,
+    )
+    return select(Worker).where(covered)
+
+
+def not_collected(distribution: Distribution) -> list[Worker]:
+    """Eligible workers without a (non-voided) collection yet, by kecamatan, desa and name."""
+    collected = exists().where(
+        Collection.distribution_id == distribution.id,
+        Collection.worker_id == Worker.id,
+        Collection.voided_at.is_(None),
+    )
+    query = eligible_query(distribution).where(~collected).order_by(
+        Worker.kecamatan_code, Worker.desa_name, Worker.name
+    )
+    return list(db.session.scalars(query))
+
+
+def build_report(distribution: Distribution) -> dict:
+    """The recipient and non-recipient lists as JSON-ready data (frozen at close-out)."""
+    def person(worker: Worker) -> dict:
+        return {
+            "worker_id": worker.id, "name": worker.name, "nik_masked": mask_nik(worker.nik),
+            "desa": worker.desa_name, "kecamatan_code": worker.kecamatan_code,
+        }
+
+    recipients = []
+    for c in collections(distribution.id):
+        recipients.append({
+            "seq": c.seq, **person(c.worker),
+            "time": c.collected_at.isoformat(), "time_text": waktu_id(c.collected_at),
+            "station": c.station, "proxy_name": c.proxy_name, "proxy_relation": c.proxy_relation,
+            "by_card": c.card_id is not None,
+        })
+    voided = [
+        {"seq": c.seq, **person(c.worker), "voided_at": c.voided_at.isoformat(), "reason": c.void_reason}
+        for c in collections(distribution.id, include_voided=True) if c.voided_at is not None
+    ]
+    return {
+        "frozen_at": utcnow().isoformat(),
+        "distribution_id": distribution.id,
+        "name": distribution.name,
+        "day": distribution.day.isoformat(),
+        "place": distribution.place,
+        "packages_total": distribution.packages_total,
+        "packages_given": distribution.packages_given,
+        "recipients": recipients,
+        "non_recipients": [person(w) for w in not_collected(distribution)],
+        "voided": voided,
+    }
+
+
+# ---- the list (eligibility "list") ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListChange:
+    """What adding NIKs to a list did: added, already listed, and lines that were not found."""
+
+    added: int
+    already: int
+    unknown: tuple[str, ...] = ()
+
+
+NIK_RE = re.compile(r"\d{16}")
+
+
+def add_to_list(distribution_id: int, worker_ids: list[int], *, staff: Staff | None) -> ListChange:
+    """Put workers on the distribution's list (already listed ones are skipped). Audited."""
+    with write_transaction():
+        distribution = db.session.get(Distribution, distribution_id)
+        if distribution is None:
+            raise LookupError(f"no distribution {distribution_id}")
+        wanted = set(db.session.scalars(select(Worker.id).where(Worker.id.in_(set(worker_ids)))))
+        present = set(db.session.scalars(select(DistributionListEntry.worker_id).where(
+            DistributionListEntry.distribution_id == distribution_id,
+            DistributionListEntry.worker_id.in_(wanted),
+        )))
+        new = sorted(wanted - present)
+        for worker_id in new:
+            db.session.add(DistributionListEntry(distribution_id=distribution_id, worker_id=worker_id))
+        if new:
+            record("distribution.list_add", distribution, after={"worker_ids": new}, staff=staff)
+    return ListChange(added=len(new), already=len(present))
+
+
+def add_niks_to_list(distribution_id: int, pasted: str, *, staff: Staff | None) -> ListChange:
+    """Put the workers whose NIKs were pasted (one per line, spaces and dots allowed) on the
+    list; NIKs of nobody enrolled are returned in ``unknown``."""
+    niks, unknown = [], []
+    for line in (pasted or "").splitlines():
+        digits = re.sub(r"[\s.\-]", "", line)
+        if not digits:
+            continue
+        if NIK_RE.fullmatch(digits):
+            niks.append(digits)
+        else:
+            unknown.append(line.strip()[:40])
+    found = dict(db.session.execute(select(Worker.nik, Worker.id).where(Worker.nik.in_(set(niks)))).all())
+    unknown += [nik for nik in dict.fromkeys(niks) if nik not in found]
+    change = add_to_list(distribution_id, list(found.values()), staff=staff)
+    return ListChange(added=change.added, already=change.already, unknown=tuple(unknown))
+
+
+def remove_from_list(distribution_id: int, worker_id: int, *, staff: Staff | None) -> bool:
+    """Take a worker off the list (an earlier collection stays). Audited."""
+    with write_transaction():
+        removed = db.session.execute(
+            delete(DistributionListEntry).where(
+                DistributionListEntry.distribution_id == distribution_id,
+                DistributionListEntry.worker_id == worker_id,
+            )
+        ).rowcount
+        if removed:
+            distribution = db.session.get(Distribution, distribution_id)
+            record("distribution.list_remove", distribution, after={"worker_id": worker_id}, staff=staff)
+    return bool(removed)
+
+
+def listed_workers(distribution_id: int) -> list[Worker]:
+    """The workers on the distribution's list, by name."""
+    return list(db.session.scalars(
+        select(Worker).join(DistributionListEntry, DistributionListEntry.worker_id == Worker.id)
+        .where(DistributionListEntry.distribution_id == distribution_id)
+        .order_by(Worker.name)
+    ))
