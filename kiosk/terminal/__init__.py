@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("terminal", __name__, url_prefix="/kiosk", cli_group=None)
 
-from . import views  # noqa: E402,F401
+from . import commands, views  # noqa: E402,F401

@@ -1,1 +1,308 @@
-"""Kiosk screen views."""
+"""Kiosk screen views: pairing, welcome, scan result, collecting a package, staff exit.
+
+Every route except pairing needs a paired device (the credential cookie, see ``pairing``). The
+scan result is one panel (``#scan-result``, ``terminal/_panel.html``): a plain POST gets the whole
+kiosk page, an htmx request aimed at the panel gets the panel alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from functools import wraps
+from pathlib import Path
+
+from flask import (
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadData, URLSafeTimedSerializer
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .. import card_registry
+from ..extensions import db, htmx, limiter
+from . import bp, pairing
+from .screen import build_claim_result, build_result
+
+log = logging.getLogger("kiosk.terminal")
+
+PANEL = "scan-result"
+PHOTO_SECONDS = 120
+TICKET_SECONDS = 600
+TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=f"kiosk-{purpose}")
+
+
+@bp.before_request
+def load_device():
+    """Find the paired device behind the credential cookie (``g.device``, or None)."""
+    g.device = pairing.device_for(request.cookies.get(pairing.COOKIE))
+    if g.device is not None:
+        g.device_id = g.device.id
+
+
+def device_required(view):
+    """Only a paired, not revoked kiosk device; anyone else is sent to the pairing screen."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.get("device") is None:
+            target = url_for("terminal.index")
+            if htmx:
+                return "", 401, {"HX-Redirect": target}
+            return redirect(target, 303)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _panel_or_page(template_args: dict, status: int = 200):
+    """The panel for an htmx request aimed at it, else the whole kiosk page."""
+    if htmx.target == PANEL and not htmx.boosted:
+        response = make_response(render_template("terminal/_panel.html", **template_args), status)
+    else:
+        response = make_response(render_template("terminal/kiosk.html", **template_args), status)
+    response.headers["Vary"] = "HX-Request, HX-Target"
+    return response
+
+
+def _kiosk_args(**extra) -> dict:
+    args = {
+        "device": g.get("device"),
+        "seconds": int(current_app.config.get("KIOSK_RESULT_SECONDS", 15)),
+        "help_desk": current_app.config.get("KIOSK_HELP_DESK") or _l("meja pendaftaran"),
+        "result": None,
+    }
+    args.update(extra)
+    return args
+
+
+def _pairing_page(code: str = "", error=None, status: int = 200):
+    if htmx.target == "pairing-message":
+        response = make_response(render_template("terminal/_pairing_message.html", error=error), status)
+    else:
+        response = make_response(render_template("terminal/pairing.html", code=code, error=error), status)
+    response.headers["Vary"] = "HX-Request, HX-Target"
+    return response
+
+
+@bp.get("/")
+def index():
+    """The kiosk: the welcome screen of a paired device, else the pairing screen."""
+    if g.device is None:
+        return _pairing_page()
+    pairing.seen(g.device)
+    return _panel_or_page(_kiosk_args())
+
+
+@bp.get("/pasang")
+def pair_form():
+    """The pairing screen, with the code of a scanned pairing QR already filled in."""
+    code = pairing.pairing_code_from(request.args.get("kode", "")) or ""
+    return _pairing_page(code=code)
+
+
+@bp.post("/pasang")
+@limiter.limit("10 per 5 minutes")
+def pair():
+    """Pair this browser with a device using its one-time code; sets the credential cookie."""
+    found = pairing.pair(request.form.get("code", ""))
+    if found is None:
+        return _pairing_page(error=_l("Kode pemasangan salah atau sudah kedaluwarsa. Minta kode baru ke admin."), status=422)
+    device, credential = found
+    if htmx:
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url_for("terminal.index")
+    else:
+        response = redirect(url_for("terminal.index"), 303)
+    response.set_cookie(
+        pairing.COOKIE, credential, max_age=pairing.COOKIE_MAX_AGE, httponly=True, samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")), path="/",
+    )
+    log.info("kiosk device %s paired", device.id)
+    return response
+
+
+def _device_key() -> str:
+    return f"kiosk-device:{g.device.id if g.get('device') else request.remote_addr}"
+
+
+def _token_shaped() -> bool:
+    """A QR token (26 base32 characters) is checked by its signature and cannot be guessed; only
+    typed fallback codes count against the per-device limit."""
+    raw = request.form.get("code", "").strip()
+    return len(raw) == 26 and TOKEN_CHARS.issuperset(raw)
+
+
+def _scan_refused(_response) -> bool:
+    return bool(g.get("scan_refused"))
+
+
+@bp.post("/pindai")
+@device_required
+@limiter.limit(
+    lambda: current_app.config.get("KIOSK_CODE_LIMIT", "10 per 5 minutes"),
+    key_func=_device_key, exempt_when=_token_shaped, deduct_when=_scan_refused,
+)
+def scan():
+    """Read a scanned card or a typed fallback code and show the worker's coverage (and, on a
+    collect kiosk, their sembako)."""
+    lookup = card_registry.resolve(request.form.get("code", ""))
+    if not lookup.ok:
+        g.scan_refused = True
+        # The reason and the card id only: never the token or code (they would open the card).
+        log.warning(
+            "kiosk refusal device=%s reason=%s card=%s", g.device.id, lookup.refusal.value,
+            lookup.card.id if lookup.card is not None else "-",
+        )
+    result = build_result(lookup, g.device, photo_url=_photo_url, ticket=_claim_ticket)
+    return _panel_or_page(_kiosk_args(result=result))
+
+
+def _photo_url(worker) -> str | None:
+    if not worker.photo:
+        return None
+    ticket = _serializer("photo").dumps({"w": worker.id, "d": g.device.id})
+    return url_for("terminal.photo", ticket=ticket)
+
+
+def _claim_ticket(worker, card, distribution) -> str:
+    return _serializer("claim").dumps(
+        {"w": worker.id, "c": card.id, "d": g.device.id, "x": distribution.id, "r": uuid.uuid4().hex}
+    )
+
+
+@bp.get("/foto/<ticket>")
+@device_required
+def photo(ticket: str):
+    """The photo of the worker whose card this device just scanned (a short-lived URL that only
+    works for this device)."""
+    from ..models import Worker
+    from ..photos import photo_path
+
+    try:
+        data = _serializer("photo").loads(ticket, max_age=PHOTO_SECONDS)
+    except BadData:
+        abort(404)
+    if data.get("d") != g.device.id:
+        abort(404)
+    worker = db.session.get(Worker, data.get("w"))
+    path = photo_path(worker.photo) if worker is not None and worker.photo else None
+    if path is None:
+        abort(404)
+    # Small files: read whole, so no file handle outlives the request.
+    response = make_response(Path(path).read_bytes())
+    response.mimetype = "image/jpeg"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/ambil")
+@device_required
+def collect():
+    """AMBIL: claim the sembako package offered on the result screen. The ticket carries the
+    request id made when the screen was shown, so a double tap gets the first answer again."""
+    from ..models import Card, Worker
+
+    try:
+        data = _serializer("claim").loads(request.form.get("ticket", ""), max_age=TICKET_SECONDS)
+    except BadData:
+        data = None
+    if not data or data.get("d") != g.device.id or g.device.mode != "collect" or data.get("x") != g.device.distribution_id:
+        return _panel_or_page(_kiosk_args(), status=200)
+    worker = db.session.get(Worker, data["w"])
+    card = db.session.get(Card, data["c"])
+    if worker is None or card is None:
+        return _panel_or_page(_kiosk_args())
+    result = build_claim_result(worker, card, g.device, request_id=data["r"], photo_url=_photo_url)
+    return _panel_or_page(_kiosk_args(result=result))
+
+
+@bp.get("/ping")
+def ping():
+    """Tiny liveness check for the kiosk's reconnect banner: 204 while paired, 401 once the
+    device is revoked (the screen then goes back to pairing)."""
+    if g.device is None:
+        return "", 401
+    pairing.seen(g.device)
+    return "", 204
+
+
+@bp.post("/keluar")
+@device_required
+@limiter.limit("5 per 5 minutes", key_func=_device_key)
+def leave():
+    """Staff exit: with the exit PIN, forget this browser's pairing and show the pairing screen."""
+    if not pairing.check_exit_pin(request.form.get("pin", "")):
+        log.warning("kiosk exit refused device=%s", g.device.id)
+        return render_template("terminal/_exit.html", error=_l("PIN salah.")), 422
+    device = g.device
+    pairing.unpair(device)
+    log.info("kiosk device %s unpaired at the kiosk", device.id)
+    response = redirect(url_for("terminal.index"), 303)
+    if htmx:
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url_for("terminal.index")
+    response.delete_cookie(pairing.COOKIE, path="/")
+    return response
+
+
+@bp.get("/sertifikat")
+def certificate():
+    """The office's own certificate authority (public), to install on the kiosk tablets so they
+    trust this server's HTTPS (see docs/kiosk-setup.md)."""
+    from ..tls import ca_certificate_path
+
+    path = ca_certificate_path(current_app.instance_path)
+    if path is None:
+        abort(404)
+    response = make_response(path.read_bytes())
+    response.mimetype = "application/x-x509-ca-cert"
+    response.headers["Content-Disposition"] = "attachment; filename=kiosk-bpu-ca.crt"
+    return response
+
+
+@bp.errorhandler(CSRFError)
+@bp.errorhandler(HTTPException)
+def kiosk_error(error: HTTPException):
+    """Errors on the kiosk stay on kiosk screens: no staff menu, no way out."""
+    if error.code and error.code < 400:
+        return error
+    if error.code == 429 and request.endpoint == "terminal.scan" and g.get("device") is not None:
+        result = build_result(None, g.device, photo_url=_photo_url, ticket=_claim_ticket, too_many=True)
+        response = _panel_or_page(_kiosk_args(result=result))
+        response.status_code = 429
+        return response
+    from ..errors import MESSAGES
+
+    message = MESSAGES.get(error.code) or MESSAGES[500]
+    if error.code == 400:
+        message = _l("Layar perlu dimuat ulang. Tunggu sebentar…")
+    return _error_screen(error.code or 500, message)
+
+
+@bp.errorhandler(Exception)
+def kiosk_crash(error: Exception):
+    """An unexpected failure: logged, nothing half-written, and a kiosk screen that says so."""
+    db.session.rollback()
+    current_app.logger.exception("unhandled error on the kiosk")
+    from ..errors import MESSAGES
+
+    return _error_screen(500, MESSAGES[500])
+
+
+def _error_screen(code: int, message):
+    template = "terminal/_error.html" if htmx and htmx.target == PANEL else "terminal/error.html"
+    return render_template(template, **_kiosk_args(code=code, message=message)), code
+

@@ -1,0 +1,197 @@
+"""Kiosk devices and their credential: add a device, give it a one-time pairing code, pair a
+browser with it, revoke it.
+
+A paired kiosk browser holds a long random credential in an HttpOnly cookie; only its SHA-256
+hash is stored (``Device.credential_hash``), so a copy of the database cannot be replayed as a
+kiosk. The pairing code is short (8 digits, typed on the kiosk keypad) and lives
+``PAIRING_MINUTES``; it is stored as an HMAC keyed with the app secret and works once. A device
+is not a staff member: it can read coverage and, in mode "collect", claim packages — nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..audit import record
+from ..database import utcnow, write_transaction
+from ..extensions import db
+from ..models import Device, Distribution, Staff
+
+COOKIE = "kiosk_device"
+COOKIE_MAX_AGE = 5 * 365 * 24 * 3600  # until revoked: a kiosk is set up once
+PAIRING_MINUTES = 15
+PAIRING_DIGITS = 8
+MODES = ("check", "collect")
+SEEN_EVERY = timedelta(minutes=1)
+_PAIRING_PARAM = "kode"
+
+
+def _pairing_hash(code: str) -> str:
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, b"kiosk-pairing:" + code.encode(), hashlib.sha256).hexdigest()
+
+
+def _credential_hash(credential: str) -> str:
+    return hashlib.sha256(credential.encode()).hexdigest()
+
+
+def new_pairing_code() -> str:
+    """A random pairing code: ``PAIRING_DIGITS`` digits."""
+    return f"{secrets.randbelow(10**PAIRING_DIGITS):0{PAIRING_DIGITS}d}"
+
+
+def format_pairing_code(code: str) -> str:
+    """The pairing code as shown to people: ``1234 5678``."""
+    return f"{code[:4]} {code[4:]}"
+
+
+def pairing_code_from(raw: str) -> str | None:
+    """The pairing code in what was typed or scanned: digits (spaces allowed), or the pairing
+    URL of the QR (``…/kiosk/pasang?kode=12345678``). ``None`` when there is none."""
+    if not isinstance(raw, str) or len(raw) > 300:
+        return None
+    raw = raw.strip()
+    if "?" in raw:
+        raw = (parse_qs(urlsplit(raw).query).get(_PAIRING_PARAM) or [""])[0]
+    digits = re.sub(r"[\s-]", "", raw)
+    if len(digits) != PAIRING_DIGITS or not digits.isdigit():
+        return None
+    return digits
+
+
+def _set_pairing_code(device: Device, now: datetime) -> str:
+    code = new_pairing_code()
+    device.pairing_code_hash = _pairing_hash(code)
+    device.pairing_expires_at = now + timedelta(minutes=PAIRING_MINUTES)
+    return code
+
+
+def add_device(name: str, mode: str, distribution: Distribution | None, *, staff: Staff | None) -> tuple[Device, str]:
+    """Add a kiosk device and return it with its first pairing code (shown once). Audited."""
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}")
+    for _attempt in range(5):
+        try:
+            with write_transaction():
+                device = Device(
+                    name=name.strip()[:80],
+                    mode=mode,
+                    distribution_id=distribution.id if (distribution is not None and mode == "collect") else None,
+                    created_by_id=staff.id if staff else None,
+                )
+                code = _set_pairing_code(device, utcnow())
+                db.session.add(device)
+                db.session.flush()
+                record(
+                    "device.add", device,
+                    after={"name": device.name, "mode": mode, "distribution_id": device.distribution_id},
+                    staff=staff,
+                )
+            return device, code
+        except IntegrityError:
+            continue  # two live pairing codes collided (1 in 10^8): draw again
+    raise RuntimeError("could not add the device")
+
+
+def renew_pairing_code(device: Device, *, staff: Staff | None) -> str:
+    """A new pairing code for ``device`` (the old one stops working). Pairing with it replaces
+    the credential of whichever browser held this device before. Audited."""
+    if device.revoked_at is not None:
+        raise ValueError("device is revoked")
+    for _attempt in range(5):
+        try:
+            with write_transaction():
+                code = _set_pairing_code(device, utcnow())
+                record("device.pairing_code", device, staff=staff)
+            return code
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not make a pairing code")
+
+
+def pair(raw_code: str) -> tuple[Device, str] | None:
+    """Pair this browser with the device whose live pairing code is ``raw_code``: returns the
+    device and the new credential to put in the cookie, or ``None`` (wrong or expired code).
+    The code works once. Audited."""
+    code = pairing_code_from(raw_code)
+    if code is None:
+        return None
+    with write_transaction():
+        now = utcnow()
+        device = db.session.scalar(select(Device).where(Device.pairing_code_hash == _pairing_hash(code)))
+        if device is None or device.revoked_at is not None or device.pairing_expires_at is None:
+            return None
+        if device.pairing_expires_at < now:
+            return None
+        credential = secrets.token_urlsafe(32)
+        device.credential_hash = _credential_hash(credential)
+        device.pairing_code_hash = None
+        device.pairing_expires_at = None
+        device.paired_at = now
+        device.last_seen_at = now
+        record("device.pair", device, after={"paired_at": now}, device=device)
+    return device, credential
+
+
+def device_for(credential: str | None) -> Device | None:
+    """The device holding ``credential`` (from the cookie), or ``None`` if unknown or revoked."""
+    if not credential or len(credential) > 200:
+        return None
+    device = db.session.scalar(select(Device).where(Device.credential_hash == _credential_hash(credential)))
+    if device is None or device.revoked_at is not None:
+        return None
+    return device
+
+
+def seen(device: Device) -> None:
+    """Note that ``device`` is alive (at most one write a minute)."""
+    now = utcnow()
+    if device.last_seen_at is not None and now - device.last_seen_at < SEEN_EVERY:
+        return
+    with write_transaction():
+        device.last_seen_at = now
+
+
+def unpair(device: Device) -> None:
+    """Forget this browser's credential (the staff exit on the kiosk); the device stays and can
+    be paired again with a new code. Audited."""
+    with write_transaction():
+        device.credential_hash = None
+        record("device.unpair", device, before={"paired_at": device.paired_at}, device=device)
+
+
+def revoke(device: Device, *, staff: Staff | None) -> None:
+    """Revoke ``device``: its credential and pairing code stop working at once. Audited."""
+    with write_transaction():
+        if device.revoked_at is not None:
+            return
+        device.revoked_at = utcnow()
+        device.credential_hash = None
+        device.pairing_code_hash = None
+        device.pairing_expires_at = None
+        record("device.revoke", device, before={"revoked_at": None}, after={"revoked_at": device.revoked_at}, staff=staff)
+
+
+def devices() -> list[Device]:
+    """Every device, live ones first, newest first."""
+    return list(
+        db.session.scalars(select(Device).order_by(Device.revoked_at.is_not(None), Device.created_at.desc(), Device.id.desc()))
+    )
+
+
+def check_exit_pin(pin: str) -> bool:
+    """True when ``pin`` is the configured staff exit PIN (``KIOSK_EXIT_PIN``); never when none
+    is configured."""
+    expected = str(current_app.config.get("KIOSK_EXIT_PIN") or "")
+    if not expected or not isinstance(pin, str):
+        return False
+    return hmac.compare_digest(pin.strip().encode(), expected.encode())

@@ -1,0 +1,443 @@
+"""The kiosk screens through the test client: pairing and the device credential, the scan result
+as a full page (plain POST) and as the #scan-result fragment (htmx), every refusal, coverage in
+words, the photo URL bound to the device, collecting a package (idempotent), the per-device
+limit on typed codes, the staff exit, and that a kiosk device is not a staff member."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+
+from factories import make_card, make_coverage, make_distribution, make_staff, make_worker
+from kiosk import card_registry, tokens
+from kiosk.coverage import today_jakarta
+from kiosk.database import utcnow
+from kiosk.extensions import db
+from kiosk.models import AuditEvent, Collection, Device, DistributionListEntry
+from kiosk.nik import mask_nik
+from kiosk.terminal import pairing
+
+PANEL = {"HX-Request": "true", "HX-Target": "scan-result"}
+EXIT_PIN = "97531"
+
+
+@pytest.fixture
+def app_config():
+    return {"KIOSK_EXIT_PIN": EXIT_PIN, "KIOSK_RESULT_SECONDS": 9}
+
+
+def pair_client(client, mode="check", distribution=None) -> Device:
+    device, code = pairing.add_device("Kios uji", mode, distribution, staff=None)
+    response = client.post("/kiosk/pasang", data={"code": code})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return device
+
+
+@pytest.fixture
+def kiosk(client):
+    """The test client, paired as a "check" kiosk."""
+    pair_client(client)
+    return client
+
+
+def covered_worker(name="Siti Aminah", start=None, end=None, **fields):
+    today = today_jakarta()
+    worker = make_worker(name=name, sex="P", **fields)
+    make_coverage(worker, start=start or today - timedelta(days=5), end=end or today + timedelta(days=30))
+    card, token = make_card(worker)
+    return worker, card, token
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# ---- pairing and the credential --------------------------------------------------------------
+
+def test_unpaired_browser_sees_only_the_pairing_screen(client):
+    page = text_of(client.get("/kiosk/"))
+    assert "Pasangkan layar ini sebagai kiosk" in page
+    assert "data-scan-form" in page and 'action="/kiosk/pasang"' in page
+    assert "/kiosk/pindai" not in page
+    response = client.post("/kiosk/pindai", data={"code": "X"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/kiosk/")
+    response = client.post("/kiosk/pindai", data={"code": "X"}, headers=PANEL)
+    assert response.status_code == 401 and response.headers["HX-Redirect"] == "/kiosk/"
+    assert client.get("/kiosk/ping").status_code == 401
+
+
+def test_pairing_sets_a_hashed_httponly_credential_and_works_once(client, app):
+    device, code = pairing.add_device("Kios aula", "check", None, staff=None)
+    assert code not in (device.pairing_code_hash or "")
+    response = client.post("/kiosk/pasang", data={"code": f"{code[:4]} {code[4:]}"})
+    assert response.status_code == 303
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith(f"{pairing.COOKIE}=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    credential = re.match(rf"{pairing.COOKIE}=([^;]+)", cookie).group(1)
+    db.session.refresh(device)
+    assert device.credential_hash and credential not in device.credential_hash
+    assert device.pairing_code_hash is None and device.paired_at is not None
+    assert client.get("/kiosk/ping").status_code == 204
+    assert "Tempelkan kartu QR Anda ke kamera" in text_of(client.get("/kiosk/"))
+
+    other = app.test_client()
+    refused = other.post("/kiosk/pasang", data={"code": code})
+    assert refused.status_code == 422
+    assert "Kode pemasangan salah atau sudah kedaluwarsa" in text_of(refused)
+    assert pairing.COOKIE not in refused.headers.get("Set-Cookie", "")
+
+
+def test_pairing_by_qr_url_and_fragment_answers(client):
+    device, code = pairing.add_device("Kios QR", "check", None, staff=None)
+    page = text_of(client.get(f"/kiosk/pasang?kode={code}"))
+    assert f'value="{code[:4]} {code[4:]}"' in page or f'value="{code}"' in page
+    wrong = client.post("/kiosk/pasang", data={"code": "KAAAAAAAABCDEFGHIJKLMN2345"},
+                        headers={"HX-Request": "true", "HX-Target": "pairing-message"})
+    assert wrong.status_code == 422 and "<html" not in text_of(wrong)
+    assert 'id="pairing-message"' in text_of(wrong) and "HX-Target" in wrong.headers["Vary"]
+    ok = client.post("/kiosk/pasang", data={"code": f"https://192.168.1.10:5000/kiosk/pasang?kode={code}"},
+                     headers={"HX-Request": "true", "HX-Target": "pairing-message"})
+    assert ok.status_code == 204 and ok.headers["HX-Redirect"] == "/kiosk/"
+    assert pairing.COOKIE in ok.headers["Set-Cookie"]
+
+
+def test_an_expired_pairing_code_is_refused(client):
+    device, code = pairing.add_device("Kios lama", "check", None, staff=None)
+    device.pairing_expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert client.post("/kiosk/pasang", data={"code": code}).status_code == 422
+
+
+def test_revoking_a_device_ends_it_at_once(client):
+    device = pair_client(client)
+    pairing.revoke(device, staff=make_staff(role="admin"))
+    assert client.get("/kiosk/ping").status_code == 401
+    assert "Pasangkan layar ini sebagai kiosk" in text_of(client.get("/kiosk/"))
+    _w, _c, token = covered_worker()
+    assert client.post("/kiosk/pindai", data={"code": token}).status_code == 303
+    actions = [e.action for e in db.session.scalars(db.select(AuditEvent).where(AuditEvent.entity_type == "device"))]
+    assert actions == ["device.add", "device.pair", "device.revoke"]
+
+
+def test_a_kiosk_device_is_not_a_staff_member(kiosk):
+    for path in ("/", "/admin/", "/admin/perangkat"):
+        response = kiosk.get(path)
+        assert response.status_code in (302, 401), path
+        assert "/masuk" in response.headers.get("Location", "/masuk")
+
+
+# ---- scanning: full page and fragment ------------------------------------------------------------
+
+def test_scan_result_as_full_page_and_as_fragment(kiosk):
+    worker, _card, token = covered_worker()
+    page = kiosk.post("/kiosk/pindai", data={"code": token})
+    body = text_of(page)
+    assert page.status_code == 200
+    assert body.lstrip().startswith("<!doctype html>") and 'id="scan-result"' in body
+    assert "Siti Aminah" in body and mask_nik(worker.nik) in body and worker.nik not in body
+    assert "AKTIF" in body and "30 hari lagi" in body
+    assert "kecelakaan kerja" in body and "ahli waris" in body
+    assert worker.address not in body
+    assert 'data-return-after="9"' in body and 'data-sound="success"' in body
+    assert "HX-Target" in page.headers["Vary"] and "HX-Request" in page.headers["Vary"]
+
+    fragment = kiosk.post("/kiosk/pindai", data={"code": token}, headers=PANEL)
+    html = text_of(fragment)
+    assert fragment.status_code == 200
+    assert html.lstrip().startswith("<section id=\"scan-result\"") and "<html" not in html
+    assert "Siti Aminah" in html and "data-state=\"result\"" in html
+    assert "HX-Target" in fragment.headers["Vary"]
+    # Boosted or other htmx requests get the whole page.
+    other = kiosk.post("/kiosk/pindai", data={"code": token}, headers={"HX-Request": "true", "HX-Target": "main"})
+    assert "<html" in text_of(other)
+
+
+def test_welcome_as_page_and_fragment(kiosk):
+    page = text_of(kiosk.get("/kiosk/"))
+    assert "<html" in page and "data-state=\"welcome\"" in page and "data-return-after" not in page
+    fragment = kiosk.get("/kiosk/", headers=PANEL)
+    assert "<html" not in text_of(fragment) and "Tempelkan kartu QR Anda ke kamera" in text_of(fragment)
+    assert "HX-Target" in fragment.headers["Vary"]
+
+
+def test_scan_is_post_only(kiosk):
+    assert kiosk.get("/kiosk/pindai?code=X").status_code == 405
+
+
+@pytest.mark.parametrize(
+    "start_offset, end_offset, word, detail",
+    [
+        (5, 95, "BELUM AKTIF", "Mulai terlindungi pada"),
+        (-120, -30, "BERAKHIR", "Berakhir pada"),
+        (-10, 0, "AKTIF", "hari ini hari terakhir"),
+    ],
+)
+def test_coverage_in_words(kiosk, start_offset, end_offset, word, detail):
+    today = today_jakarta()
+    _w, _c, token = covered_worker(start=today + timedelta(days=start_offset), end=today + timedelta(days=end_offset))
+    html = text_of(kiosk.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
+    assert f">{word}</strong>" in html and detail in html
+
+
+def test_worker_without_coverage(kiosk):
+    worker = make_worker(name="Tanpa Periode")
+    _card, token = make_card(worker)
+    html = text_of(kiosk.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
+    assert "TIDAK TERDAFTAR" in html and 'data-tone="bad"' in html and 'data-sound="refusal"' in html
+
+
+def test_fallback_code_typed_with_spaces(kiosk):
+    _w, card, _token = covered_worker("Ahmad Fauzi")
+    code = card.fallback_code
+    html = text_of(kiosk.post("/kiosk/pindai", data={"code": f"{code[:4]} {code[4:8]} {code[8:]}"}, headers=PANEL))
+    assert "Ahmad Fauzi" in html
+
+
+def refusal_codes(card) -> dict:
+    ring = card_registry.keyring()
+    good = card_registry.token_for(card)
+    return {
+        tokens.Refusal.MALFORMED: "not a card",
+        tokens.Refusal.WRONG_VERSION: "Z" + good[1:],
+        tokens.Refusal.UNKNOWN_KEY: good[0] + "Z" + good[2:],
+        tokens.Refusal.BAD_SIGNATURE: good[:-1] + ("A" if good[-1] != "A" else "B"),
+        tokens.Refusal.UNKNOWN_CARD: tokens.sign(987_654, ring),
+    }
+
+
+def test_every_refusal_is_explained_and_logged_without_the_token(kiosk, caplog, monkeypatch):
+    # Alembic's fileConfig (run by the migrations) disables loggers that already exist.
+    monkeypatch.setattr(logging.getLogger("kiosk.terminal"), "disabled", False)
+    worker, card, token = covered_worker()
+    cases = refusal_codes(card)
+    caplog.set_level(logging.WARNING, logger="kiosk.terminal")
+    for refusal, code in cases.items():
+        response = kiosk.post("/kiosk/pindai", data={"code": code}, headers=PANEL)
+        html = text_of(response)
+        assert response.status_code == 200, refusal
+        assert 'data-state="refused"' in html and 'data-sound="refusal"' in html, refusal
+        assert "Hubungi petugas di" in html, refusal
+        assert worker.name not in html
+    card_registry.revoke(card, staff=None, reason="hilang")
+    html = text_of(kiosk.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
+    assert "Kartu sudah tidak berlaku" in html and worker.name not in html
+
+    logged = [r.getMessage() for r in caplog.records if r.name == "kiosk.terminal"]
+    reasons = [re.search(r"reason=(\w+)", m).group(1) for m in logged]
+    assert reasons == [r.value for r in cases] + ["revoked"]
+    for message in logged:
+        assert token not in message and card.fallback_code not in message
+        for code in cases.values():
+            assert code not in message
+
+
+def test_retired_key_is_refused(kiosk):
+    _w, _card, token = covered_worker()
+    ring = card_registry.keyring()
+    old = ring.current_id
+    ring.rotate()
+    ring.retire(old)
+    html = text_of(kiosk.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
+    assert "Kartu sudah tidak berlaku" in html
+
+
+def test_typed_codes_are_rate_limited_per_device(client, app):
+    pair_client(client)
+    _w, _card, token = covered_worker()
+    for _ in range(10):
+        assert client.post("/kiosk/pindai", data={"code": tokens.new_fallback_code()}).status_code == 200
+    blocked = client.post("/kiosk/pindai", data={"code": tokens.new_fallback_code()}, headers=PANEL)
+    assert blocked.status_code == 429
+    assert "Terlalu banyak percobaan" in text_of(blocked) and "<html" not in text_of(blocked)
+    # A QR token cannot be guessed: scanning cards goes on.
+    assert "Siti Aminah" in text_of(client.post("/kiosk/pindai", data={"code": token}))
+    # Another kiosk has its own budget.
+    other = app.test_client()
+    pair_client(other)
+    assert other.post("/kiosk/pindai", data={"code": tokens.new_fallback_code()}).status_code == 200
+
+
+# ---- the photo ------------------------------------------------------------------------------------
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (480, 600), (120, 160, 200)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_photo_is_served_only_to_the_device_that_scanned(kiosk, app, monkeypatch):
+    from kiosk.photos import store
+
+    worker, _card, token = covered_worker()
+    worker.photo = store(_jpeg())
+    db.session.commit()
+    html = text_of(kiosk.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
+    url = re.search(r'src="(/kiosk/foto/[^"]+)"', html).group(1)
+    photo = kiosk.get(url)
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
+    assert photo.headers["Cache-Control"] == "no-store"
+    assert photo.data[:2] == b"\xff\xd8"
+
+    other = app.test_client()
+    pair_client(other)
+    assert other.get(url).status_code == 404
+    assert app.test_client().get(url).status_code == 303  # not a kiosk at all
+    assert kiosk.get(url[:-3] + "abc").status_code == 404
+    # Another worker's id cannot be put into a ticket without the app secret.
+    forged = URLSafeTimedSerializer("not-the-secret", salt="kiosk-photo").dumps({"w": worker.id, "d": 1})
+    assert kiosk.get(f"/kiosk/foto/{forged}").status_code == 404
+    # Two minutes later the URL is dead.
+    import itsdangerous.timed
+
+    later = itsdangerous.timed.time.time() + 121
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: later)
+    assert kiosk.get(url).status_code == 404
+
+
+# ---- collecting a package ----------------------------------------------------------------------
+
+@pytest.fixture
+def collect_kiosk(client):
+    distribution = make_distribution(packages=2)
+    device = pair_client(client, mode="collect", distribution=distribution)
+    return client, distribution, device
+
+
+def ticket_of(html: str) -> str:
+    return re.search(r'name="ticket" value="([^"]+)"', html).group(1)
+
+
+def test_collect_then_replay_then_already_collected(collect_kiosk):
+    client, distribution, device = collect_kiosk
+    worker, card, token = covered_worker("Rahmat Hidayat")
+    html = text_of(client.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
+    assert 'data-sembako="available"' in html and "AMBIL" in html
+    ticket = ticket_of(html)
+
+    first = client.post("/kiosk/ambil", data={"ticket": ticket}, headers=PANEL)
+    body = text_of(first)
+    assert first.status_code == 200 and 'data-state="collected"' in body and "<html" not in body
+    assert 'data-seq="1"' in body and "dari 2 paket" in body
+    # The same ticket again (double tap, slow network): the first answer, not "already collected".
+    again = text_of(client.post("/kiosk/ambil", data={"ticket": ticket}))
+    assert "<html" in again and 'data-state="collected"' in again and 'data-seq="1"' in again
+    assert db.session.query(Collection).filter_by(worker_id=worker.id).count() == 1
+    collection = db.session.query(Collection).one()
+    assert collection.device_id == device.id and collection.card_id == card.id and collection.station == "Kios uji"
+
+    rescan = text_of(client.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
+    assert 'data-sembako="already"' in rescan and "Sudah diambil pada" in rescan and "ticket" not in rescan
+
+
+def test_sembako_refusals(collect_kiosk):
+    client, distribution, _device = collect_kiosk
+    today = today_jakarta()
+    _w, _c, ended = covered_worker("Sudah Lewat", start=today - timedelta(days=100), end=today - timedelta(days=10))
+    html = text_of(client.post("/kiosk/pindai", data={"code": ended}, headers=PANEL))
+    assert 'data-sembako="refused"' in html and "TIDAK TERSEDIA" in html and "sudah berakhir" in html
+
+    distribution.packages_given = distribution.packages_total
+    db.session.commit()
+    _w2, _c2, token = covered_worker("Terlambat")
+    html = text_of(client.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
+    assert "Paket sembako sudah habis" in html
+
+    distribution.status = "closed"
+    db.session.commit()
+    html = text_of(client.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
+    assert "sedang tidak dibuka" in html
+
+
+def test_not_on_the_list(client):
+    distribution = make_distribution(eligibility="list")
+    pair_client(client, mode="collect", distribution=distribution)
+    listed, _c, listed_token = covered_worker("Ada Di Daftar")
+    db.session.add(DistributionListEntry(distribution_id=distribution.id, worker_id=listed.id))
+    db.session.commit()
+    _w, _c2, token = covered_worker("Tidak Di Daftar")
+    assert "tidak ada dalam daftar penerima" in text_of(client.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
+    assert 'data-sembako="available"' in text_of(client.post("/kiosk/pindai", data={"code": listed_token}, headers=PANEL))
+
+
+def test_a_ticket_works_only_on_its_own_collect_kiosk(collect_kiosk, app):
+    client, distribution, _device = collect_kiosk
+    _w, _c, token = covered_worker()
+    ticket = ticket_of(text_of(client.post("/kiosk/pindai", data={"code": token}, headers=PANEL)))
+    other = app.test_client()
+    pair_client(other, mode="collect", distribution=distribution)
+    html = text_of(other.post("/kiosk/ambil", data={"ticket": ticket}, headers=PANEL))
+    assert 'data-state="welcome"' in html
+    assert text_of(client.post("/kiosk/ambil", data={"ticket": "forged"}, headers=PANEL)).count('data-state="welcome"') == 1
+    assert db.session.query(Collection).count() == 0
+
+
+def test_a_check_kiosk_offers_no_sembako(kiosk):
+    make_distribution()
+    _w, _c, token = covered_worker()
+    html = text_of(kiosk.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
+    assert "data-sembako" not in html and "/kiosk/ambil" not in html
+
+
+# ---- staff exit, language, hardening ----------------------------------------------------------------
+
+def test_staff_exit_needs_the_pin(client):
+    device = pair_client(client)
+    wrong = client.post("/kiosk/keluar", data={"pin": "0000"}, headers={"HX-Request": "true", "HX-Target": "exit-form"})
+    assert wrong.status_code == 422 and "PIN salah" in text_of(wrong) and 'id="exit-form"' in text_of(wrong)
+    assert client.get("/kiosk/ping").status_code == 204
+    ok = client.post("/kiosk/keluar", data={"pin": EXIT_PIN}, headers={"HX-Request": "true", "HX-Target": "exit-form"})
+    assert ok.status_code == 204 and ok.headers["HX-Redirect"] == "/kiosk/"
+    assert f"{pairing.COOKIE}=;" in ok.headers["Set-Cookie"]
+    db.session.refresh(device)
+    assert device.credential_hash is None and device.revoked_at is None
+
+
+def test_staff_exit_is_closed_without_a_configured_pin(client, app):
+    app.config["KIOSK_EXIT_PIN"] = None
+    pair_client(client)
+    assert client.post("/kiosk/keluar", data={"pin": ""}).status_code == 422
+
+
+def test_kiosk_pages_have_no_links_out_no_inline_script_or_style(kiosk):
+    _w, _c, token = covered_worker()
+    for html in (text_of(kiosk.get("/kiosk/")), text_of(kiosk.post("/kiosk/pindai", data={"code": token}))):
+        assert "<a " not in html
+        assert " style=" not in html
+        for tag in re.findall(r"<script[^>]*>", html):
+            assert "src=" in tag
+        assert 'class="topbar"' not in html and "mainnav" not in html
+        assert 'action="/bahasa/en"' in html
+        assert 'inputmode="none"' in html  # no on-screen keyboard popping up for the scanner input
+
+
+def test_language_switch_returns_to_the_kiosk(kiosk):
+    response = kiosk.post("/bahasa/en", data={"next": "/kiosk/"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/kiosk/")
+    html = text_of(kiosk.get("/kiosk/"))
+    assert '<html lang="en"' in html and "Bahasa Indonesia" in html
+
+
+def test_csrf_failure_stays_on_a_kiosk_screen(kiosk):
+    response = kiosk.post("/kiosk/pindai", data={"code": "x"}, csrf=False)
+    assert response.status_code == 400
+    html = text_of(response)
+    assert "k-top" in html and "topbar" not in html
+
+
+def test_certificate_download(client, app):
+    assert client.get("/kiosk/sertifikat").status_code == 404
+    from kiosk import tls
+
+    paths = tls.files(app.instance_path)
+    paths.folder.mkdir(parents=True)
+    paths.ca_cert.write_text("-----BEGIN CERTIFICATE-----\n")
+    response = client.get("/kiosk/sertifikat")
+    assert response.status_code == 200 and response.mimetype == "application/x-x509-ca-cert"
