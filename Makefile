@@ -7,17 +7,26 @@ FLASK := $(BIN)/flask --app kiosk
 HOST ?= 0.0.0.0
 PORT ?= 5000
 WORKERS ?= 2
+HTTPS ?= 0
 PO := $(wildcard kiosk/translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
 .PHONY: run test bench vendor install dev translations chromium extract-messages clean
 
-## Set up (venv, packages, database) and serve the app on the LAN with gunicorn.
+## Set up (venv, packages, database) and serve the app on the LAN with gunicorn (HTTPS=1: over
+## HTTPS with the certificate of `flask --app kiosk make-cert`, which tablet cameras need).
 run: install translations
 	$(FLASK) db upgrade
 	$(FLASK) setup-code
+ifeq ($(HTTPS),1)
+	test -f instance/tls/server.crt || $(FLASK) make-cert
+	@echo "Kiosk BPU: https://$$(hostname -I 2>/dev/null | cut -d' ' -f1 || echo localhost):$(PORT)/  (kiosk screen: /kiosk)"
+	KIOSK_PREFER_HTTPS=true $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) \
+	  --certfile instance/tls/server.crt --keyfile instance/tls/server.key wsgi:app
+else
 	@echo "Kiosk BPU: http://$$(hostname -I 2>/dev/null | cut -d' ' -f1 || echo localhost):$(PORT)/  (kiosk screen: /kiosk)"
 	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) wsgi:app
+endif
 
 ## Set up (venv with dev extras, Debian's chromium) and run the whole test suite.
 test: dev translations chromium

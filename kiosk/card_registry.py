@@ -13,7 +13,6 @@ need a reissued card.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -79,19 +78,8 @@ def keyring() -> tokens.KeyRing:
 
 def token_for(card: Card) -> str:
     """The QR token printed on ``card``, signed with the key the card was issued with."""
-    return _sign_with(card.id, keyring(), card.key_id)
+    return tokens.sign(card.id, keyring(), key_id=card.key_id)
 
-
-def _sign_with(card_id: int, ring: tokens.KeyRing, key_id: str) -> str:
-    # TODO: use tokens.sign(card_id, ring, key_id=key_id) once tokens.py offers it.
-    if key_id == ring.current_id:
-        return tokens.sign(card_id, ring)
-    key = ring._key(key_id)
-    if key is None:
-        raise tokens.KeyRingError(f"no card key {key_id!r}")
-    card_bytes = card_id.to_bytes(tokens.CARD_ID_BYTES, "big")
-    mac = tokens._mac(key, key_id, card_bytes)
-    return tokens.VERSION + key_id + base64.b32encode(card_bytes + mac).decode("ascii")
 
 
 def needs_reissue(card: Card) -> bool:

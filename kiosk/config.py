@@ -49,6 +49,12 @@ class Defaults:
 
     # Kiosk screen
     KIOSK_RESULT_SECONDS = 15
+    KIOSK_EXIT_PIN = None  # PIN for the hidden staff exit on a kiosk; None keeps it closed
+    KIOSK_HELP_DESK = "meja pendaftaran"  # where the kiosk sends people whose card is refused
+    KIOSK_CODE_LIMIT = "10 per 5 minutes"  # wrong fallback codes per kiosk device
+
+    # Dashboard figures over all workers are cached this many seconds (0: never)
+    DASHBOARD_CACHE_SECONDS = 30
 
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
-from flask import Blueprint, Flask, current_app, redirect, request
+from flask import Blueprint, Flask, current_app, has_request_context, redirect, request
 from flask_babel import format_date, format_datetime, get_locale
 
 from .web import safe_next
@@ -22,6 +22,8 @@ bp = Blueprint("i18n", __name__)
 
 def select_locale() -> str:
     """The language of this request: the ``lang`` cookie if it names a known one, else Indonesian."""
+    if not has_request_context():  # CLI, threads, documents: the office's language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.cookies.get(LANG_COOKIE, "")
     if chosen in current_app.config["LANGUAGES"]:
         return chosen

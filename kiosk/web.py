@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, g, request, session
+import flask
+from flask import Flask, abort, g, make_response, request, session
 
 request_log = logging.getLogger("kiosk.request")
 
@@ -62,6 +63,21 @@ def safe_next(target: str | None, fallback: str) -> str:
     return target
 
 
+def photo_response(name: str | None):
+    """A stored photo as a private, never-cached JPEG response; 404 when there is none.
+
+    Read whole (photos are small), so no file handle outlives the request."""
+    from .photos import photo_path
+
+    path = photo_path(name) if name else None
+    if path is None:
+        abort(404)
+    response = make_response(path.read_bytes())
+    response.mimetype = "image/jpeg"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 def vendored_files(static_folder: str) -> dict[str, str]:
     """Map each vendored library's name to its versioned file: ``htmx`` -> ``vendor/htmx-2.0.8.min.js``."""
     found = {}
@@ -97,9 +113,26 @@ def log_request(response):
     return response
 
 
+class Request(flask.Request):
+    """Flask's request, minus form fields without a name: a malformed multipart part (e.g. a
+    name of only a carriage return) parses to the key ``None``, which crashes Flask-WTF's CSRF
+    check with a 500 before any view runs."""
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        for name in ("form", "files"):
+            data = self.__dict__.get(name)
+            if data is not None and None in data:
+                self.__dict__[name] = type(data)((k, v) for k, v in data.items(multi=True) if k is not None)
+
+
 def init_app(app: Flask) -> None:
     """Register the response hooks and template helpers."""
+    app.request_class = Request
     request_log.setLevel(logging.INFO)  # propagates to the app logger's handler (stderr)
+    # Touching app.logger attaches Flask's stderr handler to the "kiosk" logger; until then the
+    # request log fell through to logging's last resort (warnings only) and was lost.
+    app.logger  # noqa: B018
     app.before_request(start_timer)
     app.after_request(log_request)
     app.after_request(security_headers)

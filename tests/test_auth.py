@@ -194,14 +194,25 @@ def staff_routes(app):
         yield rule
 
 
+def example_url(app, rule) -> str:
+    """A concrete URL for ``rule``: 1 for numbers, the first choice for any(), "x" otherwise."""
+    values = {}
+    for arg, converter in rule._converters.items():
+        kind = type(converter).__name__
+        if kind == "AnyConverter":
+            values[arg] = sorted(converter.items)[0]
+        elif kind in ("IntegerConverter", "NumberConverter", "FloatConverter"):
+            values[arg] = 1
+        else:
+            values[arg] = "x"
+    return app.url_map.bind("localhost").build(rule.endpoint, values, method=sorted(rule.methods)[0])
+
+
 def test_every_staff_route_refused_to_anonymous(app, client):
     make_staff(role="admin")
     checked = 0
     for rule in staff_routes(app):
-        url = rule.rule
-        for arg in rule.arguments:
-            url = url.replace(f"<{arg}>", "1").replace(f"<int:{arg}>", "1")
-            url = url.replace(f"<string:{arg}>", "x").replace(f"<path:{arg}>", "x")
+        url = example_url(app, rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(url, method=method)
             assert response.status_code in (302, 401), (method, url, response.status_code)
@@ -209,3 +220,16 @@ def test_every_staff_route_refused_to_anonymous(app, client):
                 assert response.headers["Location"].startswith("/masuk")
             checked += 1
     assert checked >= 1
+
+
+def test_background_refresh_does_not_keep_session_alive(app, client, login_as):
+    login_as("petugas")
+    stale = int(time.time()) - app.config["IDLE_MINUTES"] * 60 + 30
+    with client.session_transaction() as sess:
+        sess[SEEN_KEY] = stale
+    client.get("/", headers={"HX-Request": "true", "X-Background-Refresh": "1"})
+    with client.session_transaction() as sess:
+        assert sess[SEEN_KEY] == stale
+    client.get("/")
+    with client.session_transaction() as sess:
+        assert sess[SEEN_KEY] > stale

@@ -108,10 +108,6 @@ def set_active(staff: Staff, active: bool, *, by: Staff) -> None:
 ROLE_CHOICES = [SelectChoice("petugas", _l("Petugas")), SelectChoice("admin", _l("Admin"))]
 
 
-class NewStaffForm(StaffForm):
-    role = SelectField(_l("Peran"), choices=ROLE_CHOICES)
-
-
 class RoleForm(FlaskForm):
     role = SelectField(_l("Peran"), choices=ROLE_CHOICES)
 
@@ -146,7 +142,7 @@ def staff_list():
 @admin_required
 def staff_new():
     """Add a staff account (admin or petugas) with a first password."""
-    form = NewStaffForm()
+    form = StaffForm()
     if form.validate_on_submit():
         try:
             staff = create_staff(form.username.data, form.full_name.data, form.role.data, form.password.data,

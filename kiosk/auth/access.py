@@ -57,7 +57,10 @@ def expire_idle_session():
         g.session_expired = True
         flash(_l("Sesi Anda berakhir karena lama tidak digunakan. Silakan masuk lagi."), "info")
         return
-    session[SEEN_KEY] = now
+    # A panel refreshing itself (hx-headers X-Background-Refresh) is not a person using the
+    # tablet: it must not keep a forgotten session alive.
+    if request.headers.get("X-Background-Refresh") != "1" or seen is None:
+        session[SEEN_KEY] = now
 
 
 def staff_required(view):

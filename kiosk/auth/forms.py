@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 USERNAME = Regexp(r"^[a-z0-9._-]+$", message=_l("Hanya huruf kecil, angka, titik, garis bawah atau tanda minus."))
@@ -44,4 +44,4 @@ class StaffForm(NewPasswordMixin, FlaskForm):
         filters=[lambda v: v.strip().lower() if v else v],
     )
     full_name = StringField(_l("Nama lengkap"), validators=[DataRequired(_l("Isi nama lengkap.")), Length(max=120)])
-    role = SelectField(_l("Peran"), choices=[("petugas", _l("Petugas")), ("admin", _l("Admin"))])
+    role = SelectField(_l("Peran"), choices=[SelectChoice("petugas", _l("Petugas")), SelectChoice("admin", _l("Admin"))])

@@ -52,7 +52,8 @@ def claim_code(instance_path: str, typed: str) -> Path | None:
         expected = path.read_text().strip()
     except FileNotFoundError:
         return None
-    if not secrets.compare_digest(normalise(expected), normalise(typed)):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a 500 on "¹").
+    if not secrets.compare_digest(normalise(expected).encode(), normalise(typed).encode()):
         return None
     consumed = path.with_name(CODE_FILE + ".used")
     try:

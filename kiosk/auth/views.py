@@ -80,8 +80,10 @@ def first_run():
     if setup.admin_exists():
         flash(_l("Aplikasi sudah disiapkan. Silakan masuk."), "info")
         return redirect(url_for("auth.login"))
-    code = setup.setup_code(current_app.instance_path)
-    current_app.logger.warning("Kode penyiapan / setup code: %s", code)
+    setup.setup_code(current_app.instance_path)  # made on first use (mode 0600)
+    # The code itself never goes to the log (log files outlive the setup); the console of
+    # `make run` prints it, as does `flask --app kiosk setup-code`.
+    current_app.logger.warning("Setup is open: run `flask --app kiosk setup-code` to see the one-time setup code")
     form = SetupForm()
     if form.validate_on_submit():
         consumed = setup.claim_code(current_app.instance_path, form.code.data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -17,6 +17,7 @@ from ..extensions import db, htmx
 from ..models import Collection, Distribution, Worker
 from ..nik import mask_nik
 from ..phone import display_phone
+from ..web import photo_response
 from . import bp
 from .forms import DistributionForm, HandoverForm, PasteNiksForm, ScanForm, VoidForm
 
@@ -275,13 +276,7 @@ def void(collection_id: int):
 @staff_required
 def handover_photo(collection_id: int):
     """The photo taken at the handover, for signed-in staff only."""
-    collection = _collection_or_404(collection_id)
-    path = photos.photo_path(collection.handover_photo or "")
-    if path is None:
-        abort(404)
-    response = send_file(path, mimetype="image/jpeg", max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return photo_response(_collection_or_404(collection_id).handover_photo)
 
 
 # ---- the pickup desk ------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import uuid
 from functools import wraps
-from pathlib import Path
 
 from flask import (
     abort,
@@ -29,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import card_registry
 from ..extensions import db, htmx, limiter
+from ..web import photo_response
 from . import bp, pairing
 from .screen import build_claim_result, build_result
 
@@ -189,7 +189,6 @@ def photo(ticket: str):
     """The photo of the worker whose card this device just scanned (a short-lived URL that only
     works for this device)."""
     from ..models import Worker
-    from ..photos import photo_path
 
     try:
         data = _serializer("photo").loads(ticket, max_age=PHOTO_SECONDS)
@@ -198,14 +197,7 @@ def photo(ticket: str):
     if data.get("d") != g.device.id:
         abort(404)
     worker = db.session.get(Worker, data.get("w"))
-    path = photo_path(worker.photo) if worker is not None and worker.photo else None
-    if path is None:
-        abort(404)
-    # Small files: read whole, so no file handle outlives the request.
-    response = make_response(Path(path).read_bytes())
-    response.mimetype = "image/jpeg"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return photo_response(worker.photo if worker is not None else None)
 
 
 @bp.post("/ambil")

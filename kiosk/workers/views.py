@@ -6,16 +6,16 @@ from __future__ import annotations
 from datetime import date
 from functools import wraps
 
-from flask import abort, flash, make_response, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
+from .. import coverage as coverage_rules
 from .. import enrollment, photos
 from ..auth import staff_required
-from .. import coverage as coverage_rules
 from ..extensions import db, htmx
-from ..models import AuditEvent, Card, Collection, Coverage, Distribution, Worker
+from ..models import Worker
+from ..web import photo_response
 from . import bp, forms, listing, panels
 
 VARY = "HX-Request, HX-Target"
@@ -261,25 +261,14 @@ def show(worker_id: int):
 @staff_required
 def photo(worker_id: int):
     """The worker's photo, for signed-in staff only."""
-    worker = _worker_or_404(worker_id)
-    path = photos.photo_path(worker.photo or "")
-    if path is None:
-        abort(404)
-    response = send_file(path, mimetype="image/jpeg", max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return photo_response(_worker_or_404(worker_id).photo)
 
 
 @bp.get("/foto-sementara/<name>")
 @staff_required
 def pending_photo(name: str):
     """A photo just taken on a form not saved yet (shown as its preview)."""
-    path = photos.photo_path(name)
-    if path is None:
-        abort(404)
-    response = send_file(path, mimetype="image/jpeg", max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return photo_response(name)
 
 
 @bp.post("/<int:worker_id>/foto")
