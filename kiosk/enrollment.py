@@ -428,7 +428,7 @@ def insert_worker(
     db.session.flush()
     record("create", worker, after=snapshot(worker, WORKER_FIELDS), staff=staff)
     if coverage:
-        _insert_coverage(worker, staff=staff, **coverage)
+        insert_coverage(worker, staff=staff, **coverage)
     return worker
 
 
@@ -537,7 +537,7 @@ def _overlapping(worker_id: int, start: date, end: date) -> Coverage | None:
     )
 
 
-def _insert_coverage(
+def insert_coverage(
     worker: Worker,
     *,
     start: date,
@@ -546,6 +546,8 @@ def _insert_coverage(
     funder: str = DEFAULT_FUNDER,
     staff: Staff | None,
 ) -> Coverage:
+    """Add a coverage period to ``worker`` without committing: call it inside the caller's
+    ``write_transaction()`` (enrollment, imports, the demo). Refuses an overlapping period."""
     end = end or coverage_rules.default_end(start)
     if end < start:
         raise Refused(_l("Tanggal berakhir tidak boleh sebelum tanggal mulai."))
@@ -596,7 +598,7 @@ def add_coverage(
     nothing written) when it overlaps another period of the same worker — checked inside the
     write transaction, so two staff cannot both slip a period in."""
     with write_transaction():
-        return _insert_coverage(worker, start=start, end=end, programmes=programmes, funder=funder, staff=staff)
+        return insert_coverage(worker, start=start, end=end, programmes=programmes, funder=funder, staff=staff)
 
 
 def latest_coverage(worker: Worker) -> Coverage | None:
@@ -614,7 +616,7 @@ def renewal_start(latest_end: date, today: date) -> date:
 
 def _renew_locked(worker: Worker, latest: Coverage, today: date, staff) -> Coverage:
     start = renewal_start(latest.end_date, today)
-    return _insert_coverage(
+    return insert_coverage(
         worker,
         start=start,
         end=coverage_rules.default_end(start),

@@ -1,0 +1,141 @@
+"""Import pages (upload, preview of every row, confirm), the import template, and the export of
+the filtered worker list."""
+
+from __future__ import annotations
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .. import imports
+from ..auth import staff_required
+from ..extensions import htmx
+from . import bp, listing
+
+PREVIEW_PAGE = 100
+SHOW = {"semua": None, "tambah": "add", "perbarui": "update", "tolak": "refuse"}
+MIMETYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+}
+VARY = "HX-Request, HX-Target"
+
+
+def _download(data: bytes, fmt: str, filename: str):
+    response = make_response(data)
+    response.headers["Content-Type"] = MIMETYPES[fmt]
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/impor")
+@staff_required
+def import_form():
+    """The import page: upload a CSV/XLSX list, download the template."""
+    return render_template("workers/import.html", error=None)
+
+
+@bp.get("/impor/templat.<fmt>")
+@staff_required
+def import_template(fmt: str):
+    """The import template (XLSX or CSV) with the exact headers and one example row."""
+    if fmt not in MIMETYPES:
+        abort(404)
+    return _download(imports.template(fmt), fmt, "templat-impor-pekerja")
+
+
+@bp.post("/impor")
+@staff_required
+def import_upload():
+    """Read the uploaded list and show what importing it would do; nothing is written yet."""
+    upload = request.files.get("berkas")
+    if upload is None or not upload.filename:
+        return render_template("workers/import.html", error=_l("Pilih berkas Excel (.xlsx) atau CSV dahulu.")), 422
+    try:
+        result = imports.preview(upload.stream, filename=upload.filename)
+    except imports.ImportFileError as exc:
+        return render_template("workers/import.html", error=exc.message), 422
+    token = imports.save(result, staff=current_user)
+    return redirect(url_for("workers.import_preview", token=token), 303)
+
+
+def _preview_context(result: imports.ImportPreview) -> dict:
+    show = request.args.get("tampil", "semua")
+    if show not in SHOW:
+        show = "semua"
+    wanted = SHOW[show]
+    rows = [r for r in result.rows if wanted is None or r.action == wanted]
+    pages = max(1, -(-len(rows) // PREVIEW_PAGE))
+    page_arg = request.args.get("hal", "1")
+    page = min(max(int(page_arg) if page_arg.isdigit() else 1, 1), pages)
+    return {
+        "result": result, "rows": rows[(page - 1) * PREVIEW_PAGE : page * PREVIEW_PAGE],
+        "show": show, "page": page, "pages": pages, "shown_total": len(rows),
+        "field_labels": imports.HEADERS,
+    }
+
+
+@bp.get("/impor/<token>")
+@staff_required
+def import_preview(token: str):
+    """The preview: every row as akan ditambah / akan diperbarui / ditolak with its reasons,
+    a page at a time; the rows table alone for htmx paging."""
+    try:
+        result = imports.load(token, staff=current_user)
+    except imports.ImportExpired as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("workers.import_form"), 303)
+    context = _preview_context(result)
+    fragment = bool(htmx) and not htmx.boosted and htmx.target == "import-rows"
+    html = render_template("workers/_import_rows.html" if fragment else "workers/import_preview.html", **context)
+    response = make_response(html)
+    response.headers["Vary"] = VARY
+    return response
+
+
+@bp.post("/impor/<token>")
+@staff_required
+def import_confirm(token: str):
+    """Write every accepted row in one transaction, or nothing."""
+    try:
+        outcome = imports.commit(token, staff=current_user)
+    except imports.ImportChanged as changed:
+        flash(_l("Data pekerja berubah sejak pratinjau dibuat (ada yang baru didaftarkan). Periksa pratinjau "
+                 "terbaru ini lalu konfirmasi lagi; belum ada yang disimpan."), "error")
+        return redirect(url_for("workers.import_preview", token=changed.preview.token), 303)
+    except imports.ImportExpired as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("workers.import_form"), 303)
+    except imports.ImportFileError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("workers.import_form"), 303)
+    flash(_l("Impor selesai: %(added)s pekerja ditambahkan, %(updated)s diperbarui, %(refused)s baris ditolak "
+             "(tidak disimpan).", added=outcome.added, updated=outcome.updated, refused=outcome.refused), "success")
+    return redirect(url_for("workers.index"), 303)
+
+
+@bp.post("/impor/<token>/batal")
+@staff_required
+def import_cancel(token: str):
+    """Cancel an import: the stored preview is forgotten."""
+    imports.discard(token)
+    flash(_l("Impor dibatalkan; tidak ada yang disimpan."), "success")
+    return redirect(url_for("workers.import_form"), 303)
+
+
+@bp.get("/ekspor")
+@staff_required
+def export():
+    """The filtered worker list as XLSX or CSV (``format``), full NIK (staff only); without a
+    format, a page to choose one."""
+    filters = listing.filters_from_args(request.args)
+    fmt = request.args.get("format", "")
+    if fmt not in MIMETYPES:
+        args = {k: v for k, v in request.args.items() if k not in ("format", "setelah")}
+        return render_template("workers/export.html", filters=filters, args=args)
+    query = listing.filtered_query(filters)
+    data = imports.export_csv(query) if fmt == "csv" else imports.export_xlsx(query)
+    from ..coverage import today_jakarta
+
+    return _download(data, fmt, f"pekerja-{today_jakarta().isoformat()}")
