@@ -123,6 +123,9 @@ class Request(flask.Request):
         for name in ("form", "files"):
             data = self.__dict__.get(name)
             if data is not None and None in data:
+                if name == "files":
+                    for upload in data.getlist(None):
+                        upload.close()  # request.close() only sees the files it keeps
                 self.__dict__[name] = type(data)((k, v) for k, v in data.items(multi=True) if k is not None)
 
 
