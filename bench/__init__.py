@@ -1,0 +1,1 @@
+"""Benchmarks for Kiosk BPU: ``python -m bench`` (see bench/README.md)."""
