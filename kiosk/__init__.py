@@ -15,6 +15,17 @@ from flask import Flask
 from . import config as config_module
 
 ROOT = Path(__file__).resolve().parent.parent
+VENDOR_MAX_AGE = 365 * 24 * 3600
+
+
+class KioskFlask(Flask):
+    """Flask, with the vendored files (their version is in their name) cached for a year, so a
+    kiosk loads the 1 MB QR decoder once instead of revalidating it on every start."""
+
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        if filename and filename.startswith("vendor/"):
+            return VENDOR_MAX_AGE
+        return super().get_send_file_max_age(filename)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -22,7 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
         "KIOSK_INSTANCE_PATH"
     ) or str(ROOT / "instance")
-    app = Flask(
+    app = KioskFlask(
         __name__,
         instance_path=str(Path(instance_path).resolve()),
         instance_relative_config=True,

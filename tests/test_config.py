@@ -89,3 +89,13 @@ def test_language_switch(client, app):
     page = client.get("/setup").get_data(as_text=True)
     assert "First-time setup" in page
     assert client.post("/bahasa/id", data={"next": "https://evil.example/"}).headers["Location"] == "/"
+
+
+def test_vendored_files_cached_for_a_year_others_revalidated(client):
+    vendored = client.get("/static/vendor/htmx-2.0.11.min.js")
+    assert vendored.status_code == 200
+    assert "max-age=31536000" in vendored.headers["Cache-Control"]
+    own = client.get("/static/css/app.css")
+    assert "max-age=31536000" not in own.headers.get("Cache-Control", "")
+    vendored.close()
+    own.close()
