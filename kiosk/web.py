@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from werkzeug.routing import IntegerConverter
+
 import flask
 from flask import Flask, abort, g, make_response, request, session
 
@@ -129,8 +131,17 @@ class Request(flask.Request):
                 self.__dict__[name] = type(data)((k, v) for k, v in data.items(multi=True) if k is not None)
 
 
+class RowId(IntegerConverter):
+    """``<int:...>`` in every route: a database id, so at most 2**31-1. A larger number is a
+    404 like any unknown id, never a PostgreSQL "integer out of range" error."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def init_app(app: Flask) -> None:
     """Register the response hooks and template helpers."""
+    app.url_map.converters["int"] = RowId
     app.request_class = Request
     request_log.setLevel(logging.INFO)  # propagates to the app logger's handler (stderr)
     # Touching app.logger attaches Flask's stderr handler to the "kiosk" logger; until then the

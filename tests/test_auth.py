@@ -196,12 +196,13 @@ def staff_routes(app):
 
 def example_url(app, rule) -> str:
     """A concrete URL for ``rule``: 1 for numbers, the first choice for any(), "x" otherwise."""
+    from werkzeug.routing import AnyConverter, IntegerConverter
+
     values = {}
     for arg, converter in rule._converters.items():
-        kind = type(converter).__name__
-        if kind == "AnyConverter":
+        if isinstance(converter, AnyConverter):
             values[arg] = sorted(converter.items)[0]
-        elif kind in ("IntegerConverter", "NumberConverter", "FloatConverter"):
+        elif isinstance(converter, IntegerConverter):
             values[arg] = 1
         else:
             values[arg] = "x"

@@ -36,3 +36,13 @@ def test_audit_trail_is_append_only(engine_app):
         with pytest.raises(DBAPIError, match="append-only"):
             with db.engine.begin() as conn:
                 conn.execute(text(statement))
+
+
+def test_ids_beyond_the_database_integer_are_not_found(engine_app):
+    from factories import make_staff
+
+    client = engine_app.test_client()
+    make_staff(role="admin", username="siti", password="benar-sekali")
+    client.post("/masuk", data={"username": "siti", "password": "benar-sekali"})
+    assert client.get("/pekerja/1").status_code == 404
+    assert client.get("/pekerja/99999999999").status_code == 404

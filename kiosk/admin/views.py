@@ -155,10 +155,6 @@ def staff_new():
     return render_template("admin/staff_new.html", form=form), (422 if form.errors else 200)
 
 
-def _staff_or_404(staff_id: int) -> Staff:
-    return db.get_or_404(Staff, staff_id)
-
-
 def _edit_page(staff: Staff, role_form=None, password_form=None, status=200):
     role_form = role_form or RoleForm(role=staff.role)
     password_form = password_form or ResetPasswordForm(formdata=None)
@@ -170,14 +166,14 @@ def _edit_page(staff: Staff, role_form=None, password_form=None, status=200):
 @admin_required
 def staff_edit(staff_id: int):
     """One staff account: change its role, reset its password, deactivate or reactivate it."""
-    return _edit_page(_staff_or_404(staff_id))
+    return _edit_page(db.get_or_404(Staff, staff_id))
 
 
 @bp.post("/petugas/<int:staff_id>/peran")
 @admin_required
 def staff_role(staff_id: int):
     """Change a staff member's role."""
-    staff = _staff_or_404(staff_id)
+    staff = db.get_or_404(Staff, staff_id)
     form = RoleForm()
     if form.validate_on_submit():
         try:
@@ -194,7 +190,7 @@ def staff_role(staff_id: int):
 @admin_required
 def staff_password(staff_id: int):
     """Set a new password for a staff member (their open sessions end)."""
-    staff = _staff_or_404(staff_id)
+    staff = db.get_or_404(Staff, staff_id)
     form = ResetPasswordForm()
     if form.validate_on_submit():
         reset_password(staff, form.password.data, by=current_user)
@@ -210,7 +206,7 @@ def staff_password(staff_id: int):
 @admin_required
 def staff_status(staff_id: int):
     """Deactivate (signing the account out everywhere) or reactivate a staff account."""
-    staff = _staff_or_404(staff_id)
+    staff = db.get_or_404(Staff, staff_id)
     form = ActiveForm()
     if not form.validate_on_submit():
         flash(_l("Permintaan tidak sah. Muat ulang halaman lalu coba lagi."), "error")

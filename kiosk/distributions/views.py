@@ -74,13 +74,6 @@ def _respond(html: str, status: int = 200, headers: dict | None = None):
     return response
 
 
-def _distribution_or_404(distribution_id: int) -> Distribution:
-    distribution = db.session.get(Distribution, distribution_id)
-    if distribution is None:
-        abort(404)
-    return distribution
-
-
 def _staff():
     return current_user._get_current_object()
 
@@ -113,7 +106,7 @@ def new():
 @staff_required
 def edit(distribution_id: int):
     """Change a distribution's details and the BAST fields."""
-    distribution = _distribution_or_404(distribution_id)
+    distribution = db.get_or_404(Distribution, distribution_id)
     form = DistributionForm(obj=distribution)
     if form.validate_on_submit():
         try:
@@ -143,7 +136,7 @@ def _live_context(distribution: Distribution) -> dict:
 def detail(distribution_id: int):
     """The live page: packages given and left, the latest collections (with photos), polled
     every few seconds by htmx while the distribution is open."""
-    distribution = _distribution_or_404(distribution_id)
+    distribution = db.get_or_404(Distribution, distribution_id)
     context = _live_context(distribution)
     if _fragment_for(LIVE_ID):
         # Once closed the fragment comes back without its polling trigger: polling stops.
@@ -155,7 +148,7 @@ def detail(distribution_id: int):
 @admin_required
 def open_(distribution_id: int):
     """Open the distribution for pickup (admin)."""
-    _distribution_or_404(distribution_id)
+    db.get_or_404(Distribution, distribution_id)
     dist.open_distribution(distribution_id, staff=_staff())
     flash(_l("Penyaluran dibuka. Kiosk dan meja petugas bisa menyerahkan paket."), "success")
     return redirect(url_for("distributions.detail", distribution_id=distribution_id))
@@ -165,7 +158,7 @@ def open_(distribution_id: int):
 @admin_required
 def close(distribution_id: int):
     """Close the distribution and freeze the recipient lists for the BAST (admin)."""
-    _distribution_or_404(distribution_id)
+    db.get_or_404(Distribution, distribution_id)
     try:
         dist.close_distribution(distribution_id, staff=_staff())
     except dist.DistributionError as err:
@@ -179,7 +172,7 @@ def close(distribution_id: int):
 @staff_required
 def not_collected(distribution_id: int):
     """Eligible workers who have not collected yet, with phone numbers to call."""
-    distribution = _distribution_or_404(distribution_id)
+    distribution = db.get_or_404(Distribution, distribution_id)
     return render_template("distributions/not_collected.html", distribution=distribution,
                            workers=dist.not_collected(distribution))
 
@@ -203,7 +196,7 @@ def _search_workers(q: str) -> list[Worker]:
 @staff_required
 def recipients(distribution_id: int):
     """The recipient list (eligibility "list"): search and add workers, paste NIKs, remove."""
-    distribution = _distribution_or_404(distribution_id)
+    distribution = db.get_or_404(Distribution, distribution_id)
     form = PasteNiksForm()
     unknown: tuple = ()
     if form.validate_on_submit():
@@ -226,7 +219,7 @@ def recipients(distribution_id: int):
 @staff_required
 def recipients_add(distribution_id: int):
     """Add the workers chosen in a search to the list."""
-    _distribution_or_404(distribution_id)
+    db.get_or_404(Distribution, distribution_id)
     ids = [int(v) for v in request.form.getlist("worker_id") if v.isdigit()]
     change = dist.add_to_list(distribution_id, ids, staff=_staff())
     flash(_l("%(added)s pekerja ditambahkan, %(already)s sudah ada di daftar.",
@@ -238,7 +231,7 @@ def recipients_add(distribution_id: int):
 @staff_required
 def recipients_remove(distribution_id: int, worker_id: int):
     """Take a worker off the list."""
-    _distribution_or_404(distribution_id)
+    db.get_or_404(Distribution, distribution_id)
     if dist.remove_from_list(distribution_id, worker_id, staff=_staff()):
         flash(_l("Pekerja dihapus dari daftar."), "success")
     return redirect(url_for("distributions.recipients", distribution_id=distribution_id))
@@ -247,18 +240,11 @@ def recipients_remove(distribution_id: int, worker_id: int):
 # ---- voiding and photos ---------------------------------------------------------------------
 
 
-def _collection_or_404(collection_id: int) -> Collection:
-    collection = db.session.get(Collection, collection_id)
-    if collection is None:
-        abort(404)
-    return collection
-
-
 @bp.route("/pengambilan/<int:collection_id>/batal", methods=["GET", "POST"])
 @admin_required
 def void(collection_id: int):
     """Void a collection (admin, with a reason): the package goes back to the count."""
-    collection = _collection_or_404(collection_id)
+    collection = db.get_or_404(Collection, collection_id)
     form = VoidForm()
     if form.validate_on_submit():
         try:
@@ -276,7 +262,7 @@ def void(collection_id: int):
 @staff_required
 def handover_photo(collection_id: int):
     """The photo taken at the handover, for signed-in staff only."""
-    return photo_response(_collection_or_404(collection_id).handover_photo)
+    return photo_response(db.get_or_404(Collection, collection_id).handover_photo)
 
 
 # ---- the pickup desk ------------------------------------------------------------------------
@@ -311,7 +297,7 @@ def _worker_panel(distribution: Distribution, worker: Worker, card_id: int | Non
 @staff_required
 def desk(distribution_id: int):
     """The pickup desk (tablet): scan a card, or find a worker by name/NIK when the card is lost."""
-    distribution = _distribution_or_404(distribution_id)
+    distribution = db.get_or_404(Distribution, distribution_id)
     q = request.args.get("q", "").strip()
     panel = {"q": q, "found": _search_workers(q)} if q else {}
     return _desk(distribution, **panel)
@@ -321,7 +307,7 @@ def desk(distribution_id: int):
 @staff_required
 def desk_scan(distribution_id: int):
     """A card scanned at the desk: who it belongs to and whether they may collect."""
-    distribution = _distribution_or_404(distribution_id)
+    distribution = db.get_or_404(Distribution, distribution_id)
     form = ScanForm()
     if not form.validate_on_submit():
         return _desk(distribution, 422, scan_form=form, refusal_code="no_code",
@@ -337,7 +323,7 @@ def desk_scan(distribution_id: int):
 @staff_required
 def desk_worker(distribution_id: int, worker_id: int):
     """A worker chosen by name/NIK (card lost): the staff member is the proof, not a card."""
-    distribution = _distribution_or_404(distribution_id)
+    distribution = db.get_or_404(Distribution, distribution_id)
     worker = db.session.get(Worker, worker_id)
     if worker is None:
         abort(404)
@@ -349,7 +335,7 @@ def desk_worker(distribution_id: int, worker_id: int):
 def desk_handover(distribution_id: int):
     """Hand the package over: claim it (idempotent by the form's request id) and show the
     sequence number big, or the reason it was refused."""
-    distribution = _distribution_or_404(distribution_id)
+    distribution = db.get_or_404(Distribution, distribution_id)
     form = HandoverForm()
     if not form.validate_on_submit():
         abort(400)

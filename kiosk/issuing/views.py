@@ -87,25 +87,11 @@ def _panel_or_redirect(worker: Worker, message, category: str = "success", *, st
     return response
 
 
-def _card_or_404(card_id: int) -> Card:
-    card = db.session.get(Card, card_id)
-    if card is None:
-        abort(404)
-    return card
-
-
-def _worker_or_404(worker_id: int) -> Worker:
-    worker = db.session.get(Worker, worker_id)
-    if worker is None:
-        abort(404)
-    return worker
-
-
 @bp.get("/pekerja/<int:worker_id>")
 @staff_required
 def worker(worker_id: int):
     """A worker's cards on a page of their own (the worker page includes the same panel)."""
-    worker = _worker_or_404(worker_id)
+    worker = db.get_or_404(Worker, worker_id)
     return render_template("issuing/worker.html", worker=worker, worker_url=_worker_url(worker.id))
 
 
@@ -113,7 +99,7 @@ def worker(worker_id: int):
 @staff_required
 def issue(worker_id: int):
     """Issue the first card for a worker."""
-    worker = _worker_or_404(worker_id)
+    worker = db.get_or_404(Worker, worker_id)
     if not IssueForm().validate_on_submit():
         abort(400)
     try:
@@ -127,7 +113,7 @@ def issue(worker_id: int):
 @staff_required
 def reissue(card_id: int):
     """Replace a lost or damaged card: the old one is revoked, a new one issued."""
-    card = _card_or_404(card_id)
+    card = db.get_or_404(Card, card_id)
     form = ReissueForm()
     if not form.validate_on_submit():
         return _panel_or_redirect(card.worker, None, status=422,
@@ -145,7 +131,7 @@ def reissue(card_id: int):
 @staff_required
 def revoke(card_id: int):
     """Revoke a card without replacing it."""
-    card = _card_or_404(card_id)
+    card = db.get_or_404(Card, card_id)
     form = RevokeForm()
     if not form.validate_on_submit():
         return _panel_or_redirect(card.worker, None, status=422,
@@ -159,7 +145,7 @@ def revoke(card_id: int):
 
 def _printable_card(card_id: int):
     """The card to render, or an error response when it must not be printed."""
-    card = _card_or_404(card_id)
+    card = db.get_or_404(Card, card_id)
     if card.revoked_at is not None:
         return None, render_error(410, _l("Kartu ini sudah dicabut dan tidak bisa dicetak."))
     if card_registry.needs_reissue(card):

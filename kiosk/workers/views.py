@@ -81,13 +81,6 @@ def needs_full_page(view):
     return wrapped
 
 
-def _worker_or_404(worker_id: int) -> Worker:
-    worker = db.session.get(Worker, worker_id)
-    if worker is None:
-        abort(404)
-    return worker
-
-
 @bp.get("/")
 @staff_required
 def index():
@@ -180,7 +173,7 @@ def new():
 @needs_full_page
 def edit(worker_id: int):
     """Correct a worker's data."""
-    worker = _worker_or_404(worker_id)
+    worker = db.get_or_404(Worker, worker_id)
     if request.method == "GET":
         return render_template("workers/form.html", **_form_context(forms.values_from_worker(worker), None, worker))
     values = forms.values_from_form(request.form)
@@ -253,7 +246,7 @@ def _feedback_html(field: str, check: enrollment.Validation, values: dict, oob: 
 @needs_full_page
 def show(worker_id: int):
     """The worker page: identity (full NIK), photo, coverage, cards, collections, audit trail."""
-    worker = _worker_or_404(worker_id)
+    worker = db.get_or_404(Worker, worker_id)
     return render_template("workers/show.html", **panels.worker_context(worker))
 
 
@@ -261,7 +254,7 @@ def show(worker_id: int):
 @staff_required
 def photo(worker_id: int):
     """The worker's photo, for signed-in staff only."""
-    return photo_response(_worker_or_404(worker_id).photo)
+    return photo_response(db.get_or_404(Worker, worker_id).photo)
 
 
 @bp.get("/foto-sementara/<name>")
@@ -275,7 +268,7 @@ def pending_photo(name: str):
 @staff_required
 def replace_photo(worker_id: int):
     """Replace the worker's photo (camera or upload)."""
-    worker = _worker_or_404(worker_id)
+    worker = db.get_or_404(Worker, worker_id)
     upload = request.files.get("photo_file")
     error = None
     if upload is None:
@@ -311,7 +304,7 @@ def _coverage_answer(worker: Worker, *, error=None, form_values=None, form_error
 @staff_required
 def add_coverage(worker_id: int):
     """Add a coverage period to the worker."""
-    worker = _worker_or_404(worker_id)
+    worker = db.get_or_404(Worker, worker_id)
     values = {k: request.form.get(k, "") for k in ("start", "end", "jht", "funder")}
     check = enrollment.validate_coverage(values)
     if not check.ok:
@@ -328,7 +321,7 @@ def add_coverage(worker_id: int):
 @staff_required
 def renew(worker_id: int):
     """Renew the worker's coverage: a new period after the latest one."""
-    worker = _worker_or_404(worker_id)
+    worker = db.get_or_404(Worker, worker_id)
     try:
         period = enrollment.renew(worker, staff=current_user)
     except enrollment.Refused as exc:
@@ -343,7 +336,7 @@ def renew(worker_id: int):
 @staff_required
 def delete(worker_id: int):
     """Delete a worker enrolled by mistake (only without card and collections)."""
-    worker = _worker_or_404(worker_id)
+    worker = db.get_or_404(Worker, worker_id)
     name = worker.name
     try:
         enrollment.delete(worker, staff=current_user)
