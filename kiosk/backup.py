@@ -35,6 +35,19 @@ def _libpq_url(database_uri: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def _sqlite_copy(source_path, dest_path) -> None:
+    """Copy one SQLite database over another with the online backup API: a consistent snapshot
+    even while the app writes, WAL included."""
+    source = sqlite3.connect(source_path)
+    dest = sqlite3.connect(dest_path)
+    try:
+        with dest:
+            source.backup(dest)
+    finally:
+        dest.close()
+        source.close()
+
+
 def make_backup(instance_path: str, database_uri: str, target_dir: str) -> Path:
     """Write ``kiosk-backup-<UTC time>.tar.gz`` into ``target_dir`` and return its path."""
     instance = Path(instance_path)
@@ -45,14 +58,7 @@ def make_backup(instance_path: str, database_uri: str, target_dir: str) -> Path:
     with tempfile.TemporaryDirectory(dir=target) as tmp:
         staging = Path(tmp)
         if url.get_backend_name() == "sqlite":
-            source = sqlite3.connect(url.database)
-            dest = sqlite3.connect(staging / DB_SQLITE)
-            try:
-                with dest:
-                    source.backup(dest)
-            finally:
-                dest.close()
-                source.close()
+            _sqlite_copy(url.database, staging / DB_SQLITE)
             engine = "sqlite"
         else:
             dump = staging / DB_PG
@@ -103,14 +109,7 @@ def restore_backup(archive: str, instance_path: str, database_uri: str) -> dict:
                 f"this backup is of a {manifest['engine']} database; the app is configured for {url.get_backend_name()}"
             )
         if manifest["engine"] == "sqlite":
-            source = sqlite3.connect(staging / DB_SQLITE)
-            dest = sqlite3.connect(url.database)
-            try:
-                with dest:
-                    source.backup(dest)
-            finally:
-                dest.close()
-                source.close()
+            _sqlite_copy(staging / DB_SQLITE, url.database)
         else:
             result = subprocess.run(
                 ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
