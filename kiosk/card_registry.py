@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from .i18n import _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload

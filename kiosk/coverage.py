@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Iterable, NamedTuple
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
+from .i18n import _l
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import has_app_context
-from flask_babel import lazy_gettext as _l
+from .i18n import _l
 from sqlalchemy import and_, delete, exists, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload

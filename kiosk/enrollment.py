@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Mapping, Sequence
 
-from flask_babel import lazy_gettext as _l
+from .i18n import _l
 from sqlalchemy import and_, delete as sql_delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 

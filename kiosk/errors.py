@@ -8,7 +8,7 @@ requests get the whole page.
 from __future__ import annotations
 
 from flask import Flask, render_template
-from flask_babel import lazy_gettext as _l
+from .i18n import _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 

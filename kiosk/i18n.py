@@ -13,10 +13,37 @@ from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from flask import Blueprint, Flask, current_app, has_request_context, redirect, request
 from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import gettext as _gettext
+from flask_babel.speaklater import LazyString
+from markupsafe import Markup, escape
 
 from .web import safe_next
 
 LANG_COOKIE = "lang"
+
+
+class Message(LazyString):
+    """A text for a person, translated when it is shown, in that person's language.
+
+    ``_l("NIK ini sudah terdaftar atas nama %(name)s.", name=worker.name)``: the parameters are
+    data, never markup. ``str()`` gives the plain text (documents, sheets, logs, the CLI); in a
+    page, a fragment or a flash (``__html__``, which Jinja and Flask's session use) the text and
+    every parameter are escaped, whatever a person typed into them. Every translatable text in
+    Python goes through here; flask-babel's own lazy strings present themselves as safe HTML
+    (``__html__`` returns the formatted text unescaped), so a name could act in a page.
+    """
+
+    def __init__(self, text: str, **params):
+        super().__init__(_gettext, text, **params)
+
+    def __html__(self) -> Markup:
+        translated = escape(_gettext(self._args[0]))  # no parameters: nothing is formatted yet
+        return translated % self._kwargs if self._kwargs else translated
+
+
+def _l(text: str, **params) -> Message:
+    """Mark ``text`` for translation (``pybabel extract -k _l``); see ``Message``."""
+    return Message(text, **params)
 bp = Blueprint("i18n", __name__)
 
 

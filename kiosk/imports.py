@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Sequence
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from .i18n import _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 

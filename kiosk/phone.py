@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
+from .i18n import _l
 
 # Mobile numbers are 08 + 8 to 11 digits (10 to 13 in all); 08 belongs to mobiles only.
 MOBILE_LENGTHS = range(10, 14)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from .i18n import _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_BYTES = 10 * 1024 * 1024

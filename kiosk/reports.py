@@ -19,7 +19,7 @@ from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
-from flask_babel import lazy_gettext as _l
+from .i18n import _l
 from markupsafe import Markup
 from sqlalchemy import and_, case, func, literal_column, select
 

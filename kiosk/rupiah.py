@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
+from .i18n import _l
 
 MAX_AMOUNT = 10**12
 

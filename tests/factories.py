@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+from kiosk.coverage import today_jakarta
 from kiosk.extensions import db
 from kiosk.models import Staff, Worker
 
@@ -60,7 +61,7 @@ def make_coverage(worker, start=None, end=None, jht: bool = False, funder: str =
 
     from kiosk.models import Coverage
 
-    start = start or date.today() - timedelta(days=1)
+    start = start or today_jakarta() - timedelta(days=1)
     end = end or start + timedelta(days=90)
     coverage = Coverage(
         worker_id=worker.id, jkk=True, jkm=True, jht=jht, start_date=start, end_date=end,
@@ -87,7 +88,7 @@ def make_distribution(packages: int = 100, status: str = "open", eligibility: st
 
     distribution = Distribution(
         name=fields.pop("name", "Penyaluran Sembako Tahap I"),
-        day=day or date.today(),
+        day=day or today_jakarta(),
         place=fields.pop("place", "Aula Dinas Ketenagakerjaan"),
         packages_total=packages,
         contents=fields.pop("contents", "Beras 10 kg, minyak goreng 2 L, gula 1 kg"),

@@ -27,6 +27,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from factories import make_coverage, make_distribution, make_staff, make_worker, nik_for
+from kiosk.coverage import today_jakarta
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
@@ -155,7 +156,7 @@ def enroll_data(serial: int, desa: str, csrf: str) -> dict:
         "birth_place": "Muara Enim", "birth_date": BIRTH.isoformat(), "address": f"Jl. Uji {serial}",
         "kecamatan": "160302", "desa": desa, "occupation": "Petani", "occupation_other": "",
         "phone": "", "kpj": "", "income": "Rp1.500.000", "with_coverage": "1",
-        "start": date.today().isoformat(), "end": "", "funder": "Pemkab Muara Enim", "csrf_token": csrf,
+        "start": today_jakarta().isoformat(), "end": "", "funder": "Pemkab Muara Enim", "csrf_token": csrf,
     }
 
 
@@ -277,7 +278,7 @@ def test_sigkill_mid_stream_loses_nothing(engine_app, tmp_path, capsys):
     for n in range(4):
         make_staff(role="petugas", username=f"meja{n}")
     distribution = make_distribution(packages=1000)
-    today = date.today()
+    today = today_jakarta()
     worker_ids = []
     for n in range(80):
         worker = make_worker(name=f"Penerima {n}")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from factories import make_card, make_coverage, make_distribution, make_worker
 from kiosk import card_registry
 from kiosk import distribution as dist
+from kiosk.coverage import today_jakarta
 from kiosk.extensions import db
 from kiosk.models import Collection, Distribution, DistributionListEntry
 
@@ -27,7 +28,7 @@ def hx(target: str) -> dict:
 
 def covered_worker(**kw):
     worker = make_worker(**kw)
-    make_coverage(worker, start=date.today() - timedelta(days=5), end=date.today() + timedelta(days=85))
+    make_coverage(worker, start=today_jakarta() - timedelta(days=5), end=today_jakarta() + timedelta(days=85))
     return worker
 
 

@@ -8,7 +8,7 @@ import io
 
 import qrcode
 from flask import flash, redirect, render_template, url_for
-from flask_babel import lazy_gettext as _l
+from ..i18n import _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select

@@ -9,7 +9,7 @@ views parse the form, call one of them and render. Ending someone's sessions is 
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, url_for
-from flask_babel import lazy_gettext as _l
+from ..i18n import _l
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select

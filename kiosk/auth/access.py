@@ -6,7 +6,7 @@ import time
 from functools import wraps
 
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
-from flask_babel import lazy_gettext as _l
+from ..i18n import _l
 from flask_login import current_user, logout_user
 
 from ..extensions import db, htmx, login_manager

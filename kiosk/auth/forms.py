@@ -1,6 +1,6 @@
 """Sign-in and account forms (Flask-WTF: CSRF included)."""
 
-from flask_babel import lazy_gettext as _l
+from ..i18n import _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp

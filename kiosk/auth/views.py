@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import lazy_gettext as _l
+from ..i18n import _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from ..i18n import _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 

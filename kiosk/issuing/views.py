@@ -13,7 +13,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import lazy_gettext as _l
+from ..i18n import _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable
 
-from flask_babel import lazy_gettext as _l
+from ..i18n import _l
 
 from ..extensions import db
 from ..models import Card, Device, Distribution, Worker

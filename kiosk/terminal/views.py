@@ -21,7 +21,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import lazy_gettext as _l
+from ..i18n import _l
 from itsdangerous import BadData, URLSafeTimedSerializer
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException

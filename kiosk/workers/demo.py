@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import click
-from flask_babel import lazy_gettext as _l
+from ..i18n import _l
 from sqlalchemy import select
 
 from .. import coverage as coverage_rules

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Mapping
 
-from flask_babel import lazy_gettext as _l
+from ..i18n import _l
 
 from .. import enrollment, wilayah
 

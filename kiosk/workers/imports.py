@@ -4,7 +4,7 @@ the filtered worker list."""
 from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from ..i18n import _l
 from flask_login import current_user
 
 from .. import imports

@@ -7,7 +7,7 @@ from datetime import date
 from functools import wraps
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from ..i18n import _l
 from flask_login import current_user
 
 from .. import coverage as coverage_rules
