@@ -12,3 +12,8 @@ graceful_timeout = 10
 accesslog = None
 errorlog = "-"
 loglevel = "info"
+# gunicorn 25+ opens a control socket at $XDG_RUNTIME_DIR/gunicorn.ctl (or ~/.gunicorn/), the
+# same path for every gunicorn of the user: a second server (another checkout, a test) would
+# take it over and stopping either removes the other's. Nothing here uses gunicornc; systemd
+# or make run manage the process. (Older gunicorns ignore this unknown name.)
+control_socket_disable = True

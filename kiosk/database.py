@@ -1,13 +1,23 @@
 """Database plumbing shared by every model and service.
 
 SQLite is the embedded default: WAL (readers never wait for the writer), a busy timeout,
-foreign keys on. We issue ``BEGIN`` ourselves so that a write transaction can take the write
+foreign keys on, and ``synchronous = FULL``: every commit is on the disk before the answer goes
+out, so a success shown to a worker survives a power cut, not only a killed process (with
+NORMAL, WAL mode may lose the last commits when the power goes; invariant 8).
+
+PostgreSQL is durable by default; the one switch that would make it answer before the commit
+is on disk is ``synchronous_commit = off`` (in postgresql.conf, per database, per role or in the
+connection's options). Each new connection checks it and, when it is off, turns it back on for
+that session: the app can make itself safe, so it does that rather than refuse to start, and
+says so in the log. ``fsync`` or ``full_page_writes`` off cannot be undone by a session; that is
+logged as an error once per process (a power cut may then corrupt the whole database). We issue ``BEGIN`` ourselves so that a write transaction can take the write
 lock up front (``BEGIN IMMEDIATE``): two writers then queue on the busy timeout instead of one
 of them failing half-way with "database is locked".
 """
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator
@@ -19,6 +29,11 @@ from sqlalchemy.types import TypeDecorator
 from .extensions import db
 
 SQLITE_BUSY_MS = 30_000
+SQLITE_SYNCHRONOUS = "FULL"
+# synchronous_commit values that flush this server's WAL before a commit returns.
+PG_DURABLE_COMMIT = ("on", "local", "remote_write", "remote_apply")
+
+log = logging.getLogger("kiosk.database")
 
 
 class UTCDateTime(TypeDecorator):
@@ -49,7 +64,10 @@ def utcnow() -> datetime:
 
 
 def configure_engine(engine: Engine) -> None:
-    """Attach the SQLite connection settings; PostgreSQL needs nothing."""
+    """Attach the connection settings: SQLite's pragmas, PostgreSQL's durability check."""
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _postgres_connect)
+        return
     if engine.dialect.name != "sqlite":
         return
 
@@ -59,7 +77,7 @@ def configure_engine(engine: Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute(f"PRAGMA synchronous = {SQLITE_SYNCHRONOUS}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
@@ -67,6 +85,39 @@ def configure_engine(engine: Engine) -> None:
     def _sqlite_begin(conn):
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+_server_warned: set[str] = set()
+
+
+def _postgres_connect(dbapi_conn, _record) -> None:
+    """Make this session's commits durable (see the module docstring)."""
+    autocommit = dbapi_conn.autocommit
+    dbapi_conn.autocommit = True  # these SHOWs and SET must not leave a transaction open
+    try:
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute("SELECT current_setting('synchronous_commit'), current_setting('fsync'), "
+                           "current_setting('full_page_writes')")
+            synchronous_commit, fsync, full_page_writes = cursor.fetchone()
+            if synchronous_commit not in PG_DURABLE_COMMIT:
+                cursor.execute("SET synchronous_commit = on")
+                _warn_once("synchronous_commit",
+                           "PostgreSQL synchronous_commit was %r for this connection; set to 'on' so an "
+                           "answered claim survives a power cut. Remove the setting that turns it off.",
+                           synchronous_commit, level=logging.WARNING)
+            for name, value in (("fsync", fsync), ("full_page_writes", full_page_writes)):
+                if value != "on":
+                    _warn_once(name, "PostgreSQL %s is %r: a power cut can lose or corrupt the whole database. "
+                               "Turn it on in postgresql.conf.", name, value, level=logging.ERROR)
+    finally:
+        dbapi_conn.autocommit = autocommit
+
+
+def _warn_once(key: str, message: str, *args, level: int) -> None:
+    if key in _server_warned:
+        return
+    _server_warned.add(key)
+    log.log(level, message, *args)
 
 
 @contextmanager
