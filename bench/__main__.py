@@ -25,7 +25,7 @@ from pathlib import Path
 from .common import ROOT, BenchResult, Context, NotAvailable
 
 # Claim runs last: it is bounded by what is left of the run's budget (BUDGET_S).
-BENCHES = ("scan", "camera", "weight", "cards", "bast", "imports", "claim")
+BENCHES = ("scan", "camera", "weight", "cards", "bast", "imports", "durability", "claim")
 BUDGET_S = {False: 550, True: 110}
 ALIASES = {"memory": "scan", "import": "imports", "page": "weight", "pageweight": "weight"}
 RESULTS = Path(__file__).resolve().parent / "results"
