@@ -6,7 +6,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from werkzeug.routing import IntegerConverter
 
@@ -48,21 +48,37 @@ def security_headers(response):
     return response
 
 
+def _local_path(target: str) -> bool:
+    """True when a browser reads ``target`` as a path on this site. Browsers drop tabs and
+    newlines inside a URL and read ``\\`` as ``/``, so ``/\\x`` and ``/<tab>/x`` mean ``//x``:
+    another host. The path is also checked percent-decoded, so that no later decoding step
+    (``%2F%2Fx``) can turn it into one."""
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return False
+    if not target.startswith("/") or target.startswith("//"):
+        return False
+    path = unquote(target.split("?", 1)[0])
+    if any(ord(ch) < 32 or ord(ch) == 127 or ch.isspace() for ch in path):
+        return False
+    return not path.startswith(("//", "/\\"))
+
+
 def safe_next(target: str | None, fallback: str) -> str:
-    """Return ``target`` if it is a path on this site, else ``fallback`` (no open redirects)."""
+    """Return ``target`` if it is a path on this site, else ``fallback`` (no open redirects).
+
+    A full URL of this very host (a Referer) is cut to its path, which must then pass the same
+    check: ``http://<this host>//other/x`` is not ``//other/x``."""
     if not target:
         return fallback
-    target = target.strip()
-    if "\\" in target or any(ord(ch) < 32 for ch in target):
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # "http://[" and other unparseable URLs
         return fallback
-    parts = urlsplit(target)
     if parts.scheme or parts.netloc:
-        if parts.netloc == request.host and parts.scheme in ("http", "https"):
-            return parts.path + (f"?{parts.query}" if parts.query else "")
-        return fallback
-    if not target.startswith("/") or target.startswith("//"):
-        return fallback
-    return target
+        if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+            return fallback
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return target if _local_path(target) else fallback
 
 
 def photo_response(name: str | None):
