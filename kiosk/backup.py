@@ -16,7 +16,7 @@ import subprocess
 import tarfile
 import tempfile
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from sqlalchemy.engine import make_url
 
@@ -92,6 +92,59 @@ def make_backup(instance_path: str, database_uri: str, target_dir: str) -> Path:
     return archive
 
 
+def _open_archive(archive: str) -> tarfile.TarFile:
+    try:
+        return tarfile.open(archive, "r:gz")
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise BackupError(f"not a backup archive: {error}") from None
+
+
+def check_archive(tar: tarfile.TarFile) -> dict:
+    """Read and check a backup's manifest and every member's name and kind, touching nothing.
+    Returns the manifest. Raises ``BackupError`` for anything a backup never holds: a name
+    outside ``instance/`` (``../``, absolute), a link or device, a file or folder the backup
+    does not write, a malformed manifest."""
+    allowed_top = {"manifest.json", DB_SQLITE, DB_PG, "instance"}
+    try:
+        members = tar.getmembers()
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise BackupError(f"damaged archive: {error}") from None
+    manifest_member = None
+    for member in members:
+        name = member.name
+        parts = PurePosixPath(name).parts
+        if (not name or name.startswith("/") or "\\" in name or ".." in parts
+                or any(ord(ch) < 32 for ch in name) or not parts or parts[0] not in allowed_top):
+            raise BackupError(f"refusing archive member outside instance/: {name!r}")
+        if not (member.isfile() or member.isdir()):
+            raise BackupError(f"refusing archive member that is not a plain file or folder: {name!r}")
+        if parts[0] == "instance" and len(parts) > 1 and parts[1] not in FILES + FOLDERS:
+            raise BackupError(f"refusing archive member a backup never holds: {name!r}")
+        if name == "manifest.json":
+            manifest_member = member
+    if manifest_member is None or not manifest_member.isfile() or manifest_member.size > 1_000_000:
+        raise BackupError("the archive has no manifest")
+    try:
+        manifest = json.loads(tar.extractfile(manifest_member).read())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BackupError(f"unreadable manifest: {error}") from None
+    if (not isinstance(manifest, dict) or manifest.get("engine") not in ("sqlite", "postgresql")
+            or not isinstance(manifest.get("files"), list) or not isinstance(manifest.get("folders"), list)):
+        raise BackupError("malformed manifest")
+    unknown = [n for n in manifest["files"] if n not in FILES] + [n for n in manifest["folders"] if n not in FOLDERS]
+    if unknown:
+        raise BackupError(f"refusing names a backup never holds: {unknown!r}")
+    kinds = {member.name.rstrip("/"): member for member in members}
+    wanted = [(DB_SQLITE if manifest["engine"] == "sqlite" else DB_PG, "file")]
+    wanted += [(f"instance/{n}", "file") for n in manifest["files"]]
+    wanted += [(f"instance/{n}", "dir") for n in manifest["folders"]]
+    for name, kind in wanted:
+        member = kinds.get(name)
+        if member is None or not (member.isdir() if kind == "dir" else member.isfile()):
+            raise BackupError(f"the archive lacks {name!r}, which its manifest names")
+    return manifest
+
+
 def restore_backup(archive: str, instance_path: str, database_uri: str) -> dict:
     """Put an archive back: the database, then the instance files. Stop the server first.
 
@@ -100,10 +153,10 @@ def restore_backup(archive: str, instance_path: str, database_uri: str) -> dict:
     """
     instance = Path(instance_path)
     url = make_url(database_uri)
-    with tempfile.TemporaryDirectory() as tmp, tarfile.open(archive, "r:gz") as tar:
+    with tempfile.TemporaryDirectory() as tmp, _open_archive(archive) as tar:
+        manifest = check_archive(tar)
         tar.extractall(tmp, filter="data")
         staging = Path(tmp)
-        manifest = json.loads((staging / "manifest.json").read_text())
         if manifest["engine"] != ("sqlite" if url.get_backend_name() == "sqlite" else "postgresql"):
             raise BackupError(
                 f"this backup is of a {manifest['engine']} database; the app is configured for {url.get_backend_name()}"

@@ -43,8 +43,10 @@ def security_headers(response):
     headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if request.endpoint != "static" and "Cache-Control" not in headers:
-        headers["Cache-Control"] = "no-store"  # personal data must not linger on shared tablets
+    # Personal data must not linger in a shared tablet's cache after sign-out: every answer but
+    # the static files is no-store, downloads too (send_file would say no-cache: kept on disk).
+    if request.endpoint != "static" and "no-store" not in headers.get("Cache-Control", ""):
+        headers["Cache-Control"] = "no-store"
     return response
 
 

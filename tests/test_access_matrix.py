@@ -1,6 +1,8 @@
 """The access matrix: every route of the app (read from ``app.url_map``, so a new route cannot be
 forgotten) × every method × every kind of visitor, each against the answer written in ``ROUTES``.
 
+Every answer but a static file is ``Cache-Control: no-store`` (downloads included).
+
 Visitors: anonymous, a paired kiosk device (its credential cookie), a revoked device, a petugas,
 an admin, and a staff member whose account was deactivated after signing in. Kiosk devices never
 reach staff pages; petugas cannot manage staff, devices, void collections, open/close
@@ -263,6 +265,9 @@ def test_access_matrix(app, world, capsys):
             response = client.open(url, method=method, headers=headers)
             got = observed(response, htmx)
             response.close()  # static files are streamed from an open file
+            if rule.endpoint != "static" and "no-store" not in response.headers.get("Cache-Control", ""):
+                failures.append(f"{role:15} {method:4} {url:55} Cache-Control {response.headers.get('Cache-Control')!r}: "
+                                "personal data would stay in a shared tablet's cache")
             if ROUTES[rule.endpoint] == "public" and got == "login":
                 got = "ok"  # sign-in and setup pages send people to sign in: that is their job
             checked += 1

@@ -99,3 +99,101 @@ def test_restore_refuses_other_engine_backup(app, tmp_path):
     app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://nobody@127.0.0.1/none"
     result = runner.invoke(args=["restore", archive, "--yes"])
     assert result.exit_code != 0 and "sqlite" in result.output
+
+
+# ---- a tampered archive is refused before anything is touched -------------------------------
+
+
+def _tampered(tmp_path, archive: str, name: str, mutate) -> str:
+    """A copy of ``archive`` rewritten by ``mutate(members, manifest)`` -> (members, manifest)."""
+    import io
+    import json
+
+    out = tmp_path / f"tampered-{name}.tar.gz"
+    with tarfile.open(archive) as src:
+        members = [(m, src.extractfile(m).read() if m.isfile() else None) for m in src.getmembers()]
+    manifest = json.loads(dict((m.name, d) for m, d in members)["manifest.json"])
+    members = [(m, d) for m, d in members if m.name != "manifest.json"]
+    members, manifest = mutate(members, manifest)
+    with tarfile.open(out, "w:gz") as dst:
+        for member, data in members:
+            dst.addfile(member, io.BytesIO(data) if data is not None else None)
+        data = json.dumps(manifest).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(data)
+        dst.addfile(info, io.BytesIO(data))
+    return str(out)
+
+
+def _file(name: str, data: bytes = b"x", kind=tarfile.REGTYPE, target: str = ""):
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = target
+    info.size = len(data) if kind == tarfile.REGTYPE else 0
+    return info, (data if kind == tarfile.REGTYPE else None)
+
+
+TAMPERING = {
+    "manifest folder ../": lambda ms, mf: (ms + [_file("instance/../outside/x")], mf | {"folders": mf["folders"] + ["../outside"]}),
+    "manifest file ../": lambda ms, mf: (ms, mf | {"files": ["../../outside-file"]}),
+    "manifest absolute": lambda ms, mf: (ms, mf | {"folders": ["/tmp"]}),
+    "member ../": lambda ms, mf: (ms + [_file("../escape")], mf),
+    "member absolute": lambda ms, mf: (ms + [_file("/tmp/escape")], mf),
+    "member in instance/../": lambda ms, mf: (ms + [_file("instance/photos/../../escape")], mf),
+    "symlink": lambda ms, mf: (ms + [_file("instance/photos/link.jpg", kind=tarfile.SYMTYPE, target="/etc/passwd")], mf),
+    "hard link": lambda ms, mf: (ms + [_file("instance/photos/hard.jpg", kind=tarfile.LNKTYPE, target="instance/secret_key")], mf),
+    "device": lambda ms, mf: (ms + [_file("instance/photos/dev", kind=tarfile.CHRTYPE)], mf),
+    "unknown instance file": lambda ms, mf: (ms + [_file("instance/config.py", b"SECRET_KEY='x'")], mf),
+    "unknown manifest folder": lambda ms, mf: (ms + [_file("instance/tls/server.key")], mf | {"folders": mf["folders"] + ["tls"]}),
+    "manifest names a missing file": lambda ms, mf: ([(m, d) for m, d in ms if m.name != "instance/secret_key"], mf),
+    "manifest is not a dict": lambda ms, mf: (ms, ["sqlite"]),
+    "backslash name": lambda ms, mf: (ms + [_file("instance\\..\\..\\escape")], mf),
+}
+
+
+def test_restore_refuses_a_tampered_archive_before_touching_anything(app, tmp_path):
+    """Restore refuses any member outside instance/ (../, absolute, links, devices), any name a
+    backup never writes and a manifest that does not match the archive — before the database or
+    a single file is touched."""
+    from kiosk.backup import BackupError, restore_backup
+
+    runner = app.test_cli_runner()
+    make_worker(name="Tetap Ada")
+    photos = os.path.join(app.instance_path, "photos")
+    os.makedirs(photos, exist_ok=True)
+    with open(os.path.join(photos, "a.jpg"), "wb") as fh:
+        fh.write(b"\xff\xd8photo")
+    archive = runner.invoke(args=["backup", "--to", str(tmp_path / "backups")]).output.strip()
+    make_worker(name="Setelah Cadangan")  # a restore would remove this one
+    db.session.remove()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("keep")
+    before = sorted(os.listdir(app.instance_path)), sorted(os.listdir(photos))
+    for name, mutate in TAMPERING.items():
+        bad = _tampered(tmp_path, archive, name.replace(" ", "-").replace("/", "_"), mutate)
+        try:
+            restore_backup(bad, app.instance_path, app.config["SQLALCHEMY_DATABASE_URI"])
+        except BackupError:
+            pass
+        else:
+            raise AssertionError(f"{name}: restored")
+        result = runner.invoke(args=["restore", bad, "--yes"])
+        assert result.exit_code != 0, name
+        db.session.remove()
+        assert db.session.scalar(select(Worker).where(Worker.name == "Setelah Cadangan")) is not None, name
+        assert (sorted(os.listdir(app.instance_path)), sorted(os.listdir(photos))) == before, name
+        assert sorted(os.listdir(outside)) == ["keep"], name
+        assert not (tmp_path / "escape").exists() and not os.path.exists("/tmp/escape"), name
+    # The untampered archive still restores.
+    result = runner.invoke(args=["restore", archive, "--yes"])
+    assert result.exit_code == 0, result.output
+    db.session.remove()
+    assert db.session.scalar(select(Worker).where(Worker.name == "Setelah Cadangan")) is None
+
+
+def test_restore_of_something_that_is_not_an_archive(app, tmp_path):
+    not_archive = tmp_path / "x.tar.gz"
+    not_archive.write_bytes(b"not a tar")
+    result = app.test_cli_runner().invoke(args=["restore", str(not_archive), "--yes"])
+    assert result.exit_code != 0 and "not a backup archive" in result.output
