@@ -21,8 +21,8 @@ run: install translations
 ifeq ($(HTTPS),1)
 	test -f instance/tls/server.crt || $(FLASK) make-cert
 	@echo "Kiosk BPU: https://$$(hostname -I 2>/dev/null | cut -d' ' -f1 || echo localhost):$(PORT)/  (kiosk screen: /kiosk)"
-	KIOSK_PREFER_HTTPS=true $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) \
-	  --certfile instance/tls/server.crt --keyfile instance/tls/server.key wsgi:app
+	KIOSK_PREFER_HTTPS=true KIOSK_CERTFILE=instance/tls/server.crt KIOSK_KEYFILE=instance/tls/server.key \
+	  $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) wsgi:app
 else
 	@echo "Kiosk BPU: http://$$(hostname -I 2>/dev/null | cut -d' ' -f1 || echo localhost):$(PORT)/  (kiosk screen: /kiosk)"
 	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) wsgi:app

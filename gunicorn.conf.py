@@ -6,6 +6,9 @@ bind = os.environ.get("KIOSK_BIND", "0.0.0.0:5000")
 workers = int(os.environ.get("KIOSK_WORKERS", "2"))
 threads = int(os.environ.get("KIOSK_THREADS", "4"))
 worker_class = "gthread"
+# HTTPS (make run HTTPS=1, or the system service made with HTTPS=1): the LAN certificate.
+certfile = os.environ.get("KIOSK_CERTFILE") or None
+keyfile = os.environ.get("KIOSK_KEYFILE") or None
 timeout = 60
 graceful_timeout = 10
 # The app writes its own request log without query strings (they may hold a NIK being searched).

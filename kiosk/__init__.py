@@ -54,10 +54,10 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(
         Path(app.instance_path) / "kiosk.sqlite3"
     )
-    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(config_module.from_pyfile(app.instance_path))
     app.config.update(config_module.from_environment(os.environ))
     if test_config:
-        app.config.update(test_config)
+        app.config.update(config_module.canonical(test_config))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.secret_key(app.instance_path)
     app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE"]
@@ -86,10 +86,11 @@ def init_extensions(app: Flask) -> None:
 
 def init_web(app: Flask) -> None:
     """Request-level behaviour shared by every page: locale, headers, errors, template helpers."""
-    from . import errors, i18n, web
+    from . import errors, i18n, settings, web
 
     i18n.init_app(app)
     web.init_app(app)
+    settings.init_app(app)
     errors.init_app(app)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from . import tokens
+from . import settings, tokens
 from .audit import record
 from .database import utcnow, write_transaction
 from .extensions import db
@@ -311,8 +311,8 @@ def card_face(card: Card):
         coverage_start=coverage.start_date if coverage else None,
         coverage_end=coverage.end_date if coverage else None,
         photo=photo_bytes(worker.photo),
-        office_name=current_app.config["OFFICE_NAME"],
-        regency_name=current_app.config["REGENCY_NAME"],
+        office_name=settings.get("office_name"),
+        regency_name=settings.get("regency_name"),
     )
 
 

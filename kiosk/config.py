@@ -1,25 +1,43 @@
 """Configuration: defaults, then ``instance/config.py``, then the environment, then tests.
 
-Environment variables: ``DATABASE_URL`` and any ``KIOSK_<NAME>`` (``KIOSK_IDLE_MINUTES=10`` sets
-``IDLE_MINUTES``). Values are read as JSON where they parse as JSON (numbers, true/false), else
-as text.
+Every setting has one name, the one docs/operations.md lists: ``KIOSK_IDLE_MINUTES``,
+``KIOSK_RESULT_SECONDS``, … Use that name in the environment or in ``instance/config.py``; the
+``KIOSK_`` prefix is optional in ``instance/config.py`` and dropped inside the app
+(``app.config["IDLE_MINUTES"]``). ``DATABASE_URL`` is the one name without it. Environment values
+are read as JSON where they parse as JSON (numbers, true/false), else as text.
+
+The names of the first release that doubled the prefix (``KIOSK_KIOSK_RESULT_SECONDS``: the
+kiosk's settings were once called ``KIOSK_RESULT_SECONDS`` inside the app) still work, with a
+warning in the log.
+
+Settings an admin changes day to day (office name and address, help desk, result seconds, exit
+PIN) are edited on the admin page *Pengaturan* and stored in the database (``kiosk.settings``);
+the values here are their starting values.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Mapping
+
+from flask import Config
+
+PREFIX = "KIOSK_"
+log = logging.getLogger("kiosk.config")
 
 
 class Defaults:
     """Settings every installation starts from."""
 
-    # The office
+    # The office (on cards and documents; editable on the admin page Pengaturan)
     OFFICE_NAME = "Dinas Ketenagakerjaan"
     REGENCY_NAME = "Kabupaten Muara Enim"
+    OFFICE_ADDRESS = ""
     DEFAULT_FUNDER = "Pemkab Muara Enim"
     TIMEZONE = "Asia/Jakarta"
 
@@ -47,11 +65,12 @@ class Defaults:
     # Uploads (photos, imports)
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
-    # Kiosk screen
-    KIOSK_RESULT_SECONDS = 15
-    KIOSK_EXIT_PIN = None  # PIN for the hidden staff exit on a kiosk; None keeps it closed
-    KIOSK_HELP_DESK = "meja pendaftaran"  # where the kiosk sends people whose card is refused
-    KIOSK_CODE_LIMIT = "10 per 5 minutes"  # wrong fallback codes per kiosk device
+    # Kiosk screen (the first three are editable on the admin page Pengaturan)
+    RESULT_SECONDS = 15
+    EXIT_PIN = None  # PIN for the hidden staff exit on a kiosk; None keeps it closed
+    HELP_DESK = "meja pendaftaran"  # where the kiosk sends people whose card is refused
+    HELP_DESK_EN = "registration desk"  # the same, on a kiosk switched to English
+    CODE_LIMIT = "10 per 5 minutes"  # wrong fallback codes per kiosk device
 
     # Dashboard figures over all workers are cached this many seconds (0: never)
     DASHBOARD_CACHE_SECONDS = 30
@@ -78,19 +97,43 @@ def secret_key(instance_path: str | os.PathLike) -> str:
     return key
 
 
+def key_for(name: str, where: str = "") -> str:
+    """The app's config key for a setting name: ``KIOSK_IDLE_MINUTES`` and ``IDLE_MINUTES`` are
+    both ``IDLE_MINUTES``. A doubled prefix (an old name) works, with a warning."""
+    if not name.startswith(PREFIX):
+        return name
+    key = name.removeprefix(PREFIX)
+    if key.startswith(PREFIX):
+        key = key.removeprefix(PREFIX)
+        log.warning("setting %s%s is an old name; call it %s%s", name, where, PREFIX, key)
+    return key
+
+
+def canonical(values: Mapping, where: str = "") -> dict:
+    """``values`` (a config layer) with every setting under its app key (see ``key_for``)."""
+    return {key_for(name, where) if name.isupper() else name: value for name, value in values.items()}
+
+
+def from_pyfile(instance_path: str) -> dict:
+    """``instance/config.py`` as a config layer (nothing when it is missing)."""
+    layer = Config(instance_path)
+    layer.from_pyfile("config.py", silent=True)
+    return canonical(layer, " in instance/config.py")
+
+
 def from_environment(environ: os._Environ | dict) -> dict:
     """Read ``DATABASE_URL`` and ``KIOSK_*`` variables into config keys."""
     found: dict = {}
     if environ.get("DATABASE_URL"):
         found["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(environ["DATABASE_URL"])
     for name, raw in environ.items():
-        if not name.startswith("KIOSK_") or name == "KIOSK_INSTANCE_PATH":
+        if not name.startswith(PREFIX) or name == "KIOSK_INSTANCE_PATH":
             continue
         try:
             value = json.loads(raw)
         except ValueError:
             value = raw
-        found[name.removeprefix("KIOSK_")] = value
+        found[key_for(name, " in the environment")] = value
     return found
 
 

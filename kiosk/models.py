@@ -16,7 +16,7 @@ Rules the database itself enforces (see the migrations for the DDL):
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Optional
+from typing import Any, Optional
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -337,6 +337,9 @@ class Device(db.Model):
     revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    # The kiosk's clock minus the server's, in seconds, as the kiosk last reported it (ping).
+    clock_offset_s: Mapped[Optional[int]] = mapped_column(Integer)
+    clock_checked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     distribution: Mapped[Optional[Distribution]] = relationship()
 
@@ -361,3 +364,33 @@ class AuditEvent(db.Model):
     after: Mapped[Optional[dict]] = mapped_column(JSON)
 
     staff: Mapped[Optional[Staff]] = relationship()
+
+
+class Setting(db.Model):
+    """A setting an admin changed on the page *Pengaturan* (``kiosk.settings``): stored here so
+    every server process sees the same value. A setting without a row has its configured value."""
+
+    __tablename__ = "setting"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Optional[Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+
+
+class ScheduledTask(db.Model):
+    """A job that exactly one of all server processes runs when it is due (the daily backup).
+
+    A process takes the job with a conditional UPDATE (``due_at`` passed, no live lease); the one
+    that gets the row runs it and moves ``due_at`` on. A process that dies mid-job leaves a lease
+    that runs out, and another takes the job over.
+    """
+
+    __tablename__ = "scheduled_task"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_ok_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    last_error_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)

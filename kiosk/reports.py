@@ -758,6 +758,7 @@ def _pdf_styles():
         "cellhead": ParagraphStyle("cellhead", parent=base, fontName="Helvetica-Bold", fontSize=8, leading=10),
         "kop1": ParagraphStyle("kop1", parent=base, fontName="Helvetica-Bold", fontSize=13, leading=16, alignment=TA_CENTER),
         "kop2": ParagraphStyle("kop2", parent=base, fontName="Helvetica-Bold", fontSize=15, leading=19, alignment=TA_CENTER),
+        "kop3": ParagraphStyle("kop3", parent=base, fontSize=9, leading=11, alignment=TA_CENTER),
         "title": ParagraphStyle("title", parent=base, fontName="Helvetica-Bold", fontSize=13, leading=17,
                                 alignment=TA_CENTER, spaceBefore=8),
         "center": ParagraphStyle("center", parent=base, fontName="Helvetica", fontSize=10, leading=14, alignment=TA_CENTER),
@@ -800,12 +801,14 @@ def _numbered_canvas_class(footer_left: str):
     return NumberedCanvas
 
 
-def _letterhead(styles, office: str, regency: str) -> list:
+def _letterhead(styles, office: str, regency: str, address: str = "") -> list:
     from reportlab.platypus import HRFlowable, Paragraph, Spacer
 
+    lines = [line for line in address.splitlines() if line.strip()]
     return [
         Paragraph(_esc(("Pemerintah " + regency).upper()), styles["kop1"]),
         Paragraph(_esc(office.upper()), styles["kop2"]),
+        *[Paragraph(_esc(line), styles["kop3"]) for line in lines],
         Spacer(1, 4),
         HRFlowable(width="100%", thickness=2, color="#000000", spaceBefore=2, spaceAfter=1),
         HRFlowable(width="100%", thickness=0.5, color="#000000", spaceBefore=0, spaceAfter=10),
@@ -835,7 +838,7 @@ def _dots(value: str, n: int = 30) -> str:
 
 
 def bast_pdf(distribution: Distribution, office: str = "Dinas Ketenagakerjaan",
-             regency: str = "Kabupaten Muara Enim") -> bytes:
+             regency: str = "Kabupaten Muara Enim", address: str = "") -> bytes:
     """The BAST (handover report) of ``distribution`` as an A4 PDF: letterhead, number and date,
     what was handed over, the recipient table (header repeated on each page), packages left,
     signature blocks for the official, the receiver and two witnesses; "Halaman X dari Y"."""
@@ -851,7 +854,7 @@ def bast_pdf(distribution: Distribution, office: str = "Dinas Ketenagakerjaan",
     missing = len(non_recipients(distribution))
     p = lambda text, style="body": Paragraph(text, styles[style])  # noqa: E731
 
-    story = _letterhead(styles, office, regency)
+    story = _letterhead(styles, office, regency, address)
     story += [
         Paragraph("<u>BERITA ACARA SERAH TERIMA</u>", styles["title"]),
         p(_esc(_id("Nomor: %(number)s", number=_dots(distribution.bast_number, 40))), "center"),
@@ -940,7 +943,7 @@ def bast_pdf(distribution: Distribution, office: str = "Dinas Ketenagakerjaan",
 
 
 def list_pdf(distribution: Distribution, kind: str = "recipients", office: str = "Dinas Ketenagakerjaan",
-             regency: str = "Kabupaten Muara Enim") -> bytes:
+             regency: str = "Kabupaten Muara Enim", address: str = "") -> bytes:
     """A list to sign by hand, A4: recipients (``kind="recipients"``) or eligible workers who did
     not collect (``kind="non_recipients"``), with a wide signature / thumbprint column."""
     from reportlab.lib.pagesizes import A4
@@ -960,7 +963,7 @@ def list_pdf(distribution: Distribution, kind: str = "recipients", office: str =
         heads = [_id("No."), _id("Nama"), _id("NIK"), _id("Desa"), _id("Kecamatan"), _id("Tanda tangan / cap jempol")]
         widths = [0.9, 4.2, 3.1, 2.7, 2.6, 3.5]
         rows = [[r.name, r.nik_masked, r.desa, r.kecamatan] for r in non_recipients(distribution)]
-    story = _letterhead(styles, office, regency)
+    story = _letterhead(styles, office, regency, address)
     story += [
         p("<b>%s</b>" % _esc(title), "title"),
         p(_esc("%s · %s · %s" % (distribution.name, hari_tanggal(distribution.day), distribution.place or "-")), "center"),

@@ -107,6 +107,8 @@ ROUTES = {
     "admin.device_new": "admin",
     "admin.device_code": "admin",
     "admin.device_revoke": "admin",
+    "admin.settings": "admin",
+    "admin.settings_save": "admin",
 }
 
 ROLES = ("anonymous", "device", "revoked_device", "deactivated", "petugas", "admin")

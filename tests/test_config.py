@@ -10,16 +10,34 @@ from kiosk import create_app
 def test_layers_defaults_instance_env_test(tmp_path, monkeypatch):
     instance = tmp_path / "instance"
     instance.mkdir()
-    (instance / "config.py").write_text("IDLE_MINUTES = 5\nKIOSK_RESULT_SECONDS = 20\nOFFICE_NAME = 'Disnaker'\n")
-    monkeypatch.setenv("KIOSK_KIOSK_RESULT_SECONDS", "30")
+    (instance / "config.py").write_text(
+        "IDLE_MINUTES = 5\nKIOSK_RESULT_SECONDS = 20\nOFFICE_NAME = 'Disnaker'\nKIOSK_HELP_DESK = 'loket 1'\n"
+    )
+    monkeypatch.setenv("KIOSK_RESULT_SECONDS", "30")
     monkeypatch.setenv("KIOSK_OFFICE_NAME", "Dinas Tenaga Kerja")
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db.example/kiosk")
     app = create_app({"INSTANCE_PATH": str(instance), "OFFICE_NAME": "Dari tes"})
     assert app.config["IDLE_MINUTES"] == 5  # instance/config.py over the default (15)
-    assert app.config["KIOSK_RESULT_SECONDS"] == 30  # environment over instance/config.py, parsed as JSON
+    assert app.config["HELP_DESK"] == "loket 1"  # the documented name works in instance/config.py too
+    assert app.config["RESULT_SECONDS"] == 30  # environment over instance/config.py, parsed as JSON
+    assert "KIOSK_RESULT_SECONDS" not in app.config  # one key inside the app
     assert app.config["OFFICE_NAME"] == "Dari tes"  # the test dict over everything
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.example/kiosk"
     assert app.config["REGENCY_NAME"] == "Kabupaten Muara Enim"  # untouched default
+
+
+def test_old_doubled_names_still_work_with_a_warning(tmp_path, monkeypatch, caplog):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "config.py").write_text("KIOSK_KIOSK_EXIT_PIN = '4321'\n")
+    monkeypatch.setenv("KIOSK_KIOSK_RESULT_SECONDS", "25")
+    with caplog.at_level("WARNING", logger="kiosk.config"):
+        app = create_app({"INSTANCE_PATH": str(instance)})
+    assert app.config["RESULT_SECONDS"] == 25
+    assert app.config["EXIT_PIN"] == "4321"
+    warnings = [r.getMessage() for r in caplog.records]
+    assert any("KIOSK_KIOSK_RESULT_SECONDS" in w and "call it KIOSK_RESULT_SECONDS" in w for w in warnings)
+    assert any("KIOSK_KIOSK_EXIT_PIN" in w and "instance/config.py" in w for w in warnings)
 
 
 def test_default_database_is_sqlite_in_instance(tmp_path, monkeypatch):

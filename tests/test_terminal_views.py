@@ -401,7 +401,7 @@ def test_staff_exit_needs_the_pin(client):
 
 
 def test_staff_exit_is_closed_without_a_configured_pin(client, app):
-    app.config["KIOSK_EXIT_PIN"] = None
+    app.config["EXIT_PIN"] = None
     pair_client(client)
     assert client.post("/kiosk/keluar", data={"pin": ""}).status_code == 422
 

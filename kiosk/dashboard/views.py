@@ -159,7 +159,9 @@ def _distribution(distribution_id: int) -> Distribution:
 
 
 def _office() -> dict:
-    return {"office": current_app.config["OFFICE_NAME"], "regency": current_app.config["REGENCY_NAME"]}
+    from .. import settings
+
+    return settings.office()
 
 
 @bp.get("/laporan/penyaluran/<int:distribution_id>/bast.pdf")

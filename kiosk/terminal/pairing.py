@@ -189,9 +189,11 @@ def devices() -> list[Device]:
 
 
 def check_exit_pin(pin: str) -> bool:
-    """True when ``pin`` is the configured staff exit PIN (``KIOSK_EXIT_PIN``); never when none
-    is configured."""
-    expected = str(current_app.config.get("KIOSK_EXIT_PIN") or "")
+    """True when ``pin`` is the staff exit PIN (admin page *Pengaturan*, or ``KIOSK_EXIT_PIN``);
+    never when none is set."""
+    from .. import settings
+
+    expected = str(settings.get("exit_pin") or "")
     if not expected or not isinstance(pin, str):
         return False
     return hmac.compare_digest(pin.strip().encode(), expected.encode())

@@ -21,12 +21,13 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from ..i18n import _l
 from itsdangerous import BadData, URLSafeTimedSerializer
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .. import card_registry
+from .. import card_registry, settings
 from ..extensions import db, htmx, limiter
 from ..web import photo_response
 from . import bp, pairing
@@ -80,8 +81,8 @@ def _panel_or_page(template_args: dict, status: int = 200):
 def _kiosk_args(**extra) -> dict:
     args = {
         "device": g.get("device"),
-        "seconds": int(current_app.config.get("KIOSK_RESULT_SECONDS", 15)),
-        "help_desk": current_app.config.get("KIOSK_HELP_DESK") or _l("meja pendaftaran"),
+        "seconds": int(settings.get("result_seconds")),
+        "help_desk": settings.help_desk(str(get_locale())),
         "result": None,
     }
     args.update(extra)
@@ -152,7 +153,7 @@ def _scan_refused(_response) -> bool:
 @bp.post("/pindai")
 @device_required
 @limiter.limit(
-    lambda: current_app.config.get("KIOSK_CODE_LIMIT", "10 per 5 minutes"),
+    lambda: current_app.config["CODE_LIMIT"],
     key_func=_device_key, exempt_when=_token_shaped, deduct_when=_scan_refused,
 )
 def scan():

@@ -379,7 +379,7 @@ def test_staff_exit_long_press_and_pin(browser_factory, live_server, output_dir)
 @pytest.mark.parametrize("viewport", [LANDSCAPE, PORTRAIT], ids=["1280x800", "800x1280"])
 def test_screenshots_of_every_screen(browser_factory, live_server, tmp_path, output_dir, viewport):
     """Photograph each screen (the docs use these) with the result held on screen."""
-    live_server.app.config["KIOSK_RESULT_SECONDS"] = 30
+    live_server.app.config["RESULT_SECONDS"] = 30
     size = f"{viewport['width']}x{viewport['height']}"
     distribution = make_distribution(packages=100)
     worker, card, token = enrolled_worker()
