@@ -1,7 +1,7 @@
 """The data: workers, their coverage and cards, distributions and collections, staff, devices,
 and the audit trail.
 
-Glossary (see README): NIK = 16-digit national ID; KPJ = BPJS Ketenagakerjaan membership number;
+Glossary: NIK = 16-digit national ID; KPJ = BPJS Ketenagakerjaan membership number;
 JKK / JKM / JHT = work accident / death / old-age programmes; sembako = staple food package;
 penyaluran = a distribution event; kecamatan / desa = district / village.
 

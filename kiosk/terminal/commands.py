@@ -15,7 +15,7 @@ from . import bp
 @click.option("--new-ca", is_flag=True, help="Also make a new office CA (every tablet must then trust it again).")
 def make_cert(names: tuple[str, ...], addresses: tuple[str, ...], new_ca: bool) -> None:
     """Make the HTTPS certificate for the LAN in instance/tls/ (server.crt, server.key, and the
-    office CA ca.crt to install on the kiosk tablets; see the README, "Setting up a kiosk")."""
+    office CA ca.crt to install on the kiosk tablets; see docs/kiosk-setup.md)."""
     try:
         made = tls.make_certificate(
             current_app.instance_path,

@@ -254,7 +254,7 @@ def leave():
 @bp.get("/sertifikat")
 def certificate():
     """The office's own certificate authority (public), to install on the kiosk tablets so they
-    trust this server's HTTPS (see the README, "Setting up a kiosk")."""
+    trust this server's HTTPS (see docs/kiosk-setup.md)."""
     from ..tls import ca_certificate_path
 
     path = ca_certificate_path(current_app.instance_path)
