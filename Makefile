@@ -11,7 +11,7 @@ HTTPS ?= 0
 PO := $(wildcard kiosk/translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test bench vendor install dev translations chromium extract-messages clean
+.PHONY: run test test-fast bench vendor install dev translations chromium extract-messages clean
 
 ## Set up (venv, packages, database) and serve the app on the LAN with gunicorn (HTTPS=1: over
 ## HTTPS with the certificate of `flask --app kiosk make-cert`, which tablet cameras need).
@@ -31,6 +31,10 @@ endif
 ## Set up (venv with dev extras, Debian's chromium) and run the whole test suite.
 test: dev translations chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The quick part of the suite, for while you work: no browser, no PostgreSQL, nothing marked slow.
+test-fast: dev translations
+	$(BIN)/python -m pytest -m "not browser and not slow and not postgres" $(PYTEST_ARGS)
 
 ## Benchmarks (prints a table; see bench/README.md).
 bench: dev translations

@@ -41,6 +41,9 @@ class Defaults:
     DEFAULT_FUNDER = "Pemkab Muara Enim"
     TIMEZONE = "Asia/Jakarta"
 
+    # Staff passwords: werkzeug's strong default. Tests use a cheap one (each scrypt costs ~0.3 s).
+    PASSWORD_HASH_METHOD = "scrypt"
+
     # Staff sessions on shared tablets
     IDLE_MINUTES = 15
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)

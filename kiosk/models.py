@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
@@ -63,7 +64,7 @@ class Staff(UserMixin, db.Model):
 
     def set_password(self, password: str) -> None:
         """Hash and store a new password, signing out every existing session."""
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
         self.session_version = (self.session_version or 0) + 1
 
     def check_password(self, password: str) -> bool:

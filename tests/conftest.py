@@ -26,6 +26,9 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "test-output"
 PG_ADMIN_URL = os.environ.get("KIOSK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# One round of PBKDF2 instead of scrypt: staff are made in most tests (test_config checks the app
+# itself uses scrypt).
+CHEAP_HASH = "pbkdf2:sha256:1"
 ENGINES_USED: set[str] = set()
 POSTGRES_MISSING: list[bool] = []
 
@@ -79,6 +82,7 @@ def _make_app(instance: Path, extra: dict | None = None):
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": None,
         "SERVER_NAME": None,
+        "PASSWORD_HASH_METHOD": CHEAP_HASH,
     }
     config.update(extra or {})
     app = create_app(config)
@@ -236,6 +240,20 @@ def live_server(app):
     """The test's app served by a real HTTP server on 127.0.0.1 (threaded)."""
     with LiveServer(app) as server:
         yield server
+
+
+@pytest.fixture
+def sign_in():
+    """Sign a Playwright ``page`` in through the real form and wait for the home page."""
+
+    def sign_in_page(page, base_url: str, username: str, password: str = "rahasia-123") -> None:
+        page.goto(base_url + "/masuk")
+        page.get_by_label("Nama pengguna").fill(username)
+        page.get_by_label("Kata sandi").fill(password)
+        page.locator("main").get_by_role("button", name="Masuk").click()
+        page.get_by_role("heading", name="Beranda").wait_for()
+
+    return sign_in_page
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -72,6 +72,17 @@ def make_coverage(worker, start=None, end=None, jht: bool = False, funder: str =
     return coverage
 
 
+def covered_worker(day=None, start=None, end=None, **fields) -> Worker:
+    """A worker (``make_worker`` fields) covered by JKK + JKM on ``day`` (default: today in
+    Jakarta): from five days before it to thirty days after, unless ``start``/``end`` say."""
+    from datetime import timedelta
+
+    day = day or today_jakarta()
+    worker = make_worker(**fields)
+    make_coverage(worker, start=start or day - timedelta(days=5), end=end or day + timedelta(days=30))
+    return worker
+
+
 def make_card(worker, staff=None):
     """Issue a card for ``worker`` through the real registry; returns (card, token)."""
     from kiosk import card_registry
@@ -99,3 +110,14 @@ def make_distribution(packages: int = 100, status: str = "open", eligibility: st
     db.session.add(distribution)
     db.session.commit()
     return distribution
+
+
+def valid_cards(worker) -> list:
+    """The worker's cards that are not revoked, as the database holds them now (the read
+    transaction is ended first, to see what the server or another thread wrote)."""
+    from sqlalchemy import select
+
+    from kiosk.models import Card
+
+    db.session.commit()
+    return list(db.session.scalars(select(Card).where(Card.worker_id == worker.id, Card.revoked_at.is_(None))))

@@ -117,3 +117,23 @@ def test_vendored_files_cached_for_a_year_others_revalidated(client):
     assert "max-age=31536000" not in own.headers.get("Cache-Control", "")
     vendored.close()
     own.close()
+
+
+def test_passwords_are_hashed_with_scrypt_outside_tests(tmp_path, monkeypatch, app):
+    """The suite hashes with one PBKDF2 round for speed; the app itself must keep scrypt."""
+    from kiosk.models import Staff
+
+    for name in list(os.environ):
+        if name.startswith("KIOSK_"):
+            monkeypatch.delenv(name)
+    production = create_app({"INSTANCE_PATH": str(tmp_path / "production")})
+    assert production.config["PASSWORD_HASH_METHOD"] == "scrypt"
+    with production.app_context():
+        staff = Staff(username="admin")
+        staff.set_password("rahasia-123")
+    assert staff.password_hash.startswith("scrypt:")
+    assert staff.check_password("rahasia-123") and not staff.check_password("rahasia-124")
+    with app.app_context():  # a test app reads a scrypt hash as well as its own cheap ones
+        assert staff.check_password("rahasia-123")
+        staff.set_password("kata-baru-123")
+        assert staff.password_hash.startswith("pbkdf2:sha256:1$")

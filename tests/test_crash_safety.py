@@ -16,6 +16,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -30,7 +31,7 @@ from factories import make_coverage, make_distribution, make_staff, make_worker,
 from kiosk.coverage import today_jakarta
 
 ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+GUNICORN = Path(sys.executable).with_name("gunicorn")  # beside the interpreter running the tests
 KILLS = 2  # per engine
 SUCCESSES_BEFORE_KILL = 12
 BIRTH = date(1985, 7, 14)

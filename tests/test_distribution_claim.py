@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from factories import make_card, make_coverage, make_distribution, make_staff, make_worker
+from factories import covered_worker, make_card, make_coverage, make_distribution, make_staff, make_worker
 from kiosk import card_registry
 from kiosk import distribution as dist
 from kiosk.distribution import ClaimResult, DistributionError, Outcome
@@ -33,12 +33,6 @@ def msg(lazy) -> str:
 
 def rid() -> str:
     return uuid.uuid4().hex
-
-
-def covered_worker(day=DAY, **kw):
-    worker = make_worker(**kw)
-    make_coverage(worker, start=day - timedelta(days=10), end=day + timedelta(days=80))
-    return worker
 
 
 def collections_of(distribution_id):
@@ -59,7 +53,7 @@ def staff(engine_app):
 class TestSuccess:
     def test_first_claim_gets_package_one(self, engine_app, staff):
         d = make_distribution(packages=100, day=DAY)
-        worker = covered_worker()
+        worker = covered_worker(DAY)
         card, _token = make_card(worker)
         result = dist.claim(d.id, worker.id, request_id=rid(), card_id=card.id, station="Kiosk Aula 1")
         assert result.outcome is Outcome.COLLECTED and result.ok and not result.replayed
@@ -73,12 +67,12 @@ class TestSuccess:
 
     def test_sequence_numbers_follow_each_other(self, engine_app):
         d = make_distribution(packages=5, day=DAY)
-        seqs = [dist.claim(d.id, covered_worker().id, request_id=rid()).seq for _ in range(3)]
+        seqs = [dist.claim(d.id, covered_worker(DAY).id, request_id=rid()).seq for _ in range(3)]
         assert seqs == [1, 2, 3]
 
     def test_desk_without_card_records_the_staff_and_proxy(self, engine_app, staff):
         d = make_distribution(day=DAY)
-        worker = covered_worker()
+        worker = covered_worker(DAY)
         result = dist.claim(d.id, worker.id, request_id=rid(), staff=staff, station="Meja 1",
                             proxy_name="  Siti   Aminah ", proxy_relation="istri")
         row = db.session.get(Collection, result.collection_id)
@@ -88,7 +82,7 @@ class TestSuccess:
 
     def test_list_eligibility(self, engine_app, staff):
         d = make_distribution(eligibility="list", day=DAY)
-        listed, other = make_worker(), covered_worker()
+        listed, other = make_worker(), covered_worker(DAY)
         dist.add_to_list(d.id, [listed.id], staff=staff)
         assert dist.claim(d.id, listed.id, request_id=rid()).outcome is Outcome.COLLECTED
         # Coverage does not matter for a list distribution; the list does.
@@ -97,7 +91,7 @@ class TestSuccess:
 
 class TestRefusals:
     def test_not_open_draft_and_closed(self, engine_app, staff):
-        worker = covered_worker()
+        worker = covered_worker(DAY)
         for status in ("draft", "closed"):
             d = make_distribution(status=status, day=DAY)
             result = dist.claim(d.id, worker.id, request_id=rid())
@@ -138,12 +132,12 @@ class TestRefusals:
 
     def test_not_on_list(self, engine_app):
         d = make_distribution(eligibility="list", day=DAY)
-        result = dist.claim(d.id, covered_worker().id, request_id=rid())
+        result = dist.claim(d.id, covered_worker(DAY).id, request_id=rid())
         assert result.outcome is Outcome.NOT_ON_LIST and "daftar" in msg(result.message)
 
     def test_already_collected_says_when_and_where(self, engine_app):
         d = make_distribution(day=DAY)
-        worker = covered_worker()
+        worker = covered_worker(DAY)
         first = dist.claim(d.id, worker.id, request_id=rid(), station="Kiosk Aula 1")
         second = dist.claim(d.id, worker.id, request_id=rid(), station="Kiosk Aula 2")
         assert second.outcome is Outcome.ALREADY_COLLECTED and not second.replayed
@@ -155,18 +149,18 @@ class TestRefusals:
 
     def test_sold_out(self, engine_app):
         d = make_distribution(packages=2, day=DAY)
-        results = [dist.claim(d.id, covered_worker().id, request_id=rid()) for _ in range(3)]
+        results = [dist.claim(d.id, covered_worker(DAY).id, request_id=rid()) for _ in range(3)]
         assert [r.outcome for r in results] == [Outcome.COLLECTED, Outcome.COLLECTED, Outcome.SOLD_OUT]
         assert "habis" in msg(results[-1].message)
         assert packages_given(d.id) == 2
 
     def test_zero_packages_is_sold_out(self, engine_app):
         d = make_distribution(packages=0, day=DAY)
-        assert dist.claim(d.id, covered_worker().id, request_id=rid()).outcome is Outcome.SOLD_OUT
+        assert dist.claim(d.id, covered_worker(DAY).id, request_id=rid()).outcome is Outcome.SOLD_OUT
 
     def test_card_revoked(self, engine_app, staff):
         d = make_distribution(day=DAY)
-        worker = covered_worker()
+        worker = covered_worker(DAY)
         card, _ = make_card(worker)
         card_registry.revoke(card, staff=staff, reason="hilang")
         result = dist.claim(d.id, worker.id, request_id=rid(), card_id=card.id)
@@ -175,7 +169,7 @@ class TestRefusals:
 
     def test_card_of_someone_else_is_refused(self, engine_app):
         d = make_distribution(day=DAY)
-        worker, other = covered_worker(), covered_worker()
+        worker, other = covered_worker(DAY), covered_worker(DAY)
         card, _ = make_card(other)
         assert dist.claim(d.id, worker.id, request_id=rid(), card_id=card.id).outcome is Outcome.CARD_REVOKED
 
@@ -197,15 +191,15 @@ class TestRefusals:
         with pytest.raises(LookupError):
             dist.claim(d.id, 999_999, request_id=rid())
         with pytest.raises(LookupError):
-            dist.claim(999_999, covered_worker().id, request_id=rid())
+            dist.claim(999_999, covered_worker(DAY).id, request_id=rid())
         with pytest.raises(ValueError):
-            dist.claim(d.id, covered_worker().id, request_id="")
+            dist.claim(d.id, covered_worker(DAY).id, request_id="")
 
 
 class TestRetry:
     def test_same_request_id_gets_the_first_answer(self, engine_app):
         d = make_distribution(packages=10, day=DAY)
-        worker = covered_worker()
+        worker = covered_worker(DAY)
         request_id = rid()
         first = dist.claim(d.id, worker.id, request_id=request_id, station="Kiosk 1")
         again = dist.claim(d.id, worker.id, request_id=request_id, station="Kiosk 1")
@@ -216,8 +210,8 @@ class TestRetry:
 
     def test_retry_after_sold_out_is_still_sold_out(self, engine_app):
         d = make_distribution(packages=1, day=DAY)
-        dist.claim(d.id, covered_worker().id, request_id=rid())
-        worker = covered_worker()
+        dist.claim(d.id, covered_worker(DAY).id, request_id=rid())
+        worker = covered_worker(DAY)
         request_id = rid()
         assert dist.claim(d.id, worker.id, request_id=request_id).outcome is Outcome.SOLD_OUT
         assert dist.claim(d.id, worker.id, request_id=request_id).outcome is Outcome.SOLD_OUT
@@ -226,7 +220,7 @@ class TestRetry:
 class TestVoid:
     def test_void_gives_the_package_back_and_allows_a_new_collection(self, engine_app, staff):
         d = make_distribution(packages=1, day=DAY)
-        worker, other = covered_worker(), covered_worker()
+        worker, other = covered_worker(DAY), covered_worker(DAY)
         first = dist.claim(d.id, worker.id, request_id=rid())
         assert dist.claim(d.id, other.id, request_id=rid()).outcome is Outcome.SOLD_OUT
         voided = dist.void(first.collection_id, staff=staff, reason="salah orang")
@@ -242,7 +236,7 @@ class TestVoid:
 
     def test_void_needs_a_reason_and_happens_once(self, engine_app, staff):
         d = make_distribution(day=DAY)
-        result = dist.claim(d.id, covered_worker().id, request_id=rid())
+        result = dist.claim(d.id, covered_worker(DAY).id, request_id=rid())
         with pytest.raises(DistributionError):
             dist.void(result.collection_id, staff=staff, reason="   ")
         dist.void(result.collection_id, staff=staff, reason="paket dikembalikan")
@@ -252,7 +246,7 @@ class TestVoid:
 
     def test_void_after_close_refreezes_the_report(self, engine_app, staff):
         d = make_distribution(day=DAY)
-        worker = covered_worker(name="Budi Santoso")
+        worker = covered_worker(DAY, name="Budi Santoso")
         result = dist.claim(d.id, worker.id, request_id=rid())
         dist.close_distribution(d.id, staff=staff)
         assert [r["name"] for r in db.session.get(Distribution, d.id).frozen_report["recipients"]] == ["Budi Santoso"]
@@ -267,7 +261,7 @@ class TestDatabaseGuards:
 
     def test_second_active_collection_is_refused_by_the_index(self, engine_app):
         d = make_distribution(day=DAY)
-        worker = covered_worker()
+        worker = covered_worker(DAY)
         dist.claim(d.id, worker.id, request_id=rid())
         db.session.add(Collection(distribution_id=d.id, worker_id=worker.id, seq=99))
         with pytest.raises(IntegrityError):
@@ -276,15 +270,15 @@ class TestDatabaseGuards:
 
     def test_duplicate_seq_is_refused(self, engine_app):
         d = make_distribution(day=DAY)
-        dist.claim(d.id, covered_worker().id, request_id=rid())
-        db.session.add(Collection(distribution_id=d.id, worker_id=covered_worker().id, seq=1))
+        dist.claim(d.id, covered_worker(DAY).id, request_id=rid())
+        db.session.add(Collection(distribution_id=d.id, worker_id=covered_worker(DAY).id, seq=1))
         with pytest.raises(IntegrityError):
             db.session.commit()
         db.session.rollback()
 
     def test_count_cannot_pass_the_total(self, engine_app):
         d = make_distribution(packages=1, day=DAY)
-        dist.claim(d.id, covered_worker().id, request_id=rid())
+        dist.claim(d.id, covered_worker(DAY).id, request_id=rid())
         with pytest.raises(IntegrityError):
             db.session.execute(text("UPDATE distribution SET packages_given = packages_given + 1 WHERE id = :id"), {"id": d.id})
             db.session.commit()
@@ -294,7 +288,7 @@ class TestDatabaseGuards:
 class TestReadOnly:
     def test_status_and_eligibility_do_not_write(self, engine_app):
         d = make_distribution(packages=1, day=DAY)
-        worker = covered_worker()
+        worker = covered_worker(DAY)
         status = dist.status_for(d, worker)
         assert status.eligible and status.outcome is None and dist.eligibility(d, worker) is None
         assert "tersedia" in msg(status.message)
@@ -303,17 +297,17 @@ class TestReadOnly:
         db.session.refresh(d)
         status = dist.status_for(d, worker)
         assert status.outcome is Outcome.ALREADY_COLLECTED and status.station == "Kiosk 1" and status.seq == 1
-        assert dist.eligibility(d, covered_worker()) is Outcome.SOLD_OUT
+        assert dist.eligibility(d, covered_worker(DAY)) is Outcome.SOLD_OUT
         assert dist.eligibility(d, make_worker()) is Outcome.NO_COVERAGE
 
     def test_eligibility_on_another_day(self, engine_app):
         d = make_distribution(day=DAY)
-        worker = covered_worker()
+        worker = covered_worker(DAY)
         assert dist.eligibility(d, worker, day=DAY + timedelta(days=365)) is Outcome.COVERAGE_ENDED
 
     def test_status_with_revoked_card(self, engine_app, staff):
         d = make_distribution(day=DAY)
-        worker = covered_worker()
+        worker = covered_worker(DAY)
         card, _ = make_card(worker)
         card_registry.revoke(card, staff=staff, reason="rusak")
         assert dist.status_for(d, worker, card_id=card.id).outcome is Outcome.CARD_REVOKED
@@ -322,8 +316,8 @@ class TestReadOnly:
 class TestManaging:
     def test_close_freezes_recipients_and_non_recipients(self, engine_app, staff):
         d = make_distribution(day=DAY)
-        a = covered_worker(name="Ani", phone="081234567890")
-        b = covered_worker(name="Beni")
+        a = covered_worker(DAY, name="Ani", phone="081234567890")
+        b = covered_worker(DAY, name="Beni")
         make_worker(name="Tanpa Kepesertaan")
         dist.claim(d.id, a.id, request_id=rid(), station="Kiosk 1", proxy_name="Rudi", proxy_relation="suami")
         closed = dist.close_distribution(d.id, staff=staff)
@@ -352,8 +346,8 @@ class TestManaging:
                              "place": "Aula", "contents": "Beras"}, staff=staff)
         assert d.status == "draft" and d.packages_given == 0
         dist.open_distribution(d.id, staff=staff)
-        dist.claim(d.id, covered_worker().id, request_id=rid())
-        dist.claim(d.id, covered_worker().id, request_id=rid())
+        dist.claim(d.id, covered_worker(DAY).id, request_id=rid())
+        dist.claim(d.id, covered_worker(DAY).id, request_id=rid())
         with pytest.raises(DistributionError):
             dist.save(d, {"packages_total": 1}, staff=staff)
         assert dist.save(d, {"packages_total": 2}, staff=staff).packages_total == 2
@@ -372,7 +366,7 @@ class TestManaging:
 
     def test_not_collected_lists_eligible_workers_only(self, engine_app):
         d = make_distribution(day=DAY)
-        a, b = covered_worker(name="Ani"), covered_worker(name="Beni")
+        a, b = covered_worker(DAY, name="Ani"), covered_worker(DAY, name="Beni")
         make_worker(name="Tanpa")
         dist.claim(d.id, a.id, request_id=rid())
         assert [w.name for w in dist.not_collected(d)] == ["Beni"]
@@ -408,7 +402,7 @@ def test_any_sequence_matches_the_model(app, packages, ops):
     shared = app.extensions.setdefault("model-test", {})
     if not shared:
         shared["admin_id"] = make_staff(role="admin").id
-        shared["workers"] = [covered_worker().id for _ in range(6)]
+        shared["workers"] = [covered_worker(DAY).id for _ in range(6)]
     admin = db.session.get(Staff, shared["admin_id"])
     workers = shared["workers"]
     d = make_distribution(packages=packages, day=DAY)

@@ -255,7 +255,7 @@ def test_several_server_processes(engine_app, tmp_path):
     """gunicorn with 3 worker processes (the project's gunicorn.conf.py: gthread workers, so
     threads inside processes) on the test's database; 16 threads post claims at the desk over
     HTTP (duplicates across stations, more claimants than packages)."""
-    gunicorn = Path(sys.executable).parent / "gunicorn"
+    gunicorn = Path(sys.executable).with_name("gunicorn")
     if not gunicorn.exists():
         pytest.skip("gunicorn is not installed")
     packages = 25

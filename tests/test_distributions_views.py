@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from factories import make_card, make_coverage, make_distribution, make_worker
+from factories import covered_worker, make_card, make_coverage, make_distribution, make_worker
 from kiosk import card_registry
 from kiosk import distribution as dist
 from kiosk.coverage import today_jakarta
@@ -24,12 +24,6 @@ HX = {"HX-Request": "true"}
 
 def hx(target: str) -> dict:
     return {**HX, "HX-Target": target}
-
-
-def covered_worker(**kw):
-    worker = make_worker(**kw)
-    make_coverage(worker, start=today_jakarta() - timedelta(days=5), end=today_jakarta() + timedelta(days=85))
-    return worker
 
 
 def text_of(response) -> str:

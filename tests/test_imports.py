@@ -14,14 +14,13 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import event, func, select
 
 from factories import make_coverage, make_worker, nik_for
+from import_files import HEADER, as_csv, as_xlsx, person
 from kiosk import imports
 from kiosk.coverage import default_end
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, Coverage, Staff, Worker
 from kiosk.wilayah import desa_list, kecamatan_by_code
 
-HEADER = ["NIK", "Nama Lengkap", "Jenis Kelamin", "Tempat Lahir", "Tanggal Lahir", "Alamat", "Kecamatan",
-          "Desa/Kelurahan", "Pekerjaan", "No. HP", "No. KPJ", "Penghasilan per Bulan"]
 HX = {"HX-Request": "true"}
 
 
@@ -31,40 +30,6 @@ def request_context(request):
     name = "engine_app" if "engine_app" in request.fixturenames else "app"
     with request.getfixturevalue(name).test_request_context():
         yield
-
-
-def person(n: int, sex: str = "L", kec: str = "160302", **changes) -> list:
-    """A valid row under HEADER: person ``n`` (distinct NIK per n)."""
-    birth = date(1970 + n % 30, 1 + n % 12, 1 + n % 28)
-    row = {
-        "nik": nik_for(birth, sex, kec, serial=n % 9999 + 1), "name": f"Pekerja Impor {n}", "sex": sex,
-        "birth_place": "Muara Enim", "birth_date": birth.strftime("%d-%m-%Y"), "address": f"Dusun {n % 5 + 1}",
-        "kecamatan": kecamatan_by_code(kec).name, "desa": desa_list(kec)[n % len(desa_list(kec))].name,
-        "occupation": "Pekebun karet", "phone": f"0812{n:08d}", "kpj": "", "income": "Rp1.500.000",
-    }
-    row.update(changes)
-    return list(row.values())
-
-
-def as_csv(rows: list[list], header=HEADER, delimiter=",") -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=delimiter)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
-
-
-def as_xlsx(rows: list[list], header=HEADER, above: list[list] | None = None) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    for extra in above or []:
-        ws.append(extra)
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def count(model) -> int:
@@ -510,40 +475,3 @@ def test_export_holds_exactly_the_filtered_rows(client, signed_in):
     assert sorted(line[0] for line in lines[1:]) == sorted(w.nik for w in inside)
     everyone = client.get("/pekerja/ekspor?format=csv").data.decode("utf-8-sig")
     assert "'=HYPERLINK" in everyone and "'@SUM(1)" in everyone and "Orang Muara Enim" in everyone
-
-
-# ---- in a real browser ----------------------------------------------------------------------------
-
-@pytest.mark.browser
-def test_import_in_chromium_upload_preview_page_and_confirm(app, live_server, browser_factory, output_dir, tmp_path):
-    from factories import make_staff
-
-    make_staff(role="admin", username="admin", password="kata-sandi-kuat")
-    rows = [person(n, sex="LP"[n % 2]) for n in range(1, 4)] + [person(9, kecamatan="Atlantis")]
-    path = tmp_path / "daftar pekerja.xlsx"
-    path.write_bytes(as_xlsx(rows, above=[["DAFTAR CALON PESERTA BPU"], []]))
-    context = browser_factory(viewport={"width": 1100, "height": 900})
-    page = context.new_page()
-    problems = []
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(live_server.url + "/masuk")
-    page.get_by_label("Nama pengguna").fill("admin")
-    page.get_by_label("Kata sandi").fill("kata-sandi-kuat")
-    page.get_by_role("button", name="Masuk").click()
-    page.get_by_role("heading", name="Beranda").wait_for()
-    page.goto(live_server.url + "/pekerja/")
-    page.get_by_role("link", name="Impor").click()
-    page.get_by_role("heading", name="Impor pekerja dari Excel atau CSV").wait_for()
-    page.screenshot(path=str(output_dir / "1-form.png"), full_page=True)
-    page.get_by_label("Berkas Excel (.xlsx) atau CSV").set_input_files(str(path))
-    page.get_by_role("button", name="Lihat pratinjau").click()
-    page.get_by_role("heading", name="Pratinjau impor: daftar pekerja.xlsx").wait_for()
-    assert page.get_by_text("Atlantis").count() >= 1
-    page.screenshot(path=str(output_dir / "2-preview.png"), full_page=True)
-    assert count(Worker) == 0
-    page.get_by_role("button", name="Simpan 3 baris").click()
-    page.get_by_text("3 pekerja ditambahkan").wait_for()
-    page.screenshot(path=str(output_dir / "3-done.png"), full_page=True)
-    db.session.rollback()  # end this thread's read snapshot from before the import
-    assert count(Worker) == 3 and not problems

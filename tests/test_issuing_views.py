@@ -8,27 +8,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from factories import make_card, make_distribution, make_worker
+from factories import make_card, make_distribution, make_worker, valid_cards
 from kiosk import card_registry
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, Card, DistributionListEntry
 from kiosk.tokens import Refusal
 
 PANEL = {"HX-Request": "true", "HX-Target": "worker-cards"}
-
-
-def _worker_page(worker_id: int, app) -> str:
-    """The worker page the card actions return to (the workers blueprint's, when it has one)."""
-    if {"workers.detail", "workers.show"} & set(app.view_functions):
-        return f"/pekerja/{worker_id}"
-    return f"/kartu/pekerja/{worker_id}"
-
-
-def _valid_cards(worker) -> list[Card]:
-    db.session.commit()  # end the read transaction: see what the server (or another thread) wrote
-    return list(db.session.scalars(
-        select(Card).where(Card.worker_id == worker.id, Card.revoked_at.is_(None))
-    ))
 
 
 def _assert_panel(response):
@@ -83,7 +69,7 @@ def test_post_without_csrf_is_refused(app, client, login_as):
     worker = make_worker()
     response = client.post(f"/kartu/pekerja/{worker.id}/terbitkan", csrf=False)
     assert response.status_code == 400
-    assert _valid_cards(worker) == []
+    assert valid_cards(worker) == []
 
 
 # ---- issue / reissue / revoke ---------------------------------------------------------------
@@ -93,8 +79,8 @@ def test_issue_plain_redirects_to_the_worker_page_with_a_message(app, client, lo
     worker = make_worker(name="Rahmat Hidayat")
     response = client.post(f"/kartu/pekerja/{worker.id}/terbitkan")
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(_worker_page(worker.id, app))
-    (card,) = _valid_cards(worker)
+    assert response.headers["Location"].endswith(f"/pekerja/{worker.id}")
+    (card,) = valid_cards(worker)
     assert card.issued_by_id == staff.id
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Kartu diterbitkan" in page
@@ -109,7 +95,7 @@ def test_issue_htmx_returns_the_panel(app, client, login_as):
     response = client.post(f"/kartu/pekerja/{worker.id}/terbitkan", headers=PANEL)
     assert response.status_code == 200
     html = _assert_panel(response)
-    (card,) = _valid_cards(worker)
+    (card,) = valid_cards(worker)
     assert "Kartu diterbitkan" in html and f"/kartu/{card.id}.png" in html
     # Every action in the panel is a real form that works without JavaScript, with a confirmation.
     assert f'action="/kartu/{card.id}/ganti"' in html and f'action="/kartu/{card.id}/cabut"' in html
@@ -123,7 +109,7 @@ def test_second_issue_does_not_make_a_second_card(app, client, login_as):
     response = client.post(f"/kartu/pekerja/{worker.id}/terbitkan", headers=PANEL)
     assert response.status_code == 200
     assert "sudah punya kartu" in _assert_panel(response)
-    assert [c.id for c in _valid_cards(worker)] == [first.id]
+    assert [c.id for c in valid_cards(worker)] == [first.id]
 
 
 @pytest.mark.parametrize("htmx", [False, True])
@@ -135,7 +121,7 @@ def test_reissue(app, client, login_as, htmx):
         f"/kartu/{old.id}/ganti", data={"reason": "rusak", "detail": "terendam banjir"},
         headers=PANEL if htmx else None,
     )
-    (new,) = _valid_cards(worker)
+    (new,) = valid_cards(worker)
     assert new.id != old.id and new.issued_by_id == staff.id
     assert card_registry.resolve(old_token).refusal is Refusal.REVOKED
     db.session.refresh(old)
@@ -146,7 +132,7 @@ def test_reissue(app, client, login_as, htmx):
         assert f"/kartu/{new.id}.png" in html and f"/kartu/{old.id}.png" not in html
     else:
         assert response.status_code == 302
-        assert response.headers["Location"].endswith(_worker_page(worker.id, app))
+        assert response.headers["Location"].endswith(f"/pekerja/{worker.id}")
         assert {"HX-Request", "HX-Target"} <= set(response.vary)
 
 
@@ -186,7 +172,7 @@ def test_revoke(app, client, login_as, htmx):
     response = client.post(f"/kartu/{card.id}/cabut", data={"reason": "Salah orang"},
                            headers=PANEL if htmx else None)
     assert card_registry.resolve(token).refusal is Refusal.REVOKED
-    assert _valid_cards(worker) == []
+    assert valid_cards(worker) == []
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "card.revoke"))
     assert event.staff_id == staff.id and event.entity_id == card.id
     if htmx:
@@ -311,8 +297,8 @@ def test_enrolled_today_without_card_then_issue_them_now(app, client, login_as):
     assert response.status_code == 302
     assert f"tanggal={day.isoformat()}" in response.headers["Location"]
     for w in fresh:
-        assert len(_valid_cards(w)) == 1
-    assert _valid_cards(older) == []
+        assert len(valid_cards(w)) == 1
+    assert valid_cards(older) == []
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "3 kartu diterbitkan" in html and "lembar.pdf?" in html
 
@@ -350,68 +336,3 @@ def test_unknown_kecamatan_is_refused(app, client, login_as):
     login_as("petugas")
     assert client.get("/kartu/?pilihan=kecamatan&kecamatan=160399").status_code == 422
     assert client.get("/kartu/lembar.pdf?pilihan=kecamatan&kecamatan=160399").status_code == 400
-
-
-# ---- in a real browser ----------------------------------------------------------------------
-
-@pytest.mark.browser
-def test_staff_issue_and_reissue_in_the_browser(app, live_server, browser_factory, output_dir):
-    from factories import make_coverage, make_staff
-
-    make_staff(role="petugas", username="petugas", password="kata-sandi-kuat")
-    make_staff(role="admin")
-    worker = make_worker(name="Sri Wahyuni", sex="P", kpj="25098765432")
-    make_coverage(worker)
-    page = browser_factory(viewport={"width": 1000, "height": 1200}).new_page()
-    problems, dialogs = [], []
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
-
-    answers = [False]  # the first confirmation is declined, later ones accepted
-
-    def confirm(dialog):
-        dialogs.append(dialog.message)
-        dialog.accept() if (answers.pop() if answers else True) else dialog.dismiss()
-
-    page.on("dialog", confirm)
-    page.goto(live_server.url + "/masuk")
-    page.get_by_label("Nama pengguna").fill("petugas")
-    page.get_by_label("Kata sandi").fill("kata-sandi-kuat")
-    page.get_by_role("button", name="Masuk").click()
-    page.get_by_role("heading", name="Beranda").wait_for()
-
-    page.goto(live_server.url + _worker_page(worker.id, app))
-    panel = page.locator("#worker-cards")
-    panel.get_by_role("button", name="Terbitkan kartu").click()  # declined: nothing happens
-    assert dialogs == ["Terbitkan kartu peserta untuk Sri Wahyuni?"]
-    assert _valid_cards(worker) == []
-    page.wait_for_timeout(300)  # let a wrongly sent request land before looking again
-    assert _valid_cards(worker) == [] and panel.get_by_text("Belum punya kartu berlaku").is_visible()
-    panel.get_by_role("button", name="Terbitkan kartu").click()
-    panel.get_by_text("Kartu diterbitkan").wait_for()
-    assert len(dialogs) == 2
-    preview = panel.locator("img.card-preview")
-    preview.wait_for()
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=preview.element_handle())
-    page.screenshot(path=output_dir / "1-issued.png", full_page=True)
-    (first,) = _valid_cards(worker)
-
-    panel.get_by_text("Ganti kartu (hilang / rusak)").click()
-    panel.get_by_label("Rusak").check()
-    panel.get_by_label("Keterangan").fill("terendam banjir")
-    panel.get_by_role("button", name="Cabut kartu lama dan terbitkan kartu baru").click()
-    panel.get_by_text("kartu baru diterbitkan").wait_for()
-    panel.get_by_text("Rusak: terendam banjir").wait_for()
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
-                           arg=panel.locator("img.card-preview").element_handle())
-    page.screenshot(path=output_dir / "2-reissued.png", full_page=True)
-    (second,) = _valid_cards(worker)
-    assert second.id != first.id and len(dialogs) == 3
-
-    page.get_by_role("link", name="Kartu", exact=True).first.click()
-    page.get_by_role("heading", name="Cetak kartu").wait_for()
-    page.get_by_text("kartu siap dicetak").wait_for()
-    # The page's own stylesheet is there after a boosted navigation too.
-    page.wait_for_function("() => [...document.styleSheets].some(s => (s.href || '').endsWith('/css/issuing.css'))")
-    page.screenshot(path=output_dir / "3-print-page.png", full_page=True)
-    assert not problems, problems

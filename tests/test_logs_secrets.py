@@ -188,7 +188,7 @@ def test_cli_rotate_and_retire_refuse_old_cards_and_list_workers(app, tmp_path):
 
     env = dict(os.environ, KIOSK_INSTANCE_PATH=app.instance_path)
     env.pop("DATABASE_URL", None)
-    flask = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "kiosk"]
+    flask = [str(Path(sys.executable).with_name("flask")), "--app", "kiosk"]
 
     def run(*args, input=None):
         return subprocess.run(flask + list(args), cwd=ROOT, env=env, input=input, capture_output=True, text=True, timeout=60)

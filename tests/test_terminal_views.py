@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from factories import make_card, make_coverage, make_distribution, make_staff, make_worker
+from factories import covered_worker, make_card, make_coverage, make_distribution, make_staff, make_worker
 from kiosk import card_registry, tokens
 from kiosk.coverage import today_jakarta
 from kiosk.database import utcnow
@@ -44,10 +44,9 @@ def kiosk(client):
     return client
 
 
-def covered_worker(name="Siti Aminah", start=None, end=None, **fields):
-    today = today_jakarta()
-    worker = make_worker(name=name, sex="P", **fields)
-    make_coverage(worker, start=start or today - timedelta(days=5), end=end or today + timedelta(days=30))
+def carded_worker(name="Siti Aminah", **fields):
+    """A covered woman with a valid card: (worker, card, token)."""
+    worker = covered_worker(name=name, sex="P", **fields)
     card, token = make_card(worker)
     return worker, card, token
 
@@ -117,7 +116,7 @@ def test_revoking_a_device_ends_it_at_once(client):
     pairing.revoke(device, staff=make_staff(role="admin"))
     assert client.get("/kiosk/ping").status_code == 401
     assert "Pasangkan layar ini sebagai kiosk" in text_of(client.get("/kiosk/"))
-    _w, _c, token = covered_worker()
+    _w, _c, token = carded_worker()
     assert client.post("/kiosk/pindai", data={"code": token}).status_code == 303
     actions = [e.action for e in db.session.scalars(db.select(AuditEvent).where(AuditEvent.entity_type == "device"))]
     assert actions == ["device.add", "device.pair", "device.revoke"]
@@ -133,7 +132,7 @@ def test_a_kiosk_device_is_not_a_staff_member(kiosk):
 # ---- scanning: full page and fragment ------------------------------------------------------------
 
 def test_scan_result_as_full_page_and_as_fragment(kiosk):
-    worker, _card, token = covered_worker()
+    worker, _card, token = carded_worker()
     page = kiosk.post("/kiosk/pindai", data={"code": token})
     body = text_of(page)
     assert page.status_code == 200
@@ -178,7 +177,7 @@ def test_scan_is_post_only(kiosk):
 )
 def test_coverage_in_words(kiosk, start_offset, end_offset, word, detail):
     today = today_jakarta()
-    _w, _c, token = covered_worker(start=today + timedelta(days=start_offset), end=today + timedelta(days=end_offset))
+    _w, _c, token = carded_worker(start=today + timedelta(days=start_offset), end=today + timedelta(days=end_offset))
     html = text_of(kiosk.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
     assert f">{word}</strong>" in html and detail in html
 
@@ -191,7 +190,7 @@ def test_worker_without_coverage(kiosk):
 
 
 def test_fallback_code_typed_with_spaces(kiosk):
-    _w, card, _token = covered_worker("Ahmad Fauzi")
+    _w, card, _token = carded_worker("Ahmad Fauzi")
     code = card.fallback_code
     html = text_of(kiosk.post("/kiosk/pindai", data={"code": f"{code[:4]} {code[4:8]} {code[8:]}"}, headers=PANEL))
     assert "Ahmad Fauzi" in html
@@ -212,7 +211,7 @@ def refusal_codes(card) -> dict:
 def test_every_refusal_is_explained_and_logged_without_the_token(kiosk, caplog, monkeypatch):
     # Alembic's fileConfig (run by the migrations) disables loggers that already exist.
     monkeypatch.setattr(logging.getLogger("kiosk.terminal"), "disabled", False)
-    worker, card, token = covered_worker()
+    worker, card, token = carded_worker()
     cases = refusal_codes(card)
     caplog.set_level(logging.WARNING, logger="kiosk.terminal")
     for refusal, code in cases.items():
@@ -236,7 +235,7 @@ def test_every_refusal_is_explained_and_logged_without_the_token(kiosk, caplog, 
 
 
 def test_retired_key_is_refused(kiosk):
-    _w, _card, token = covered_worker()
+    _w, _card, token = carded_worker()
     ring = card_registry.keyring()
     old = ring.current_id
     ring.rotate()
@@ -247,7 +246,7 @@ def test_retired_key_is_refused(kiosk):
 
 def test_typed_codes_are_rate_limited_per_device(client, app):
     pair_client(client)
-    _w, _card, token = covered_worker()
+    _w, _card, token = carded_worker()
     for _ in range(10):
         assert client.post("/kiosk/pindai", data={"code": tokens.new_fallback_code()}).status_code == 200
     blocked = client.post("/kiosk/pindai", data={"code": tokens.new_fallback_code()}, headers=PANEL)
@@ -276,7 +275,7 @@ def _jpeg() -> bytes:
 def test_photo_is_served_only_to_the_device_that_scanned(kiosk, app, monkeypatch):
     from kiosk.photos import store
 
-    worker, _card, token = covered_worker()
+    worker, _card, token = carded_worker()
     worker.photo = store(_jpeg())
     db.session.commit()
     html = text_of(kiosk.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
@@ -317,7 +316,7 @@ def ticket_of(html: str) -> str:
 
 def test_collect_then_replay_then_already_collected(collect_kiosk):
     client, distribution, device = collect_kiosk
-    worker, card, token = covered_worker("Rahmat Hidayat")
+    worker, card, token = carded_worker("Rahmat Hidayat")
     html = text_of(client.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
     assert 'data-sembako="available"' in html and "AMBIL" in html
     ticket = ticket_of(html)
@@ -340,13 +339,13 @@ def test_collect_then_replay_then_already_collected(collect_kiosk):
 def test_sembako_refusals(collect_kiosk):
     client, distribution, _device = collect_kiosk
     today = today_jakarta()
-    _w, _c, ended = covered_worker("Sudah Lewat", start=today - timedelta(days=100), end=today - timedelta(days=10))
+    _w, _c, ended = carded_worker("Sudah Lewat", start=today - timedelta(days=100), end=today - timedelta(days=10))
     html = text_of(client.post("/kiosk/pindai", data={"code": ended}, headers=PANEL))
     assert 'data-sembako="refused"' in html and "TIDAK TERSEDIA" in html and "sudah berakhir" in html
 
     distribution.packages_given = distribution.packages_total
     db.session.commit()
-    _w2, _c2, token = covered_worker("Terlambat")
+    _w2, _c2, token = carded_worker("Terlambat")
     html = text_of(client.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
     assert "Paket sembako sudah habis" in html
 
@@ -359,17 +358,17 @@ def test_sembako_refusals(collect_kiosk):
 def test_not_on_the_list(client):
     distribution = make_distribution(eligibility="list")
     pair_client(client, mode="collect", distribution=distribution)
-    listed, _c, listed_token = covered_worker("Ada Di Daftar")
+    listed, _c, listed_token = carded_worker("Ada Di Daftar")
     db.session.add(DistributionListEntry(distribution_id=distribution.id, worker_id=listed.id))
     db.session.commit()
-    _w, _c2, token = covered_worker("Tidak Di Daftar")
+    _w, _c2, token = carded_worker("Tidak Di Daftar")
     assert "tidak ada dalam daftar penerima" in text_of(client.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
     assert 'data-sembako="available"' in text_of(client.post("/kiosk/pindai", data={"code": listed_token}, headers=PANEL))
 
 
 def test_a_ticket_works_only_on_its_own_collect_kiosk(collect_kiosk, app):
     client, distribution, _device = collect_kiosk
-    _w, _c, token = covered_worker()
+    _w, _c, token = carded_worker()
     ticket = ticket_of(text_of(client.post("/kiosk/pindai", data={"code": token}, headers=PANEL)))
     other = app.test_client()
     pair_client(other, mode="collect", distribution=distribution)
@@ -381,7 +380,7 @@ def test_a_ticket_works_only_on_its_own_collect_kiosk(collect_kiosk, app):
 
 def test_a_check_kiosk_offers_no_sembako(kiosk):
     make_distribution()
-    _w, _c, token = covered_worker()
+    _w, _c, token = carded_worker()
     html = text_of(kiosk.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
     assert "data-sembako" not in html and "/kiosk/ambil" not in html
 
@@ -407,7 +406,7 @@ def test_staff_exit_is_closed_without_a_configured_pin(client, app):
 
 
 def test_kiosk_pages_have_no_links_out_no_inline_script_or_style(kiosk):
-    _w, _c, token = covered_worker()
+    _w, _c, token = carded_worker()
     for html in (text_of(kiosk.get("/kiosk/")), text_of(kiosk.post("/kiosk/pindai", data={"code": token}))):
         assert "<a " not in html
         assert " style=" not in html

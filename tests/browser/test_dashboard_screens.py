@@ -47,15 +47,7 @@ def populate():
     return dist, covered
 
 
-def sign_in(page, base_url: str, username: str) -> None:
-    page.goto(base_url + "/masuk")
-    page.get_by_label("Nama pengguna").fill(username)
-    page.get_by_label("Kata sandi").fill("rahasia-123")
-    page.get_by_role("button", name="Masuk").click()
-    page.get_by_role("heading", name="Beranda").wait_for()
-
-
-def test_dashboard_shows_the_day_and_updates_itself(app, live_server, browser_factory, output_dir):
+def test_dashboard_shows_the_day_and_updates_itself(app, live_server, browser_factory, sign_in, output_dir):
     dist, covered = populate()
     make_staff(role="admin", username="kepala")
     context = browser_factory()
@@ -88,7 +80,7 @@ def test_dashboard_shows_the_day_and_updates_itself(app, live_server, browser_fa
     assert not [e for e in errors if "Content Security Policy" in e], errors
 
 
-def test_staff_admin_screens(app, live_server, browser_factory, output_dir):
+def test_staff_admin_screens(app, live_server, browser_factory, sign_in, output_dir):
     make_staff(role="admin", username="kepala")
     make_staff(username="petugas.meja")
     context = browser_factory()
@@ -125,7 +117,7 @@ AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core-4.14.1.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
-def test_report_and_admin_pages_pass_axe(app, live_server, browser_factory):
+def test_report_and_admin_pages_pass_axe(app, live_server, browser_factory, sign_in):
     populate()
     kepala = make_staff(role="admin", username="kepala")
     context = browser_factory(bypass_csp=True)  # axe is injected as a script tag

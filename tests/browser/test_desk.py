@@ -52,15 +52,7 @@ def enrolled(name: str):
     return worker, card, token
 
 
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/masuk")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main").get_by_role("button", name="Masuk").click()
-    page.wait_for_function("() => location.pathname === '/'", timeout=WAIT_MS)
-
-
-def test_scan_confirm_and_scan_again(app, live_server, browser_factory, output_dir, tmp_path):
+def test_scan_confirm_and_scan_again(app, live_server, browser_factory, sign_in, output_dir, tmp_path):
     staff = make_staff(role="petugas", password=PASSWORD)
     make_staff(role="admin")
     distribution = make_distribution(packages=5, day=today_jakarta(), name="Penyaluran Sembako Tahap I")
@@ -72,7 +64,7 @@ def test_scan_confirm_and_scan_again(app, live_server, browser_factory, output_d
 
     context = browser_factory(y4m=camera)
     page = context.new_page()
-    sign_in(page, live_server.url, username)
+    sign_in(page, live_server.url, username, PASSWORD)
     # The way staff get there: the menu and the distribution (boosted), then the desk.
     page.locator(".mainnav").get_by_role("link", name="Penyaluran").click()
     page.get_by_role("link", name="Penyaluran Sembako Tahap I").click()
@@ -114,7 +106,7 @@ def test_scan_confirm_and_scan_again(app, live_server, browser_factory, output_d
         db.session.remove()
 
 
-def test_lost_card_and_live_page(app, live_server, browser_factory, output_dir):
+def test_lost_card_and_live_page(app, live_server, browser_factory, sign_in, output_dir):
     admin = make_staff(role="admin", password=PASSWORD)
     distribution = make_distribution(packages=3, day=today_jakarta())
     worker, _card, _token = enrolled("Rahmat Hidayat")
@@ -124,7 +116,7 @@ def test_lost_card_and_live_page(app, live_server, browser_factory, output_dir):
 
     context = browser_factory()  # no camera needed
     desk = context.new_page()
-    sign_in(desk, live_server.url, username)
+    sign_in(desk, live_server.url, username, PASSWORD)
     live = context.new_page()
     live.goto(f"{live_server.url}/penyaluran/{distribution_id}")
     assert live.locator('[data-figure="given"]').inner_text() == "0"

@@ -28,16 +28,7 @@ def fake_face(path: Path) -> Path:
     return png_to_y4m(img, path, scale=1.0)
 
 
-def sign_in(page, base: str) -> None:
-    make_staff(role="admin", username="admin", password="kata-sandi-kuat")
-    page.goto(base + "/masuk")
-    page.get_by_label("Nama pengguna").fill("admin")
-    page.get_by_label("Kata sandi").fill("kata-sandi-kuat")
-    page.get_by_role("button", name="Masuk").click()
-    page.get_by_role("heading", name="Beranda").wait_for()
-
-
-def test_enroll_with_live_nik_check_and_camera_photo(app, live_server, browser_factory, output_dir, tmp_path):
+def test_enroll_with_live_nik_check_and_camera_photo(app, live_server, browser_factory, sign_in, output_dir, tmp_path):
     from kiosk.extensions import db
     from kiosk.models import Worker
     from kiosk.photos import photo_path
@@ -48,7 +39,8 @@ def test_enroll_with_live_nik_check_and_camera_photo(app, live_server, browser_f
     problems = []
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: problems.append(str(exc)))
-    sign_in(page, live_server.url)
+    make_staff(role="admin", username="admin", password="kata-sandi-kuat")
+    sign_in(page, live_server.url, "admin", "kata-sandi-kuat")
 
     page.get_by_role("link", name="Pekerja").first.click()
     page.get_by_role("heading", name="Pekerja").wait_for()
