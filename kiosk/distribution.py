@@ -1,7 +1,13 @@
-"""Sembako distributions (penyaluran): claiming a package, voiding a collection, opening and
-closing a distribution, its recipient list and the close-out report for the BAST.
+"""Sembako distributions (penyaluran): claiming a package, handing it over, voiding a
+collection, opening and closing a distribution, its recipient list and the close-out report for
+the BAST.
 
-``claim`` is the one place that writes a ``Collection``. What makes it exactly-once is the
+A package has two moments. **Claimed**: AMBIL at a kiosk (or the desk) reserves a package and
+gives it its number. **Handed over**: desk staff give it to the person standing there
+(``hand_over``). A desk claim for someone at the desk does both at once (``claim(...,
+hand_over=True)``). The BAST counts what was handed over.
+
+``claim`` is the one place that creates a ``Collection``. What makes it exactly-once is the
 database, not Python:
 
 - the partial unique index ``uq_collection_once_per_worker`` (one non-voided collection per
@@ -16,6 +22,13 @@ database, not Python:
 
 Each claim carries a request id; its first answer is stored in ``claim_request`` in the same
 transaction, so a retry (double tap, slow network) gets that answer again (``replayed``).
+
+``hand_over`` is exactly-once the same way: ``UPDATE collection SET handed_over_at = ... WHERE
+id = ... AND handed_over_at IS NULL AND voided_at IS NULL``; zero rows means another desk (or
+this one, a moment ago) was first. The handing desk's request id is kept on the row, so its own
+retry is answered as the first time. The handover reads the distribution's status ``FOR SHARE``
+(PostgreSQL), so it either lands before a close-out (and is in its frozen report) or sees the
+distribution closed.
 """
 
 from __future__ import annotations
@@ -27,7 +40,7 @@ from datetime import date, datetime
 
 from flask import has_app_context
 from .i18n import _l
-from sqlalchemy import and_, delete, exists, select, text, update
+from sqlalchemy import and_, delete, exists, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -123,10 +136,11 @@ class ClaimResult:
     replayed: bool = False
     proxy_name: str | None = None
     proxy_relation: str | None = None
+    handed_over_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
-        """True when a package was handed out by this claim."""
+        """True when a package was claimed by this claim."""
         return self.outcome is Outcome.COLLECTED
 
     @property
@@ -141,6 +155,9 @@ class ClaimResult:
         if self.outcome is Outcome.ALREADY_COLLECTED:
             if self.collected_at is None:
                 return _l("Paket sudah diambil.")
+            if self.handed_over_at is None:
+                return _l("Sudah diambil pada %(when)s, nomor %(seq)s, belum diserahkan.",
+                          when=_when(self.collected_at), seq=self.seq)
             if self.station:
                 return _l("Sudah diambil pada %(when)s di %(station)s",
                           when=_when(self.collected_at), station=self.station)
@@ -250,6 +267,7 @@ def _collection_fields(collection: Collection) -> dict:
         station=collection.station or None,
         proxy_name=collection.proxy_name,
         proxy_relation=collection.proxy_relation,
+        handed_over_at=collection.handed_over_at,
     )
 
 
@@ -265,22 +283,30 @@ def claim(
     device: Device | None = None,
     staff: Staff | None = None,
     station: str = "",
+    hand_over: bool = False,
     proxy_name: str | None = None,
     proxy_relation: str | None = None,
     handover_photo: str | None = None,
+    no_card_reason: str | None = None,
 ) -> ClaimResult:
-    """Hand one sembako package to ``worker_id`` — exactly once per distribution, never beyond
-    the number of packages — or say why not. ``card_id`` is the card scanned (None: the staff
-    member at the desk is the proof). The same ``request_id`` again returns the first answer
-    with ``replayed=True``. Raises LookupError for an unknown distribution or worker."""
+    """Claim one sembako package for ``worker_id`` — exactly once per distribution, never
+    beyond the number of packages — or say why not. ``card_id`` is the card scanned (None: the
+    staff member at the desk is the proof, ``no_card_reason`` says why). With ``hand_over``
+    (the desk, the person standing there) the package is handed over by ``staff`` in the same
+    step, to ``proxy_name`` if given, with the handover photo. The same ``request_id`` again
+    returns the first answer with ``replayed=True``. Raises LookupError for an unknown
+    distribution or worker."""
     request_id = (request_id or "").strip()
     if not request_id or len(request_id) > REQUEST_ID_MAX:
         raise ValueError("request_id must be 1 to 64 characters")
+    if hand_over and staff is None:
+        raise ValueError("only a staff member hands a package over")
     args = dict(
         distribution_id=distribution_id, worker_id=worker_id, request_id=request_id,
         card_id=card_id, device=device, staff=staff, station=(station or "")[:80],
-        proxy_name=_clean(proxy_name, 120), proxy_relation=_clean(proxy_relation, 60),
-        handover_photo=handover_photo,
+        hand_over=hand_over, proxy_name=_clean(proxy_name, 120),
+        proxy_relation=_clean(proxy_relation, 60), handover_photo=handover_photo,
+        no_card_reason=_clean(no_card_reason, 200) if card_id is None else None,
     )
     for _attempt in range(CLAIM_ATTEMPTS):
         try:
@@ -299,7 +325,7 @@ def _clean(value: str | None, limit: int) -> str | None:
 
 
 def _claim_once(*, distribution_id, worker_id, request_id, card_id, device, staff, station,
-                proxy_name, proxy_relation, handover_photo) -> ClaimResult:
+                hand_over, proxy_name, proxy_relation, handover_photo, no_card_reason) -> ClaimResult:
     session = db.session
     stored = session.get(ClaimRequest, request_id, populate_existing=True)
     if stored is not None:
@@ -349,14 +375,20 @@ def _claim_once(*, distribution_id, worker_id, request_id, card_id, device, staf
         session.refresh(distribution)
         return refuse(Outcome.NOT_OPEN if distribution.status != "open" else Outcome.SOLD_OUT)
     seq, given, total = row
+    now = utcnow()
     collection = Collection(
         distribution_id=distribution_id, worker_id=worker_id, card_id=card_id,
         device_id=device.id if device is not None else None,
         staff_id=staff.id if staff is not None else None,
-        station=station, seq=seq, collected_at=utcnow(),
-        proxy_name=proxy_name, proxy_relation=proxy_relation if proxy_name else None,
-        handover_photo=handover_photo,
+        station=station, seq=seq, collected_at=now, no_card_reason=no_card_reason,
     )
+    if hand_over:
+        collection.handed_over_at = now
+        collection.handed_over_by_id = staff.id
+        collection.handover_request_id = request_id
+        collection.proxy_name = proxy_name
+        collection.proxy_relation = proxy_relation if proxy_name else None
+        collection.handover_photo = handover_photo
     session.add(collection)
     session.flush()  # PostgreSQL: a concurrent duplicate of this worker fails here
     session.add(ClaimRequest(
@@ -367,8 +399,9 @@ def _claim_once(*, distribution_id, worker_id, request_id, card_id, device, staf
         "collection.create", collection,
         after={
             "distribution_id": distribution_id, "worker_id": worker_id, "seq": seq,
-            "card_id": card_id, "station": station, "proxy_name": proxy_name,
-            "request_id": request_id,
+            "card_id": card_id, "station": station, "proxy_name": collection.proxy_name,
+            "request_id": request_id, "handed_over": hand_over,
+            "no_card_reason": no_card_reason,
         },
         staff=staff, device=device,
     )
@@ -388,6 +421,177 @@ def _replay(stored: ClaimRequest) -> ClaimResult:
         packages_given=distribution.packages_given, replayed=True,
         **(_collection_fields(collection) if collection else {}),
     )
+
+
+# ---- handing over ---------------------------------------------------------------------------
+
+
+class Handover(enum.Enum):
+    """The answer to a handover. Values are stable strings (pages and tests read them)."""
+
+    HANDED_OVER = "handed_over"
+    ALREADY_HANDED_OVER = "already_handed_over"
+    VOIDED = "voided"
+    NOT_OPEN = "not_open"
+
+
+@dataclass(frozen=True)
+class HandoverResult:
+    """What ``hand_over`` did: the collection, and who handed it over when (this request, or
+    for ALREADY_HANDED_OVER the one that was first). ``replayed``: this request id handed it
+    over before (a double tap)."""
+
+    outcome: Handover
+    collection_id: int
+    distribution_id: int
+    worker_id: int
+    seq: int
+    handed_over_at: datetime | None = None
+    handed_over_by: str | None = None
+    replayed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when the package is handed over by this request (first time or replayed)."""
+        return self.outcome is Handover.HANDED_OVER
+
+    @property
+    def message(self):
+        """What to tell the desk, in words (lazy, Indonesian msgid)."""
+        if self.outcome is Handover.HANDED_OVER:
+            return _l("Paket nomor %(seq)s sudah diserahkan.", seq=self.seq)
+        if self.outcome is Handover.ALREADY_HANDED_OVER:
+            return _l("Paket nomor %(seq)s sudah diserahkan pada %(when)s oleh %(who)s.",
+                      seq=self.seq, when=_when(self.handed_over_at), who=self.handed_over_by or "–")
+        if self.outcome is Handover.VOIDED:
+            return _l("Pengambilan nomor %(seq)s sudah dibatalkan.", seq=self.seq)
+        return MESSAGES[Outcome.NOT_OPEN]
+
+
+def _staff_name(staff_id: int | None) -> str | None:
+    staff = db.session.get(Staff, staff_id) if staff_id else None
+    return (staff.full_name or staff.username) if staff is not None else None
+
+
+def hand_over(collection_id: int, *, staff: Staff, request_id: str, proxy_name: str | None = None,
+              proxy_relation: str | None = None, handover_photo: str | None = None) -> HandoverResult:
+    """Hand the claimed package of ``collection_id`` to the person at the desk — exactly once,
+    whatever the number of desks — or say why not (already handed over: by whom and when;
+    voided; distribution not open). The same ``request_id`` again returns the first answer with
+    ``replayed=True``. Audited. Raises LookupError for an unknown collection."""
+    request_id = (request_id or "").strip()
+    if not request_id or len(request_id) > REQUEST_ID_MAX:
+        raise ValueError("request_id must be 1 to 64 characters")
+    proxy_name = _clean(proxy_name, 120)
+    with write_transaction():
+        session = db.session
+        collection = session.get(Collection, collection_id, populate_existing=True)
+        if collection is None:
+            raise LookupError(f"no collection {collection_id}")
+
+        def answer(outcome: Handover, replayed: bool = False) -> HandoverResult:
+            return HandoverResult(
+                outcome=outcome, collection_id=collection.id, distribution_id=collection.distribution_id,
+                worker_id=collection.worker_id, seq=collection.seq, replayed=replayed,
+                handed_over_at=collection.handed_over_at,
+                handed_over_by=_staff_name(collection.handed_over_by_id),
+            )
+
+        if collection.handover_request_id == request_id:
+            return answer(Handover.HANDED_OVER, replayed=True)
+        # These reads only choose the message; the conditional UPDATE below is the guard.
+        if collection.voided_at is not None:
+            return answer(Handover.VOIDED)
+        if collection.handed_over_at is not None:
+            return answer(Handover.ALREADY_HANDED_OVER)
+        # FOR SHARE (PostgreSQL): a close-out waits for this handover, or this sees it closed.
+        status = session.scalar(
+            select(Distribution.status).where(Distribution.id == collection.distribution_id)
+            .with_for_update(read=True)
+        )
+        if status != "open":
+            return answer(Handover.NOT_OPEN)
+        now = utcnow()
+        changed = session.execute(
+            update(Collection)
+            .where(Collection.id == collection_id, Collection.handed_over_at.is_(None),
+                   Collection.voided_at.is_(None))
+            .values(handed_over_at=now, handed_over_by_id=staff.id, handover_request_id=request_id,
+                    proxy_name=proxy_name, proxy_relation=_clean(proxy_relation, 60) if proxy_name else None,
+                    handover_photo=handover_photo)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        session.refresh(collection)
+        if changed != 1:
+            if collection.voided_at is not None:
+                return answer(Handover.VOIDED)
+            return answer(Handover.ALREADY_HANDED_OVER)
+        record(
+            "collection.hand_over", collection, before={"handed_over_at": None},
+            after={"handed_over_at": now, "seq": collection.seq, "worker_id": collection.worker_id,
+                   "proxy_name": proxy_name, "request_id": request_id},
+            staff=staff,
+        )
+        return answer(Handover.HANDED_OVER)
+
+
+def waiting(distribution_id: int, *, q: str = "", limit: int | None = None) -> list[Collection]:
+    """The handover queue: claimed, not yet handed over (nor voided), in claim order, with their
+    workers; ``q`` narrows it to a package number or part of a name."""
+    query = (
+        select(Collection).options(joinedload(Collection.worker))
+        .where(Collection.distribution_id == distribution_id, Collection.handed_over_at.is_(None),
+               Collection.voided_at.is_(None))
+        .order_by(Collection.seq)
+    )
+    q = " ".join((q or "").split())
+    if q.isdigit():
+        query = query.where(Collection.seq == int(q))
+    elif q:
+        query = query.join(Worker, Worker.id == Collection.worker_id).where(
+            func.lower(Worker.name).contains(q.lower(), autoescape=True))
+    if limit:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
+
+
+def by_number(distribution_id: int, seq: int) -> Collection | None:
+    """The non-voided collection with package number ``seq`` in this distribution."""
+    if not 0 < seq < 2**31:
+        return None
+    return db.session.scalar(
+        select(Collection).options(joinedload(Collection.worker))
+        .where(Collection.distribution_id == distribution_id, Collection.seq == seq,
+               Collection.voided_at.is_(None))
+        .execution_options(populate_existing=True)
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A distribution's figures: packages claimed, handed over, claimed but not handed over,
+    and left to claim."""
+
+    total: int
+    claimed: int
+    handed_over: int
+
+    @property
+    def waiting(self) -> int:
+        return self.claimed - self.handed_over
+
+    @property
+    def left(self) -> int:
+        return max(0, self.total - self.claimed)
+
+
+def progress(distribution: Distribution) -> Progress:
+    """Claimed / handed over / left for ``distribution`` (one query)."""
+    claimed, handed = db.session.execute(
+        select(func.count(), func.count(Collection.handed_over_at))
+        .where(Collection.distribution_id == distribution.id, Collection.voided_at.is_(None))
+    ).one()
+    return Progress(total=distribution.packages_total, claimed=claimed, handed_over=handed)
 
 
 def void(collection_id: int, *, staff: Staff | None, reason: str) -> Collection:
@@ -476,9 +680,29 @@ def open_distribution(distribution_id: int, *, staff: Staff | None) -> Distribut
     return distribution
 
 
-def close_distribution(distribution_id: int, *, staff: Staff | None) -> Distribution:
+class UnhandedPackages(DistributionError):
+    """Closing was refused: ``count`` packages are claimed but not handed over; the person
+    closing must say what happens to them (``close_distribution(unhanded=...)``)."""
+
+    def __init__(self, count: int):
+        super().__init__(_l("%(n)s paket sudah diambil tetapi belum diserahkan.", n=count))
+        self.count = count
+
+
+UNHANDED_CHOICES = ("keep", "void")
+UNHANDED_VOID_REASON = "Belum diserahkan saat penyaluran ditutup"
+
+
+def close_distribution(distribution_id: int, *, staff: Staff | None, unhanded: str | None = None) -> Distribution:
     """Close a distribution and freeze its recipient and non-recipient lists into
-    ``frozen_report`` for the BAST. Audited."""
+    ``frozen_report`` for the BAST. Audited.
+
+    Packages claimed but not handed over need a decision: ``unhanded="keep"`` leaves them
+    claimed (the BAST lists them apart; re-opening lets the desk hand them over), ``"void"``
+    voids them (back in stock, the workers may claim again when re-opened). Without one, a
+    close with such packages raises ``UnhandedPackages`` and nothing changes."""
+    if unhanded is not None and unhanded not in UNHANDED_CHOICES:
+        raise ValueError(f"unknown choice {unhanded!r}")
     with write_transaction():
         # The UPDATE comes first: on PostgreSQL it waits for claims holding the row, so the
         # report below sees every collection that made it in.
@@ -493,10 +717,36 @@ def close_distribution(distribution_id: int, *, staff: Staff | None) -> Distribu
             raise LookupError(f"no distribution {distribution_id}")
         if not changed:
             raise DistributionError(_l("Penyaluran ini tidak sedang dibuka."))
+        unhanded_rows = waiting(distribution_id)
+        if unhanded_rows and unhanded is None:
+            raise UnhandedPackages(len(unhanded_rows))
+        if unhanded_rows and unhanded == "void":
+            _void_unhanded(distribution, unhanded_rows, staff)
         distribution.frozen_report = build_report(distribution)
         record("distribution.close", distribution,
                after={"status": "closed", "packages_given": distribution.packages_given}, staff=staff)
     return distribution
+
+
+def _void_unhanded(distribution: Distribution, rows: list[Collection], staff: Staff | None) -> None:
+    """Void the claimed-not-handed-over ``rows`` at close-out (inside its transaction)."""
+    now = utcnow()
+    ids = [c.id for c in rows]
+    voided = db.session.execute(
+        update(Collection)
+        .where(Collection.id.in_(ids), Collection.handed_over_at.is_(None), Collection.voided_at.is_(None))
+        .values(voided_at=now, voided_by_id=staff.id if staff else None, void_reason=UNHANDED_VOID_REASON)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.execute(
+        text("UPDATE distribution SET packages_given = packages_given - :n WHERE id = :id"),
+        {"n": voided, "id": distribution.id},
+    )
+    for c in rows:
+        record("collection.void", c, before={"voided_at": None},
+               after={"voided_at": now, "void_reason": UNHANDED_VOID_REASON, "seq": c.seq,
+                      "worker_id": c.worker_id}, staff=staff)
+    db.session.refresh(distribution)
 
 
 def collections(distribution_id: int, *, include_voided: bool = False, newest_first: bool = False,
@@ -543,21 +793,27 @@ def not_collected(distribution: Distribution) -> list[Worker]:
 
 
 def build_report(distribution: Distribution) -> dict:
-    """The recipient and non-recipient lists as JSON-ready data (frozen at close-out)."""
+    """The lists for the BAST as JSON-ready data (frozen at close-out): recipients (handed
+    over), claimed but not handed over, voided, and eligible workers who did not claim."""
     def person(worker: Worker) -> dict:
         return {
             "worker_id": worker.id, "name": worker.name, "nik_masked": mask_nik(worker.nik),
             "desa": worker.desa_name, "kecamatan_code": worker.kecamatan_code,
         }
 
-    recipients = []
+    recipients, unhanded = [], []
     for c in collections(distribution.id):
-        recipients.append({
+        row = {
             "seq": c.seq, **person(c.worker),
             "time": c.collected_at.isoformat(), "time_text": waktu_id(c.collected_at),
             "station": c.station, "proxy_name": c.proxy_name, "proxy_relation": c.proxy_relation,
             "by_card": c.card_id is not None,
-        })
+        }
+        if c.handed_over_at is None:
+            unhanded.append(row)
+        else:
+            recipients.append({**row, "handed_over_at": c.handed_over_at.isoformat(),
+                               "handed_over_text": waktu_id(c.handed_over_at)})
     voided = [
         {"seq": c.seq, **person(c.worker), "voided_at": c.voided_at.isoformat(), "reason": c.void_reason}
         for c in collections(distribution.id, include_voided=True) if c.voided_at is not None
@@ -570,7 +826,9 @@ def build_report(distribution: Distribution) -> dict:
         "place": distribution.place,
         "packages_total": distribution.packages_total,
         "packages_given": distribution.packages_given,
+        "packages_handed_over": len(recipients),
         "recipients": recipients,
+        "claimed_not_handed_over": unhanded,
         "non_recipients": [person(w) for w in not_collected(distribution)],
         "voided": voided,
     }

@@ -9,6 +9,8 @@ Rules the database itself enforces (see the migrations for the DDL):
 - one NIK per worker, one KPJ per worker when set;
 - at most one valid (not revoked) card per worker;
 - at most one non-voided collection per worker per distribution, and one per sequence number;
+- a collection is handed over at most once (``kiosk.distribution.hand_over``: a conditional
+  UPDATE ... WHERE handed_over_at IS NULL);
 - a distribution never counts more packages handed out than it has (CHECK);
 - audit events are append-only (triggers refuse UPDATE and DELETE).
 """
@@ -205,8 +207,9 @@ class Card(db.Model):
 class Distribution(db.Model):
     """A sembako distribution (penyaluran): one event with a fixed number of packages.
 
-    ``packages_given`` counts the non-voided collections; the claim raises it with a conditional
-    UPDATE that the CHECK below backs up. ``next_seq`` only ever grows: each collection gets its
+    ``packages_given`` counts the non-voided collections, i.e. the packages *claimed* (reserved
+    for a worker), whether or not the desk has handed them over yet; the claim raises it with a
+    conditional UPDATE that the CHECK below backs up. ``next_seq`` only ever grows: each collection gets its
     own sequence number ("paket ke-37"), voided ones keep theirs.
     """
 
@@ -265,10 +268,15 @@ class DistributionListEntry(db.Model):
 
 
 class Collection(db.Model):
-    """One sembako package handed to one worker. Written only by ``kiosk.distribution``.
+    """One sembako package for one worker. Written only by ``kiosk.distribution``.
 
-    The proof is the card (``card_id``) or, when the card is lost, the staff member at the desk
-    (``staff_id`` with no card). A voided collection is kept with who/when/why.
+    It has two moments. **Claimed** (``collected_at``): the worker pressed AMBIL at a kiosk, or
+    the desk claimed for them; the package is reserved and has its number (``seq``). **Handed
+    over** (``handed_over_at``/``handed_over_by_id``): desk staff gave the package to the person
+    standing there, optionally to a proxy and with a photo. A desk claim for someone at the desk
+    is both at once. The proof of identity is the card (``card_id``) or, without one, the staff
+    member at the desk (``no_card_reason`` says why). A voided collection is kept with
+    who/when/why.
     """
 
     __tablename__ = "collection"
@@ -297,13 +305,23 @@ class Collection(db.Model):
     collected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     proxy_name: Mapped[Optional[str]] = mapped_column(String(120))
     proxy_relation: Mapped[Optional[str]] = mapped_column(String(60))
+    handed_over_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    handed_over_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    # The desk request that handed it over: a retry of that request gets its answer again.
+    handover_request_id: Mapped[Optional[str]] = mapped_column(String(64))
     handover_photo: Mapped[Optional[str]] = mapped_column(String(80))
+    no_card_reason: Mapped[Optional[str]] = mapped_column(String(200))
     voided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     voided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
     void_reason: Mapped[Optional[str]] = mapped_column(String(200))
 
     worker: Mapped[Worker] = relationship()
     distribution: Mapped[Distribution] = relationship()
+    handed_over_by: Mapped[Optional[Staff]] = relationship(foreign_keys=[handed_over_by_id])
+
+    @property
+    def handed_over(self) -> bool:
+        return self.handed_over_at is not None
 
 
 class ClaimRequest(db.Model):
@@ -330,6 +348,8 @@ class Device(db.Model):
     name: Mapped[str] = mapped_column(String(80))
     mode: Mapped[str] = mapped_column(String(16), default="check")
     distribution_id: Mapped[Optional[int]] = mapped_column(ForeignKey("distribution.id"))
+    # Thermal paper width in mm ("58" or "80") when the kiosk prints a slip for each claim.
+    slip_paper: Mapped[Optional[str]] = mapped_column(String(4))
     pairing_code_hash: Mapped[Optional[str]] = mapped_column(String(128), unique=True)
     pairing_expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     credential_hash: Mapped[Optional[str]] = mapped_column(String(128), unique=True)

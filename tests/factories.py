@@ -11,10 +11,11 @@ from kiosk.models import Staff, Worker
 _seq = itertools.count(1)
 
 
-def make_staff(role: str = "petugas", username: str | None = None, password: str = "rahasia-123", active: bool = True) -> Staff:
+def make_staff(role: str = "petugas", username: str | None = None, password: str = "rahasia-123", active: bool = True,
+               full_name: str | None = None) -> Staff:
     """A staff account (committed)."""
     n = next(_seq)
-    staff = Staff(username=username or f"{role}{n}", full_name=f"Petugas {n}", role=role, active=active)
+    staff = Staff(username=username or f"{role}{n}", full_name=full_name or f"Petugas {n}", role=role, active=active)
     staff.set_password(password)
     db.session.add(staff)
     db.session.commit()

@@ -28,16 +28,19 @@ def figure(html: str, name: str) -> str:
 
 def run_distribution(covered: int = 12, collecting: int = 8, packages: int = 10):
     """A distribution run through the real claim function: ``collecting`` of ``covered`` workers
-    collect, one of them twice (refused), and one uncovered worker tries (refused)."""
+    collect (the desk hands each package over), one of them twice (refused), and one uncovered
+    worker tries (refused)."""
     day = reports.today_jakarta()
     dist = make_distribution(packages=packages, status="open", day=day)
     workers = [make_worker(name=f"Peserta {i:02d}") for i in range(covered)]
     for w in workers:
         make_coverage(w, start=day - timedelta(days=5), end=day + timedelta(days=85))
     cards = [make_card(w)[0] for w in workers]
+    desk = make_staff(role="petugas")
     for i, (w, card) in enumerate(zip(workers[:collecting], cards)):
         result = distribution_service.claim(dist.id, w.id, request_id=f"req-{i}", card_id=card.id, station="Kios 1")
         assert result.ok, result.outcome
+        assert distribution_service.hand_over(result.collection_id, staff=desk, request_id=f"desk-{i}").ok
     again = distribution_service.claim(dist.id, workers[0].id, request_id="again", card_id=cards[0].id)
     assert not again.ok
     stranger = make_worker(name="Tanpa Cakupan")
@@ -144,7 +147,7 @@ def test_documents_download(client, login_as):
 def test_closed_distribution_bast_comes_from_the_frozen_report(client, login_as):
     admin = login_as("admin")
     dist, workers = run_distribution(covered=4, collecting=2, packages=4)
-    distribution_service.close_distribution(dist.id, staff=admin)
+    distribution_service.close_distribution(dist.id, staff=admin, unhanded="keep")
     db.session.expire_all()
     # A worker renamed after close-out: the filed BAST keeps the name of the day.
     workers[0].name = "Nama Baru"

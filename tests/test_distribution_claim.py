@@ -74,9 +74,12 @@ class TestSuccess:
         d = make_distribution(day=DAY)
         worker = covered_worker(DAY)
         result = dist.claim(d.id, worker.id, request_id=rid(), staff=staff, station="Meja 1",
-                            proxy_name="  Siti   Aminah ", proxy_relation="istri")
+                            hand_over=True, proxy_name="  Siti   Aminah ", proxy_relation="istri",
+                            no_card_reason=" kartu  hilang ")
         row = db.session.get(Collection, result.collection_id)
         assert row.card_id is None and row.staff_id == staff.id
+        assert row.handed_over_by_id == staff.id and row.handed_over_at == row.collected_at
+        assert row.no_card_reason == "kartu hilang"
         assert (row.proxy_name, row.proxy_relation) == ("Siti Aminah", "istri")
         assert result.proxy_name == "Siti Aminah"
 
@@ -144,8 +147,13 @@ class TestRefusals:
         assert (second.collection_id, second.seq, second.station) == (first.collection_id, 1, "Kiosk Aula 1")
         assert second.collected_at == first.collected_at
         message = msg(second.message)
-        assert message.startswith("Sudah diambil pada ") and message.endswith(" di Kiosk Aula 1")
+        assert message.startswith("Sudah diambil pada ") and message.endswith(", nomor 1, belum diserahkan.")
         assert packages_given(d.id) == 1 and len(collections_of(d.id)) == 1
+        # Once the desk has handed it over, the answer says where it was claimed.
+        dist.hand_over(first.collection_id, staff=make_staff(), request_id=rid())
+        third = dist.claim(d.id, worker.id, request_id=rid(), station="Kiosk Aula 2")
+        message = msg(third.message)
+        assert message.startswith("Sudah diambil pada ") and message.endswith(" di Kiosk Aula 1")
 
     def test_sold_out(self, engine_app):
         d = make_distribution(packages=2, day=DAY)
@@ -247,7 +255,7 @@ class TestVoid:
     def test_void_after_close_refreezes_the_report(self, engine_app, staff):
         d = make_distribution(day=DAY)
         worker = covered_worker(DAY, name="Budi Santoso")
-        result = dist.claim(d.id, worker.id, request_id=rid())
+        result = dist.claim(d.id, worker.id, request_id=rid(), staff=staff, hand_over=True)
         dist.close_distribution(d.id, staff=staff)
         assert [r["name"] for r in db.session.get(Distribution, d.id).frozen_report["recipients"]] == ["Budi Santoso"]
         dist.void(result.collection_id, staff=staff, reason="salah input")
@@ -319,7 +327,8 @@ class TestManaging:
         a = covered_worker(DAY, name="Ani", phone="081234567890")
         b = covered_worker(DAY, name="Beni")
         make_worker(name="Tanpa Kepesertaan")
-        dist.claim(d.id, a.id, request_id=rid(), station="Kiosk 1", proxy_name="Rudi", proxy_relation="suami")
+        dist.claim(d.id, a.id, request_id=rid(), station="Kiosk 1", staff=staff, hand_over=True,
+                   proxy_name="Rudi", proxy_relation="suami")
         closed = dist.close_distribution(d.id, staff=staff)
         report = closed.frozen_report
         assert closed.status == "closed" and closed.closed_at is not None

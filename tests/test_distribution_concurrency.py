@@ -1,8 +1,9 @@
 """Exactly once under load: many threads (each its own app context and session) and several
-real server processes claim at once, on SQLite and on PostgreSQL.
+real server processes claim — and desks hand over — at once, on SQLite and on PostgreSQL.
 
 Afterwards: one non-voided collection per worker, ``packages_given`` equals the number of
-collections and never passes ``packages_total``, and every call got an answer.
+collections and never passes ``packages_total``, each package handed over at most once (by the
+desk whose answer said so), and every call got an answer.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from sqlalchemy import func, select
 
 from factories import make_coverage, make_distribution, make_staff, make_worker
 from kiosk import distribution as dist
-from kiosk.distribution import ClaimResult, Outcome
+from kiosk.distribution import ClaimResult, Handover, HandoverResult, Outcome
 from kiosk.extensions import db
-from kiosk.models import ClaimRequest, Collection, Distribution, Staff
+from kiosk.models import AuditEvent, ClaimRequest, Collection, Distribution, Staff
 
 pytestmark = pytest.mark.slow
 
@@ -176,7 +177,7 @@ def test_claims_racing_a_void_and_a_close(engine_app):
             barrier.wait(timeout=30)
             time.sleep(0.05)
             try:
-                dist.close_distribution(distribution_id, staff=None)
+                dist.close_distribution(distribution_id, staff=None, unhanded="keep")
             except Exception as exc:  # noqa: BLE001
                 errors.append(exc)
             db.session.remove()
@@ -190,8 +191,130 @@ def test_claims_racing_a_void_and_a_close(engine_app):
     assert not errors, errors
     rows = check_invariants(distribution_id, 10)
     report = db.session.get(Distribution, distribution_id).frozen_report
-    # The frozen report is exactly what the database holds after the close.
-    assert sorted(r["seq"] for r in report["recipients"]) == sorted(r.seq for r in rows)
+    # The frozen report is exactly what the database holds after the close (nothing was handed
+    # over: every claim is listed apart, as claimed but not handed over).
+    assert report["recipients"] == []
+    assert sorted(r["seq"] for r in report["claimed_not_handed_over"]) == sorted(r.seq for r in rows)
+
+
+def test_desks_hand_over_each_package_exactly_once(engine_app):
+    """8 desks in 16 threads all try to hand over the same 30 kiosk claims (each in its own
+    order, some taps sent twice): each package is handed over once, by the desk told so."""
+    rng = random.Random(3)
+    distribution_id = make_distribution(packages=30, day=DAY).id
+    collection_ids = [dist.claim(distribution_id, w, request_id=uuid.uuid4().hex, station="Kios 1").collection_id
+                      for w in covered_workers(30)]
+    desks = [make_staff().id for _ in range(8)]
+    jobs_per_thread = []
+    for i in range(THREADS):
+        jobs = [{"collection_id": c, "staff_id": desks[i % len(desks)], "request_id": uuid.uuid4().hex}
+                for c in rng.sample(collection_ids, len(collection_ids))]
+        jobs += [dict(j) for j in rng.sample(jobs, 5)]  # a double tap: the same request again
+        rng.shuffle(jobs)
+        jobs_per_thread.append(jobs)
+    barrier = threading.Barrier(THREADS)
+    answers: list = []
+    lock = threading.Lock()
+
+    def desk(jobs):
+        mine = []
+        with engine_app.app_context():
+            barrier.wait(timeout=30)
+            for job in jobs:
+                try:
+                    staff = db.session.get(Staff, job["staff_id"])
+                    mine.append((job, dist.hand_over(job["collection_id"], staff=staff, request_id=job["request_id"])))
+                except Exception as exc:  # noqa: BLE001 - the test reports any failure
+                    mine.append((job, exc))
+            db.session.remove()
+        with lock:
+            answers.extend(mine)
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        list(pool.map(desk, jobs_per_thread))
+
+    failures = [(job, a) for job, a in answers if not isinstance(a, HandoverResult)]
+    assert not failures, failures[:3]
+    assert {a.outcome for _, a in answers} == {Handover.HANDED_OVER, Handover.ALREADY_HANDED_OVER}
+    winners = {a.collection_id: job for job, a in answers if a.ok and not a.replayed}
+    assert sorted(winners) == sorted(collection_ids)  # each once, none twice
+    assert sum(a.ok and not a.replayed for _, a in answers) == len(collection_ids)
+    # A replayed answer belongs to the request that won; everyone else was told who was first.
+    for job, a in answers:
+        if a.replayed:
+            assert winners[a.collection_id]["request_id"] == job["request_id"]
+    db.session.rollback()
+    rows = db.session.scalars(select(Collection).where(Collection.distribution_id == distribution_id)).all()
+    for row in rows:
+        assert row.handed_over_by_id == winners[row.id]["staff_id"]
+        assert row.handover_request_id == winners[row.id]["request_id"]
+    events = db.session.scalar(select(func.count()).select_from(AuditEvent)
+                               .where(AuditEvent.action == "collection.hand_over"))
+    assert events == len(collection_ids)
+    check_invariants(distribution_id, 30)
+
+
+def test_handovers_racing_claims_and_a_close(engine_app):
+    """Kiosks claim, desks hand over and an admin closes, all at once: a handover either lands
+    before the close (and is in its frozen report) or is told the distribution is closed."""
+    distribution_id = make_distribution(packages=40, day=DAY).id
+    early = [dist.claim(distribution_id, w, request_id=uuid.uuid4().hex).collection_id for w in covered_workers(20)]
+    late_workers = covered_workers(12)
+    desk_ids = [make_staff().id for _ in range(4)]
+    barrier = threading.Barrier(len(desk_ids) + 3 + 1)
+    answers: list = []
+    errors: list = []
+    lock = threading.Lock()
+
+    def desk(i):
+        with engine_app.app_context():
+            barrier.wait(timeout=30)
+            staff = db.session.get(Staff, desk_ids[i])
+            for collection_id in early[i::len(desk_ids)] + early[::-1]:
+                try:
+                    answer = dist.hand_over(collection_id, staff=staff, request_id=uuid.uuid4().hex)
+                    with lock:
+                        answers.append(answer)
+                except Exception as exc:  # noqa: BLE001
+                    errors.append(exc)
+            db.session.remove()
+
+    def kiosk(workers):
+        with engine_app.app_context():
+            barrier.wait(timeout=30)
+            for w in workers:
+                try:
+                    dist.claim(distribution_id, w, request_id=uuid.uuid4().hex)
+                except Exception as exc:  # noqa: BLE001
+                    errors.append(exc)
+            db.session.remove()
+
+    def closer():
+        with engine_app.app_context():
+            barrier.wait(timeout=30)
+            time.sleep(0.05)
+            try:
+                dist.close_distribution(distribution_id, staff=None, unhanded="keep")
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+            db.session.remove()
+
+    threads = [threading.Thread(target=desk, args=(i,)) for i in range(len(desk_ids))]
+    threads += [threading.Thread(target=kiosk, args=(late_workers[i::3],)) for i in range(3)]
+    threads.append(threading.Thread(target=closer))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    rows = check_invariants(distribution_id, 40)
+    handed = {r.id for r in rows if r.handed_over_at is not None}
+    assert handed == {a.collection_id for a in answers if a.ok}
+    assert all(a.outcome in (Handover.HANDED_OVER, Handover.ALREADY_HANDED_OVER, Handover.NOT_OPEN) for a in answers)
+    distribution = db.session.get(Distribution, distribution_id)
+    assert distribution.status == "closed"
+    report = distribution.frozen_report
+    assert sorted(r["seq"] for r in report["recipients"]) == sorted(r.seq for r in rows if r.id in handed)
 
 
 # ---- several real server processes -----------------------------------------------------------

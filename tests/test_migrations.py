@@ -46,3 +46,32 @@ def test_ids_beyond_the_database_integer_are_not_found(engine_app):
     client.post("/masuk", data={"username": "siti", "password": "benar-sekali"})
     assert client.get("/pekerja/1").status_code == 404
     assert client.get("/pekerja/99999999999").status_code == 404
+
+
+def test_handover_revision_keeps_rows_and_marks_old_collections_handed_over(engine_app):
+    """0003 down and up again with collections, claim requests and a device in the tables:
+    nothing is lost, and a collection from before 0003 counts as handed over when claimed."""
+    import uuid
+    from datetime import timedelta
+
+    from factories import make_coverage, make_distribution, make_staff, make_worker
+    from kiosk import distribution as dist
+    from kiosk.models import Collection
+    from kiosk.terminal import pairing
+
+    d = make_distribution(packages=5)
+    worker = make_worker()
+    make_coverage(worker, start=d.day - timedelta(days=3), end=d.day + timedelta(days=30))
+    staff = make_staff(role="admin")
+    staff_id = staff.id
+    pairing.add_device("Kios aula", "collect", d, staff=None)
+    collection_id = dist.claim(d.id, worker.id, request_id=uuid.uuid4().hex, staff=staff).collection_id
+    db.session.remove()
+    downgrade(revision="0002")
+    db.session.remove()
+    assert "handed_over_at" not in {c["name"] for c in inspect(db.engine).get_columns("collection")}
+    upgrade()
+    db.session.remove()
+    row = db.session.get(Collection, collection_id)
+    assert row.handed_over_at == row.collected_at and row.handed_over_by_id == staff_id
+    assert db.session.scalar(text("SELECT count(*) FROM claim_request")) == 1

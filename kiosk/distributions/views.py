@@ -353,12 +353,13 @@ def desk_handover(distribution_id: int):
             panel["photo_error"] = err.message
             return _desk(distribution, 422, **panel)
     staff = _staff()
+    # The person is standing at the desk: claimed and handed over in one step.
     result = dist.claim(
         distribution.id, worker.id, request_id=form.request_id.data,
         card_id=_card_id_of(form),
         # Stored data, not interface text: the BAST is printed in Indonesian.
         staff=staff, station=f"Meja petugas {staff.full_name or staff.username}"[:80],
-        proxy_name=form.proxy_name.data, proxy_relation=form.proxy_relation.data,
+        hand_over=True, proxy_name=form.proxy_name.data, proxy_relation=form.proxy_relation.data,
         handover_photo=photo_name,
     )
     if photo_name and (not result.ok or result.replayed):
