@@ -45,7 +45,7 @@ from . import wilayah
 from .audit import changes, record, snapshot
 from .database import utcnow, write_transaction
 from .extensions import db
-from .models import Card, ClaimRequest, Collection, Coverage, DistributionListEntry, Staff, Worker
+from .models import Card, ClaimRequest, Collection, Coverage, DistinctPair, DistributionListEntry, Staff, Worker
 
 DEFAULT_FUNDER = "Pemkab Muara Enim"
 OTHER_OCCUPATION = "lainnya"
@@ -93,6 +93,11 @@ class Validation:
     warnings: dict[str, list] = field(default_factory=dict)
     # The worker already enrolled with this NIK (the form links to them).
     duplicate: Worker | None = None
+    # Fields that the NIK contradicts (birth date, sex): the form must not call them right,
+    # whatever they say on their own. Field -> message; the refusal itself is on the NIK.
+    conflicts: dict[str, Any] = field(default_factory=dict)
+    # Enrolled workers that are probably the same person (``kiosk.duplicates``), form only.
+    probable: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -151,13 +156,11 @@ def _item(obj: Any, name: str) -> Any:
 
 
 def find_kecamatan(raw: str):
-    """The kecamatan named by a code ("160301", "16.03.01") or a name; ``None`` if unknown."""
+    """The kecamatan a code ("160301", "16.03.01") or a name as people write it surely means
+    (see ``wilayah.match_kecamatan``); ``None`` if unknown or ambiguous."""
     if not raw:
         return None
-    digits = _code_digits(raw)
-    if digits.isdigit():
-        return wilayah.kecamatan_by_code(digits)
-    return wilayah.kecamatan_by_name(raw)
+    return wilayah.match_kecamatan(str(raw)).found
 
 
 def kecamatan_code(kec) -> str:
@@ -166,17 +169,11 @@ def kecamatan_code(kec) -> str:
 
 
 def find_desa(kecamatan_code6: str, raw: str):
-    """The desa of that kecamatan named by a code or a name (case-insensitive); ``None`` if unknown."""
+    """The desa of that kecamatan a code or a name as people write it surely means (see
+    ``wilayah.match_desa``); ``None`` if unknown or ambiguous."""
     if not raw or not kecamatan_code6:
         return None
-    digits = _code_digits(raw)
-    wanted = raw.strip().casefold()
-    for desa in wilayah.desa_list(kecamatan_code6):
-        if digits.isdigit() and _code_digits(str(_item(desa, "code"))) == digits:
-            return desa
-        if str(_item(desa, "name")).casefold() == wanted:
-            return desa
-    return None
+    return wilayah.match_desa(str(raw), _code_digits(kecamatan_code6)).found
 
 
 def _message(exc: Exception):
@@ -192,8 +189,8 @@ def validate_worker(
 ) -> Validation:
     """Check one worker's data (a form or an import row) and return the clean values, errors
     and warnings per field. ``existing`` is the worker being edited (their own NIK/KPJ are not
-    duplicates). ``check_database=False`` skips the NIK/KPJ uniqueness look-ups (an import does
-    them in bulk)."""
+    duplicates). ``check_database=False`` skips the NIK/KPJ uniqueness and probable duplicate
+    look-ups (an import does them in bulk)."""
     v = Validation()
     today = today or coverage_rules.today_jakarta()
 
@@ -237,7 +234,7 @@ def validate_worker(
     else:
         v.clean["birth_place"] = birth_place
 
-    _check_nik(v, _text(data, "nik"), birth_date, sex, existing, check_database, today)
+    nik_result = _check_nik(v, _text(data, "nik"), birth_date, sex, existing, check_database, today)
 
     address = " ".join(str(data.get("address") or "").split())
     if len(address) > 500:
@@ -246,6 +243,8 @@ def validate_worker(
         v.clean["address"] = address
 
     _check_place(v, _text(data, "kecamatan"), _text(data, "desa"))
+    if nik_result is not None and nik_result.regency == wilayah.REGENCY_CODE:
+        _check_nik_place(v, nik_result.kecamatan)
     _check_occupation(v, _text(data, "occupation"), _text(data, "occupation_other"))
 
     phone_raw = _text(data, "phone")
@@ -284,20 +283,32 @@ def validate_worker(
             v.clean["photo"] = photo
         else:
             v.error("photo", _l("Foto tidak ditemukan. Ambil atau unggah foto lagi."))
+    if check_database and "name" in v.clean and "birth_date" in v.clean:
+        from . import duplicates
+
+        v.probable = duplicates.for_worker(v.clean, exclude_id=existing.id if existing is not None else None)
     return v
 
 
-def _check_nik(v: Validation, raw: str, birth_date, sex, existing, check_database, today) -> None:
+def _check_nik(v: Validation, raw: str, birth_date, sex, existing, check_database, today):
+    """Check the NIK (and that it agrees with the birth date and sex); the parsed NIK, or
+    ``None`` when none was typed."""
     if not raw:
         v.error("nik", _l("Isi NIK (16 angka di KTP)."))
-        return
+        return None
     result = nik_rules.parse_nik(raw, birth_date=birth_date, sex=sex, today=today)
     for message in result.errors:
         v.error("nik", message)
     for message in result.warnings:
         v.warn("nik", message)
+    if birth_date is not None and result.birth_date is not None and result.birth_date != birth_date:
+        v.conflicts["birth_date"] = _l("Tidak sama dengan tanggal lahir di NIK (%(date)s).",
+                                       date=result.birth_date.strftime("%d-%m-%Y"))
+    if sex is not None and result.sex is not None and sex != result.sex:
+        v.conflicts["sex"] = (_l("Tidak sama dengan NIK: NIK ini milik perempuan.") if result.sex == "P"
+                              else _l("Tidak sama dengan NIK: NIK ini milik laki-laki."))
     if not result.ok:
-        return
+        return result
     nik = result.nik
     v.clean["nik"] = nik
     if check_database:
@@ -308,30 +319,98 @@ def _check_nik(v: Validation, raw: str, birth_date, sex, existing, check_databas
         if other is not None:
             v.duplicate = other
             v.error("nik", _l("NIK ini sudah terdaftar atas nama %(name)s.", name=other.name))
+    return result
+
+
+def _names(places, *, with_kecamatan: bool = False) -> str:
+    if with_kecamatan:
+        kecamatan = {k.code: k.name for k in wilayah.kecamatan_list()}
+        return ", ".join(f"{p.name} (Kec. {kecamatan.get(p.kecamatan_code, p.kecamatan_code)})" for p in places)
+    return ", ".join(p.name for p in places)
+
+
+def _place_refusal(match: wilayah.Match, unknown, ambiguous, *, with_kecamatan: bool = False):
+    """The refusal for a place name that was not read: ambiguous (with the candidates) or
+    unknown (with the nearest names, if any)."""
+    if match.ambiguous:
+        return _l("%(first)s Bisa berarti: %(names)s. Tulis nama lengkapnya.", first=ambiguous,
+                  names=_names(match.candidates, with_kecamatan=with_kecamatan))
+    if match.suggestions:
+        return _l("%(first)s Mungkin maksudnya: %(names)s.", first=unknown,
+                  names=_names(match.suggestions, with_kecamatan=with_kecamatan))
+    return unknown
 
 
 def _check_place(v: Validation, kec_raw: str, desa_raw: str) -> None:
+    """Kecamatan and desa as people write them: the official names are kept, and a name read
+    loosely ("Pasar I" for Pasar I Muara Enim) is said as a warning; unknown or ambiguous names
+    are refused with the candidates. A list without a kecamatan column gets the kecamatan of
+    its desa when the desa's name exists in one kecamatan only."""
     if not kec_raw:
+        if desa_raw:
+            anywhere = wilayah.match_desa(desa_raw)
+            if anywhere.found is not None:
+                desa = anywhere.found
+                kec = wilayah.kecamatan_by_code(desa.kecamatan_code)
+                v.clean.update(kecamatan_code=kec.code, desa_code=desa.code, desa_name=desa.name)
+                v.warn("kecamatan", _l("Kecamatan tidak diisi; menurut desanya: %(kec)s.", kec=kec.name))
+                if not anywhere.exact:
+                    v.warn("desa", _l("Desa \"%(typed)s\" dibaca sebagai %(name)s.", typed=desa_raw, name=desa.name))
+                return
+            if anywhere.ambiguous:
+                kecamatan = [wilayah.kecamatan_by_code(d.kecamatan_code) for d in anywhere.candidates]
+                v.error("kecamatan", _l("Isi kecamatan: ada desa \"%(desa)s\" di beberapa kecamatan: %(names)s.",
+                                        desa=desa_raw, names=_names(kecamatan)))
+                return
         v.error("kecamatan", _l("Pilih kecamatan."))
         return
-    kec = find_kecamatan(kec_raw)
+    match = wilayah.match_kecamatan(kec_raw)
+    kec = match.found
     if kec is None:
-        v.error("kecamatan", _l("Kecamatan \"%(name)s\" tidak ada di Kabupaten Muara Enim.", name=kec_raw))
+        v.error("kecamatan", _place_refusal(
+            match,
+            _l("Kecamatan \"%(name)s\" tidak ada di Kabupaten Muara Enim.", name=kec_raw),
+            _l("Kecamatan \"%(name)s\" tidak jelas.", name=kec_raw),
+        ))
         return
-    code = kecamatan_code(kec)
-    v.clean["kecamatan_code"] = code
+    if not match.exact:
+        v.warn("kecamatan", _l("Kecamatan \"%(typed)s\" dibaca sebagai %(name)s.", typed=kec_raw, name=kec.name))
+    v.clean["kecamatan_code"] = kec.code
     if not desa_raw:
         v.error("desa", _l("Pilih desa/kelurahan."))
         return
-    desa = find_desa(code, desa_raw)
+    match = wilayah.match_desa(desa_raw, kec.code)
+    desa = match.found
     if desa is None:
-        v.error(
-            "desa",
-            _l("Desa \"%(desa)s\" tidak ada di Kecamatan %(kec)s.", desa=desa_raw, kec=_item(kec, "name")),
-        )
+        unknown = _l("Desa \"%(desa)s\" tidak ada di Kecamatan %(kec)s.", desa=desa_raw, kec=kec.name)
+        elsewhere = wilayah.match_desa(desa_raw)
+        others = [elsewhere.found] if elsewhere.found is not None else list(elsewhere.candidates)
+        others = [d for d in others if d.kecamatan_code != kec.code]
+        if others and not match.ambiguous:
+            v.error("desa", _l("%(first)s Desa itu ada di: %(names)s. Periksa kecamatannya.", first=unknown,
+                               names=_names(others, with_kecamatan=True)))
+        else:
+            v.error("desa", _place_refusal(match, unknown, _l("Desa \"%(desa)s\" tidak jelas.", desa=desa_raw)))
         return
-    v.clean["desa_code"] = _code_digits(str(_item(desa, "code")))
-    v.clean["desa_name"] = str(_item(desa, "name"))
+    if not match.exact:
+        v.warn("desa", _l("Desa \"%(typed)s\" dibaca sebagai %(name)s.", typed=desa_raw, name=desa.name))
+    v.clean["desa_code"] = desa.code
+    v.clean["desa_name"] = desa.name
+
+
+def _check_nik_place(v: Validation, nik_kecamatan: str | None) -> None:
+    """A NIK issued in another kecamatan of Muara Enim than the one chosen: a warning (people
+    move; the NIK keeps where it was first issued)."""
+    chosen = v.clean.get("kecamatan_code")
+    if not chosen or not nik_kecamatan or nik_kecamatan == chosen:
+        return
+    issued = wilayah.kecamatan_by_code(nik_kecamatan)
+    if issued is None:  # outside Muara Enim or an old code: the NIK's own warning says so
+        return
+    v.warn("kecamatan", _l(
+        "NIK ini diterbitkan di Kecamatan %(issued)s, sedangkan kecamatan yang dipilih %(chosen)s. Boleh bila "
+        "orangnya sudah pindah; pastikan yang dipilih kecamatan tempat tinggalnya sekarang.",
+        issued=issued.name, chosen=wilayah.kecamatan_by_code(chosen).name))
 
 
 def _check_occupation(v: Validation, raw: str, other: str) -> None:
@@ -449,12 +528,25 @@ def apply_update(worker: Worker, clean: Mapping[str, Any], *, staff: Staff | Non
     return True
 
 
-def enroll(clean: Mapping[str, Any], *, staff: Staff | None, coverage: Mapping[str, Any] | None = None) -> Worker:
+def enroll(
+    clean: Mapping[str, Any],
+    *,
+    staff: Staff | None,
+    coverage: Mapping[str, Any] | None = None,
+    different_from: Sequence[int] = (),
+    reason: str = "",
+) -> Worker:
     """Create a worker from ``Validation.clean`` (and, optionally, their first coverage from
-    ``validate_coverage(...).clean``) in one transaction, audited. Raises ``Refused``."""
+    ``validate_coverage(...).clean``) in one transaction, audited. ``different_from``: the
+    probable duplicates staff confirmed are other people, recorded with ``reason`` (clean, see
+    ``duplicates.clean_reason``) in the same transaction. Raises ``Refused``."""
+    from . import duplicates
+
     try:
         with write_transaction():
             worker = insert_worker(clean, staff=staff, coverage=coverage)
+            for other_id in different_from:
+                duplicates.record_different(worker.id, other_id, reason, staff=staff)
     except IntegrityError as exc:
         raise _integrity_refusal(exc) from None
     return worker
@@ -513,6 +605,8 @@ def delete(worker: Worker, *, staff: Staff | None) -> None:
         db.session.execute(
             sql_delete(DistributionListEntry).where(DistributionListEntry.worker_id == worker.id)
         )
+        db.session.execute(sql_delete(DistinctPair).where(
+            (DistinctPair.worker_id == worker.id) | (DistinctPair.other_id == worker.id)))
         db.session.expire(worker, ["coverages", "cards"])
         db.session.delete(worker)
     if photo:

@@ -36,7 +36,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .database import UTCDateTime, utcnow
@@ -100,11 +100,16 @@ class Worker(db.Model):
         Index("ix_worker_name", "name"),
         Index("ix_worker_kecamatan", "kecamatan_code"),
         Index("ix_worker_created_at", "created_at"),
+        # Probable duplicates (kiosk.duplicates): same name and birth date; same desa and birth date.
+        Index("ix_worker_name_key_birth", "name_key", "birth_date"),
+        Index("ix_worker_desa_birth", "desa_code", "birth_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     nik: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    # The name as compared for duplicates (kiosk.duplicates.name_key), kept in step with ``name``.
+    name_key: Mapped[str] = mapped_column(String(120), default="", server_default="")
     sex: Mapped[str] = mapped_column(String(1))
     birth_place: Mapped[str] = mapped_column(String(80), default="")
     birth_date: Mapped[date] = mapped_column(Date)
@@ -129,8 +134,35 @@ class Worker(db.Model):
         back_populates="worker", order_by="Card.issued_at.desc()"
     )
 
+    @validates("name")
+    def _keep_name_key(self, _key: str, name: str) -> str:
+        from .duplicates import name_key
+
+        self.name_key = name_key(name)
+        return name
+
     def __repr__(self) -> str:
         return f"<Worker {self.id}>"  # never the NIK: reprs end up in logs
+
+
+class DistinctPair(db.Model):
+    """Two workers that look like one person enrolled twice (``kiosk.duplicates``) but that
+    staff confirmed are different people ("orang berbeda"), with why. ``worker_id`` is the lower
+    id; the pair is then no longer listed as a probable duplicate."""
+
+    __tablename__ = "distinct_pair"
+    __table_args__ = (
+        UniqueConstraint("worker_id", "other_id", name="uq_distinct_pair"),
+        CheckConstraint("worker_id < other_id", name="ordered"),
+        Index("ix_distinct_pair_other", "other_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"))
+    other_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
 
 
 class Coverage(db.Model):

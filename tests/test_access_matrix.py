@@ -71,6 +71,8 @@ ROUTES = {
     "workers.import_confirm": "staff",
     "workers.import_cancel": "staff",
     "workers.export": "staff",
+    "workers.probable_list": "staff",
+    "workers.probable_different": "staff",
     "issuing.index": "staff",
     "issuing.worker": "staff",
     "issuing.issue": "staff",
@@ -197,6 +199,8 @@ def world(app):
         "worker_id": worker.id,
         "distribution_id": distribution.id,
         "collection_id": result.collection_id,
+        "first_id": worker.id,
+        "second_id": claimed.id,
     }
 
     clients = {role: app.test_client() for role in ROLES}

@@ -167,6 +167,86 @@ def test_date_formats_and_excel_dates(app):
         assert enrollment.validate_worker(form(birth_date=value)).clean["birth_date"] == BIRTH
 
 
+# ---- the form agrees with itself; places as people write them (issue 16) ------------------------
+
+def test_birth_date_the_nik_contradicts_is_marked_on_the_birth_date_too(app):
+    check = enrollment.validate_worker(form(birth_date="15-07-1985"))
+    assert "nik" in check.errors  # the refusal stays on the NIK
+    assert "14-07-1985" in str(check.conflicts["birth_date"])
+    assert "birth_date" not in check.errors  # not refused twice (the import lists every error)
+    assert "sex" not in check.conflicts
+
+
+def test_sex_the_nik_contradicts_is_marked_on_the_sex_too(app):
+    check = enrollment.validate_worker(form(sex="P"))
+    assert "nik" in check.errors
+    assert "laki-laki" in str(check.conflicts["sex"])
+    woman = enrollment.validate_worker(form(nik=nik_for(BIRTH, "P", serial=44), sex="L"))
+    assert "perempuan" in str(woman.conflicts["sex"])
+
+
+def test_nothing_contradicts_an_agreeing_form(app):
+    assert enrollment.validate_worker(form()).conflicts == {}
+    # Without a NIK there is nothing to contradict.
+    assert enrollment.validate_worker(form(nik="")).conflicts == {}
+
+
+def test_nik_issued_in_another_kecamatan_is_a_warning_on_the_kecamatan(app):
+    lawang_kidul = nik_for(BIRTH, "L", "160307", serial=12)
+    check = enrollment.validate_worker(form(nik=lawang_kidul))  # Muara Enim chosen
+    assert check.ok, check.errors
+    message = text(check.warnings["kecamatan"])
+    assert "Lawang Kidul" in message and "Muara Enim" in message
+    assert "kecamatan" not in enrollment.validate_worker(form()).warnings
+    palembang = "1671" + lawang_kidul[4:]  # outside Muara Enim: the NIK's own warning, not this one
+    assert "kecamatan" not in enrollment.validate_worker(form(nik=palembang)).warnings
+
+
+@pytest.mark.parametrize("written, official", [
+    ("Pasar I", "Pasar I Muara Enim"), ("Ds. Pasar 2", "Pasar II Muara Enim"), ("KEL. PASAR III", "Pasar III Muara Enim"),
+])
+def test_desa_as_people_write_it_is_accepted_with_the_official_name_as_a_warning(app, written, official):
+    check = enrollment.validate_worker(form(kecamatan="Kec. Muara Enim", desa=written))
+    assert check.ok, check.errors
+    assert check.clean["desa_name"] == official
+    assert official in text(check.warnings["desa"]) and written in text(check.warnings["desa"])
+
+
+def test_official_desa_name_in_other_case_needs_no_warning(app):
+    check = enrollment.validate_worker(form(kecamatan="muara enim", desa="desa pasar i muara enim"))
+    assert check.ok and check.clean["desa_name"] == "Pasar I Muara Enim"
+    assert "desa" not in check.warnings and "kecamatan" not in check.warnings
+
+
+def test_ambiguous_desa_is_refused_with_the_candidates(app):
+    check = enrollment.validate_worker(form(desa="Pasar"))
+    message = text(check.errors["desa"])
+    assert all(name in message for name in ("Pasar I Muara Enim", "Pasar II Muara Enim", "Pasar III Muara Enim"))
+
+
+def test_unknown_desa_suggests_the_nearest_and_where_it_really_is(app):
+    typo = text(enrollment.validate_worker(form(desa="Pasar Tiga Muara Enim")).errors["desa"])
+    assert "tidak ada" in typo
+    elsewhere = text(enrollment.validate_worker(form(desa="Tanjung Enim")).errors["desa"])
+    assert "Lawang Kidul" in elsewhere  # the desa exists, in another kecamatan
+
+
+def test_kecamatan_missing_is_taken_from_a_desa_found_in_one_kecamatan_only(app):
+    check = enrollment.validate_worker(form(kecamatan="", desa="Tanjung Enim Selatan",
+                                            nik=nik_for(BIRTH, "L", "160307", serial=12)))
+    assert check.ok, check.errors
+    assert check.clean["kecamatan_code"] == "160307"
+    assert "Lawang Kidul" in text(check.warnings["kecamatan"])
+    ambiguous = enrollment.validate_worker(form(kecamatan="", desa="Pagar Dewa"))
+    assert "Tanjung Agung" in text(ambiguous.errors["kecamatan"]) and "Benakat" in text(ambiguous.errors["kecamatan"])
+    assert "kecamatan" in enrollment.validate_worker(form(kecamatan="", desa="")).errors
+
+
+def test_ambiguous_kecamatan_is_refused_with_the_candidates(app):
+    message = text(enrollment.validate_worker(form(kecamatan="Semende Darat")).errors["kecamatan"])
+    assert "Semende Darat Laut" in message and "Semende Darat Ulu" in message
+
+
 # ---- writes ----------------------------------------------------------------------------------
 
 def test_enroll_writes_worker_first_coverage_and_audit(engine_app):

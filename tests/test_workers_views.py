@@ -210,6 +210,113 @@ def test_live_birth_date_check_also_refreshes_the_nik(client, staff):
     assert "tidak sama dengan tanggal lahir" in page
 
 
+def feedback(page: str, name: str) -> str:
+    """The feedback block of one field in an answer (first occurrence)."""
+    match = re.search(rf'<div class="feedback" id="feedback-{name}".*?</div>', page, re.S)
+    assert match, f"no feedback-{name} in answer"
+    return match.group(0)
+
+
+def test_birth_date_the_nik_contradicts_is_never_called_right(client, staff):
+    data = {"nik": nik_for(BIRTH, "L", serial=12), "birth_date": "1986-07-14", "sex": "L", "name": "Budi"}
+    page = html(client.post("/pekerja/periksa/birth_date", data=data, headers=hx("feedback-birth_date")))
+    own = feedback(page, "birth_date")
+    assert "Sudah benar" not in own and "14-07-1985" in own
+    agreeing = html(client.post("/pekerja/periksa/birth_date", data=dict(data, birth_date="1985-07-14"),
+                                headers=hx("feedback-birth_date")))
+    assert "Sudah benar" in feedback(agreeing, "birth_date")
+
+
+def test_typing_the_nik_refreshes_birth_date_sex_and_kecamatan(client, staff):
+    data = {"nik": nik_for(BIRTH, "P", "160307", serial=12), "birth_date": "1985-07-14", "sex": "L",
+            "kecamatan": "160302"}
+    page = html(client.post("/pekerja/periksa/nik", data=data, headers=hx("feedback-nik")))
+    for name in ("birth_date", "sex", "kecamatan"):
+        assert f'id="feedback-{name}" aria-live="polite" hx-swap-oob="true"' in page, name
+    sex = feedback(page[page.index('id="feedback-sex"') - 30:], "sex")
+    assert "Sudah benar" not in sex and "perempuan" in sex
+    kecamatan = feedback(page[page.index('id="feedback-kecamatan"') - 30:], "kecamatan")
+    assert "Lawang Kidul" in kecamatan and "Sudah benar" not in kecamatan
+    assert "Sudah benar" in feedback(page[page.index('id="feedback-birth_date"') - 30:], "birth_date")
+
+
+def test_live_kecamatan_check_warns_about_the_nik(client, staff):
+    data = {"nik": nik_for(BIRTH, "L", "160307", serial=12), "kecamatan": "160302"}
+    page = html(client.post("/pekerja/periksa/kecamatan", data=data, headers=hx("feedback-kecamatan")))
+    assert "diterbitkan di Kecamatan Lawang Kidul" in feedback(page, "kecamatan")
+    same = html(client.post("/pekerja/periksa/kecamatan", data=dict(data, kecamatan="160307"),
+                            headers=hx("feedback-kecamatan")))
+    assert "Sudah benar" in feedback(same, "kecamatan")
+
+
+def test_form_page_checks_kecamatan_and_desa_live(client, staff):
+    page = html(client.get("/pekerja/baru?kecamatan=160302"))
+    assert 'hx-post="/pekerja/periksa/kecamatan"' in page and 'hx-post="/pekerja/periksa/desa"' in page
+    assert 'id="probable-duplicates"' in page
+
+
+def test_live_check_shows_a_probable_duplicate_with_a_link(client, staff):
+    other = make_worker(name="Budi Santoso", birth_date=BIRTH, nik=nik_for(BIRTH, "L", serial=12))
+    data = enroll_form(nik=nik_for(BIRTH, "L", serial=77), name="BUDI SANTOSO")
+    page = html(client.post("/pekerja/periksa/name", data=data, headers=hx("feedback-name")))
+    assert 'id="probable-duplicates" aria-live="polite" hx-swap-oob="true"' in page
+    assert f'href="/pekerja/{other.id}"' in page and "Mungkin orang yang sama" in page
+    assert 'name="different"' in page
+    plain = html(client.post("/pekerja/periksa/phone", data=data, headers=hx("feedback-phone")))
+    assert "probable-duplicates" not in plain  # other fields leave the panel (and what was ticked) alone
+
+
+def test_enrolling_a_probable_duplicate_needs_orang_berbeda_with_a_reason(client, staff):
+    from kiosk.models import DistinctPair
+
+    other = make_worker(name="Budi Santoso", birth_date=BIRTH, nik=nik_for(BIRTH, "L", serial=12))
+    data = enroll_form(nik=nik_for(BIRTH, "L", serial=77))
+    refused = client.post("/pekerja/baru", data=data)
+    assert refused.status_code == 422 and "Periksa dulu kemungkinan data ganda" in html(refused)
+    assert f'href="/pekerja/{other.id}"' in html(refused)
+    no_reason = client.post("/pekerja/baru", data=dict(data, different="1", different_reason=" "))
+    assert no_reason.status_code == 422 and "Tulis alasannya" in html(no_reason)
+    assert count(Worker) == 1 and count(DistinctPair) == 0
+    saved = client.post("/pekerja/baru", data=dict(data, different="1", different_reason="Kembar"))
+    assert saved.status_code == 303, html(saved)
+    new = db.session.scalars(select(Worker).where(Worker.id != other.id)).one()
+    pair = db.session.scalars(select(DistinctPair)).one()
+    assert (pair.worker_id, pair.other_id, pair.reason, pair.decided_by_id) == (other.id, new.id, "Kembar", staff.id)
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.entity_type == "distinct_pair")) is not None
+
+
+def test_editing_shows_probable_duplicates_without_blocking(client, staff):
+    other = make_worker(name="Budi Santoso", birth_date=BIRTH, nik=nik_for(BIRTH, "L", serial=12))
+    mine = make_worker(name="Budi Santoso", birth_date=BIRTH, nik=nik_for(BIRTH, "L", serial=77))
+    page = html(client.get(f"/pekerja/{mine.id}/ubah"))
+    assert 'id="probable-duplicates"' in page
+    data = enroll_form(nik=mine.nik, phone="0812 1111 2222", worker_id=str(mine.id))
+    response = client.post(f"/pekerja/{mine.id}/ubah", data=data)
+    assert response.status_code == 303, html(response)
+    check = html(client.post("/pekerja/periksa/name", data=data, headers=hx("feedback-name")))
+    assert f'href="/pekerja/{other.id}"' in check and 'name="different"' not in check
+    assert "/pekerja/kemungkinan-ganda" in check
+
+
+def test_probable_duplicates_page_and_orang_berbeda(client, staff):
+    from kiosk.models import DistinctPair
+
+    a = make_worker(name="Budi Santoso", birth_date=BIRTH, nik=nik_for(BIRTH, "L", serial=12))
+    b = make_worker(name="Budi  Santoso", birth_date=BIRTH, nik=nik_for(BIRTH, "L", serial=13))
+    page = html(client.get("/pekerja/kemungkinan-ganda"))
+    assert "1 pasangan perlu diperiksa" in page
+    assert f'href="/pekerja/{a.id}"' in page and f'href="/pekerja/{b.id}"' in page
+    url = f"/pekerja/kemungkinan-ganda/{a.id}/{b.id}/berbeda"
+    refused = client.post(url, data={"reason": ""})
+    assert refused.status_code == 422 and "Tulis alasannya" in html(refused)
+    done = client.post(url, data={"reason": "Kembar, KTP dicek"})
+    assert done.status_code == 303
+    assert count(DistinctPair) == 1
+    assert "Tidak ada kemungkinan data ganda" in html(client.get("/pekerja/kemungkinan-ganda"))
+    assert client.post(f"/pekerja/kemungkinan-ganda/{a.id}/99999/berbeda", data={"reason": "x"}).status_code == 404
+    assert "kemungkinan-ganda" in html(client.get("/pekerja/"))
+
+
 def test_live_income_updates_the_contribution(client, staff):
     data = {"income": "Rp2.000.000", "start": "2026-12-01", "with_coverage": "1"}
     page = html(client.post("/pekerja/periksa/income", data=data, headers=hx("feedback-income")))

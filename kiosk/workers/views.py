@@ -11,7 +11,7 @@ from ..i18n import _l
 from flask_login import current_user
 
 from .. import coverage as coverage_rules
-from .. import enrollment, photos
+from .. import duplicates, enrollment, photos
 from ..auth import staff_required
 from ..extensions import db, htmx
 from ..models import Worker
@@ -19,6 +19,10 @@ from ..web import photo_response
 from . import bp, forms, listing, panels
 
 VARY = "HX-Request, HX-Target"
+# A live check of one field also answers the fields whose messages depend on it: the NIK
+# carries the birth date and sex, and was issued in a kecamatan.
+RELATED_FIELDS = {"nik": ("birth_date", "sex", "kecamatan"), "birth_date": ("nik",), "sex": ("nik",)}
+PROBABLE_FIELDS = ("nik", "name", "birth_date", "desa")
 AUDIT_ACTIONS = {
     "create": _l("dibuat"), "update": _l("diubah"), "delete": _l("dihapus"),
 }
@@ -111,7 +115,10 @@ def _form_context(values: dict, validation: enrollment.Validation | None, worker
         "values": values,
         "errors": validation.errors if validation else {},
         "warnings": validation.warnings if validation else {},
+        "conflicts": validation.conflicts if validation else {},
         "duplicate": validation.duplicate if validation else None,
+        "probable": validation.probable if validation else [],
+        "different": _different(request.form),
         "worker": worker,
         "fields": forms.WORKER_FORM,
         "kecamatan_choices": forms.kecamatan_choices(),
@@ -155,9 +162,11 @@ def new():
     coverage_check = None
     if coverage_values["with_coverage"]:
         coverage_check = enrollment.validate_coverage(coverage_values)
+    reason = _confirm_different(check) if check.ok else ""
     if check.ok and (coverage_check is None or coverage_check.ok):
         try:
-            worker = enrollment.enroll(check.clean, staff=current_user, coverage=coverage_check.clean if coverage_check else None)
+            worker = enrollment.enroll(check.clean, staff=current_user, coverage=coverage_check.clean if coverage_check else None,
+                                       different_from=[p.worker_id for p in check.probable], reason=reason)
         except enrollment.Refused as exc:
             for name, messages in exc.errors.items():
                 check.errors.setdefault(name, []).extend(messages)
@@ -166,6 +175,27 @@ def new():
             return redirect(url_for("workers.show", worker_id=worker.id), 303)
     context = _form_context(values, check, None, coverage_values, coverage_check)
     return render_template("workers/form.html", **context), 422
+
+
+def _different(form) -> dict:
+    return {"checked": form.get("different") == "1", "reason": form.get("different_reason", "")}
+
+
+def _confirm_different(check: enrollment.Validation) -> str:
+    """A new worker who is probably someone already enrolled is saved only once staff confirm
+    "orang berbeda" with a reason; returns the reason, or adds the refusal to ``check``."""
+    if not check.probable:
+        return ""
+    different = _different(request.form)
+    if not different["checked"]:
+        check.error("probable", _l("Periksa dulu kemungkinan data ganda di bawah: buka data yang sudah terdaftar, "
+                                   "atau centang \"orang berbeda\" dan tulis alasannya."))
+        return ""
+    try:
+        return duplicates.clean_reason(different["reason"])
+    except duplicates.ReasonError as exc:
+        check.error("different_reason", exc.message)
+        return ""
 
 
 @bp.route("/<int:worker_id>/ubah", methods=["GET", "POST"])
@@ -198,9 +228,10 @@ def edit(worker_id: int):
 @staff_required
 def check_field(field: str):
     """Live check while the person types. The whole form is checked (a NIK needs the birth date
-    and sex) and only that field's messages are answered; a change of birth date or sex also
-    refreshes the NIK's, a change of income or coverage the contribution. Without htmx the
-    whole form comes back checked."""
+    and sex) and that field's messages are answered with those of the fields that depend on it
+    (``RELATED_FIELDS``), the probable duplicates panel when the NIK, name, birth date or desa
+    changed, and the contribution when the income or coverage changed. Without htmx the whole
+    form comes back checked."""
     if field not in forms.FIELD_NAMES and field != "coverage":
         abort(404)
     worker_id = request.form.get("worker_id", "")
@@ -217,8 +248,12 @@ def check_field(field: str):
         html = render_template("workers/_contribution.html", contribution=contribution, oob=False)
         return _vary(make_response(html))
     parts = [_feedback_html(field, check, values)]
-    if field in ("sex", "birth_date") and values.get("nik"):
-        parts.append(_feedback_html("nik", check, values, oob=True))
+    for related in RELATED_FIELDS.get(field, ()):
+        if values.get(related):
+            parts.append(_feedback_html(related, check, values, oob=True))
+    if field in PROBABLE_FIELDS:
+        parts.append(render_template("workers/_probable.html", probable=check.probable, worker=worker,
+                                     errors={}, different=_different(request.form), oob=True))
     if field == "income" and coverage_values is not None:
         parts.append(render_template("workers/_contribution.html", contribution=contribution, oob=True))
     return _vary(make_response("\n".join(parts)))
@@ -234,6 +269,7 @@ def _feedback_html(field: str, check: enrollment.Validation, values: dict, oob: 
         name=field,
         errors=check.errors.get(field, []),
         warnings=check.warnings.get(field, []),
+        conflict=check.conflicts.get(field),
         duplicate=check.duplicate if field == "nik" else None,
         value=values.get(field, ""),
         checked=True,
