@@ -126,3 +126,67 @@ def test_enroll_with_live_nik_check_and_camera_photo(app, live_server, browser_f
             centre = img.convert("RGB").getpixel((img.width // 2, img.height // 2))
     assert all(abs(a - b) < 40 for a, b in zip(centre, ORANGE)), centre  # the camera's frame
     assert not problems, problems
+
+
+def test_form_agrees_with_itself_and_asks_about_a_probable_duplicate(app, live_server, browser_factory, sign_in,
+                                                                    output_dir):
+    """Issue 16: a field the NIK contradicts never says "Sudah benar" at the same moment; a NIK
+    of another kecamatan warns; the same person enrolled under another NIK is shown, linked, and
+    saving needs "orang berbeda" with a reason."""
+    from factories import make_worker
+    from kiosk.extensions import db
+    from kiosk.models import DistinctPair, Worker
+
+    with app.app_context():
+        other = make_worker(name="Budi Santoso", birth_date=BIRTH, nik=nik_for(BIRTH, "L", serial=12))
+        other_id = other.id
+    page = browser_factory(viewport={"width": 900, "height": 1100}).new_page()
+    problems = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    with app.app_context():
+        make_staff(role="admin", username="admin", password="kata-sandi-kuat")
+    sign_in(page, live_server.url, "admin", "kata-sandi-kuat")
+    page.get_by_role("link", name="Pekerja").first.click()
+    page.get_by_role("link", name="Daftarkan pekerja").first.click()
+    page.get_by_role("heading", name="Daftarkan pekerja").wait_for()
+
+    page.get_by_label("NIK").press_sequentially(nik_for(BIRTH, "L", serial=10))  # Excel cut 0012 to 0010
+    page.locator("#feedback-nik").get_by_text("Sudah benar").wait_for()
+    page.get_by_label("Nama lengkap").fill("BUDI SANTOSO")
+    page.get_by_label("Perempuan").check()
+    page.get_by_label("Tanggal lahir").fill("1985-07-15")
+    birth, sex = page.locator("#feedback-birth_date"), page.locator("#feedback-sex")
+    birth.get_by_text("Tidak sama dengan tanggal lahir di NIK (14-07-1985)").wait_for()
+    sex.get_by_text("NIK ini milik laki-laki").wait_for()
+    page.locator("#feedback-nik").get_by_text("tidak sama dengan tanggal lahir").wait_for()
+    assert "Sudah benar" not in birth.inner_text() and "Sudah benar" not in sex.inner_text()
+    page.screenshot(path=output_dir / "agree-1-contradicted.png", full_page=True)
+
+    page.get_by_label("Laki-laki").check()
+    page.get_by_label("Tanggal lahir").fill("1985-07-14")
+    birth.get_by_text("Sudah benar").wait_for()
+    sex.get_by_text("Sudah benar").wait_for()
+    panel = page.locator("#probable-duplicates")
+    panel.get_by_text("Mungkin orang yang sama").wait_for()
+    assert panel.get_by_role("link", name="Buka data Budi Santoso").get_attribute("href") == f"/pekerja/{other_id}"
+
+    page.get_by_label("Kecamatan").select_option(label="Lawang Kidul")
+    page.locator("#feedback-kecamatan").get_by_text("diterbitkan di Kecamatan Muara Enim").wait_for()
+    page.get_by_label("Kecamatan").select_option(label="Muara Enim")
+    page.locator("#f-desa option", has_text="Pasar I Muara Enim").wait_for(state="attached")
+    page.get_by_label("Desa / kelurahan").select_option(label="Pasar I Muara Enim")
+    page.get_by_label("Pekerjaan", exact=True).select_option("Petani")
+    page.get_by_label("Penghasilan per bulan").fill("Rp1.000.000")
+    page.get_by_label("Daftarkan periode cakupan sekarang").uncheck()
+    page.get_by_role("button", name="Daftarkan", exact=True).click()
+    page.get_by_text("Periksa dulu kemungkinan data ganda").wait_for()
+    page.screenshot(path=output_dir / "agree-2-probable-duplicate.png", full_page=True)
+
+    page.get_by_label("Sudah saya periksa: ini orang berbeda").check()
+    page.get_by_label("Alasan").fill("Kembar, KTP dicek")
+    page.get_by_role("button", name="Daftarkan", exact=True).click()
+    page.get_by_text("BUDI SANTOSO sudah terdaftar.").wait_for()
+    with app.app_context():
+        assert db.session.query(Worker).count() == 2
+        assert db.session.query(DistinctPair).one().reason == "Kembar, KTP dicek"
+    assert not problems, problems
