@@ -1,49 +1,26 @@
-"""Import: 10,000- and 100,000-row XLSX files of workers through kiosk/imports.py, preview (every
+"""Import: 10,000- and 100,000-row XLSX files of workers through kiosk.imports, preview (every
 row checked, nothing written) and commit (the accepted rows written in one transaction), on a
-migrated SQLite database, in an app context. The files are made with openpyxl from the module's
-own template headers when it offers a template; the rows are valid Muara Enim workers (the same
-NIKs as the other benchmarks). Goal (issue 3): 10,000 rows previewed in under 10 s.
+migrated SQLite database, in an app context. The files carry the template's own headers; the
+rows are valid Muara Enim workers (the same NIKs as the other benchmarks). Goal (issue 3):
+10,000 rows previewed in under 10 s.
 """
 
 from __future__ import annotations
 
-import inspect
 import io
 import time
-from datetime import timedelta
 
 from . import dataset
-from .common import ROOT, BenchResult, Context, NotAvailable
+from .common import BenchResult, Context
 
 PREVIEW_GOAL_S = 10.0
-DEFAULT_HEADERS = ["NIK", "Nama", "Jenis Kelamin", "Tempat Lahir", "Tanggal Lahir", "Alamat", "Kecamatan", "Desa",
-                   "Pekerjaan", "No. HP", "Penghasilan", "No. KPJ", "Mulai", "Berakhir"]
 
 
-def _module():
-    if not (ROOT / "kiosk" / "imports.py").exists():
-        raise NotAvailable("kiosk/imports.py is not in the tree yet")
-    try:
-        from kiosk import imports
-    except Exception as error:  # noqa: BLE001 - a module mid-edit
-        raise NotAvailable(f"kiosk.imports cannot be imported: {type(error).__name__}: {error}") from error
-    return imports
+def columns() -> list[tuple[str, str]]:
+    """(key, header) of the import template's columns."""
+    from kiosk.imports import HEADERS, TEMPLATE_KEYS
 
-
-def _find(module, *words):
-    for name, fn in inspect.getmembers(module, inspect.isfunction):
-        if fn.__module__ == module.__name__ and not name.startswith("_") and any(w in name for w in words):
-            return fn
-    return None
-
-
-def columns_of(module) -> list[tuple[str, str]]:
-    """(key, header) of the module's template columns, else DEFAULT_HEADERS by their own name."""
-    keys = getattr(module, "TEMPLATE_KEYS", None)
-    headers = getattr(module, "HEADERS", {})
-    if keys:
-        return [(k, headers.get(k, k)) for k in keys]
-    return [(h, h) for h in DEFAULT_HEADERS]
+    return [(k, HEADERS[k]) for k in TEMPLATE_KEYS]
 
 
 def _values(n: int, nik: str, sex: str, birth, kec, desas, today) -> dict:
@@ -132,26 +109,21 @@ def make_xlsx(columns: list[tuple[str, str]], rows: int) -> bytes:
 
 
 def run(ctx: Context) -> BenchResult:
-    module = _module()
-    preview = _find(module, "preview")
-    commit = _find(module, "commit", "confirm", "apply")
-    if preview is None or commit is None:
-        raise NotAvailable(f"kiosk.imports has no preview/commit functions yet (found: "
-                           f"{[n for n, _ in inspect.getmembers(module, inspect.isfunction)]})")
     from kiosk import create_app
     from kiosk.extensions import db
+    from kiosk.imports import MAX_ROWS, commit, preview
 
     result = BenchResult("imports")
-    columns = columns_of(module)
-    limit = getattr(module, "MAX_ROWS", None)
+    template_columns = columns()
+    limit = MAX_ROWS
     sizes = ctx.size((10_000, 100_000), (1_000,))
     instance = dataset.make_instance(ctx, "imports")
     app = create_app({"INSTANCE_PATH": str(instance), "SECRET_KEY": dataset.DESK_SECRET,
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'kiosk.sqlite3'}"})
-    result.raw = {"columns": columns, "max_rows": limit, "sizes": {}}
+    result.raw = {"columns": template_columns, "max_rows": limit, "sizes": {}}
     for rows in sizes:
         t0 = time.perf_counter()
-        data = make_xlsx(columns, rows)
+        data = make_xlsx(template_columns, rows)
         made = time.perf_counter() - t0
         raw = result.raw["sizes"][rows] = {"xlsx_bytes": len(data), "make_seconds": round(made, 2)}
         ctx.log(f"imports: {rows:,}-row XLSX made in {made:.1f} s ({len(data) / 1e6:.1f} MB)")
@@ -192,6 +164,6 @@ def run(ctx: Context) -> BenchResult:
             db.session.remove()
     with app.app_context():
         db.engine.dispose()
-    if limit and any(n > limit for n in sizes):
-        result.raw["note"] = f"kiosk/imports.py takes at most {limit:,} rows per file (MAX_ROWS)"
+    if any(n > limit for n in sizes):
+        result.raw["note"] = f"kiosk.imports takes at most {limit:,} rows per file (MAX_ROWS)"
     return result

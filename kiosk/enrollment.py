@@ -496,13 +496,37 @@ def _integrity_refusal(exc: IntegrityError) -> Refused:
     return Refused(_l("Data tidak bisa disimpan karena bentrok dengan data lain. Muat ulang lalu coba lagi."))
 
 
+def new_worker(clean: Mapping[str, Any], *, staff: Staff | None) -> Worker:
+    """A ``Worker`` row from ``Validation.clean`` (not yet added to the session)."""
+    return Worker(**{k: clean[k] for k in WORKER_FIELDS if k in clean}, created_by_id=staff.id if staff else None)
+
+
+def new_period(worker: Worker, *, start: date, end: date, programmes: Sequence[str], funder: str,
+               staff: Staff | None) -> Coverage:
+    """A ``Coverage`` row for ``worker`` (flushed, so it has an id) with the monthly contribution
+    of its programmes on the worker's income (not yet added to the session; nothing checked)."""
+    codes = coverage_rules.programme_codes(programmes)
+    return Coverage(
+        worker_id=worker.id,
+        jkk="JKK" in codes,
+        jkm="JKM" in codes,
+        jht="JHT" in codes,
+        start_date=start,
+        end_date=end,
+        funder=funder or DEFAULT_FUNDER,
+        income_basis=worker.income,
+        monthly_contribution=int(coverage_rules.monthly_contribution(worker.income, codes).total),
+        created_by_id=staff.id if staff else None,
+    )
+
+
 def insert_worker(
     clean: Mapping[str, Any], *, staff: Staff | None, coverage: Mapping[str, Any] | None = None
 ) -> Worker:
     """Add a worker (and optionally their first period) with its audit events, inside the
     caller's ``write_transaction()`` — for writing many rows in one transaction (the import).
     A NIK/KPJ taken meanwhile raises ``IntegrityError`` at flush; a period ``Refused``."""
-    worker = Worker(**{k: clean[k] for k in WORKER_FIELDS if k in clean}, created_by_id=staff.id if staff else None)
+    worker = new_worker(clean, staff=staff)
     db.session.add(worker)
     db.session.flush()
     record("create", worker, after=snapshot(worker, WORKER_FIELDS), staff=staff)
@@ -659,20 +683,8 @@ def insert_coverage(
             end=tanggal_id(clash.end_date),
         )
         raise Refused(message, {"start": [message]})
-    ordered = tuple(p for p in ("JKK", "JKM", "JHT") if p in codes)
-    contribution = coverage_rules.monthly_contribution(worker.income, ordered)
-    period = Coverage(
-        worker_id=worker.id,
-        jkk="JKK" in codes,
-        jkm="JKM" in codes,
-        jht="JHT" in codes,
-        start_date=start,
-        end_date=end,
-        funder=funder or DEFAULT_FUNDER,
-        income_basis=worker.income,
-        monthly_contribution=int(contribution.total),
-        created_by_id=staff.id if staff else None,
-    )
+    known = tuple(c for c in coverage_rules.PROGRAMME_CODES if c in codes)
+    period = new_period(worker, start=start, end=end, programmes=known, funder=funder, staff=staff)
     db.session.add(period)
     db.session.flush()
     record("create", period, after=snapshot(period, COVERAGE_FIELDS), staff=staff)

@@ -40,10 +40,17 @@ class Message(LazyString):
         translated = escape(_gettext(self._args[0]))  # no parameters: nothing is formatted yet
         return translated % self._kwargs if self._kwargs else translated
 
+    @property
+    def indonesian(self) -> str:
+        """The text in Bahasa Indonesia (the message id), formatted: for office documents."""
+        return indonesian(self._args[0], **self._kwargs)
+
 
 def _l(text: str, **params) -> Message:
     """Mark ``text`` for translation (``pybabel extract -k _l``); see ``Message``."""
     return Message(text, **params)
+
+
 bp = Blueprint("i18n", __name__)
 
 
@@ -89,6 +96,17 @@ def waktu(value: datetime | None) -> str:
 def tanggal_id(value: date, long: bool = True) -> str:
     """Indonesian date outside a request (PDF documents, CLI)."""
     return babel_format_date(value, "d MMMM y" if long else "d MMM y", locale="id")
+
+
+def hari_tanggal_id(value: date) -> str:
+    """Indonesian weekday and date outside a request: "Selasa, 24 November 2026"."""
+    return babel_format_date(value, "EEEE, d MMMM y", locale="id")
+
+
+def indonesian(text: str, **values) -> str:
+    """Text of an office document (BAST, lists, sheets): always Bahasa Indonesia, whatever the
+    screen's language, so never translated and never in the catalog."""
+    return text % values if values else text
 
 
 def waktu_id(value: datetime, tz: str = "Asia/Jakarta") -> str:

@@ -273,3 +273,11 @@ def match_desa(text: str, kecamatan_code6: str | None = None) -> Match:
     if index is None:
         return Match(text)
     return index.match(text)
+
+
+def kecamatan_name(code6: str | None) -> str:
+    """The name of a kecamatan by its code, or the code itself when it is unknown ("" for none)."""
+    if not code6:
+        return ""
+    found = kecamatan_by_code(code6)
+    return found.name if found is not None else code6

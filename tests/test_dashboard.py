@@ -7,12 +7,14 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from documents import pdf_pages
 from factories import make_card, make_coverage, make_distribution, make_staff, make_worker
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from kiosk import distribution as distribution_service
-from kiosk import reports
+from kiosk.coverage import JAKARTA, today_jakarta
+from kiosk.reports import dashboard
 from kiosk.extensions import db
 from kiosk.models import Card, Collection, Coverage, Worker
 
@@ -30,7 +32,7 @@ def run_distribution(covered: int = 12, collecting: int = 8, packages: int = 10)
     """A distribution run through the real claim function: ``collecting`` of ``covered`` workers
     collect (the desk hands each package over), one of them twice (refused), and one uncovered
     worker tries (refused)."""
-    day = reports.today_jakarta()
+    day = today_jakarta()
     dist = make_distribution(packages=packages, status="open", day=day)
     workers = [make_worker(name=f"Peserta {i:02d}") for i in range(covered)]
     for w in workers:
@@ -53,7 +55,7 @@ def test_home_figures_equal_database_counts_after_a_scripted_distribution(client
     login_as("petugas")
     dist, _ = run_distribution()
     html = client.get("/").get_data(as_text=True)
-    day = reports.today_jakarta()
+    day = today_jakarta()
     assert figure(html, "workers") == str(db.session.scalar(select(func.count(Worker.id))))
     assert figure(html, "active") == str(db.session.scalar(
         select(func.count(func.distinct(Coverage.worker_id))).where(Coverage.start_date <= day, Coverage.end_date >= day)))
@@ -152,8 +154,6 @@ def test_closed_distribution_bast_comes_from_the_frozen_report(client, login_as)
     # A worker renamed after close-out: the filed BAST keeps the name of the day.
     workers[0].name = "Nama Baru"
     db.session.commit()
-    from test_reports import pdf_pages
-
     text = " ".join(" ".join(pdf_pages(client.get(f"/laporan/penyaluran/{dist.id}/bast.pdf").data)).split())
     assert "Peserta 00" in text and "Nama Baru" not in text
     assert "Sisa paket : 2 paket" in text
@@ -161,7 +161,7 @@ def test_closed_distribution_bast_comes_from_the_frozen_report(client, login_as)
 
 def test_coverage_export_is_for_admins_and_holds_the_filtered_rows(client, login_as, app):
     login_as("admin")
-    day = reports.today_jakarta()
+    day = today_jakarta()
     soon, later = make_worker(name="Segera", occupation="Ojek"), make_worker(name="Nanti", occupation="Ojek")
     make_coverage(soon, start=day - timedelta(days=80), end=day + timedelta(days=3))
     make_coverage(later, start=day - timedelta(days=10), end=day + timedelta(days=80))
@@ -188,12 +188,12 @@ def test_audit_page_filters_and_exports(client, login_as):
     html = client.get(f"/laporan/audit?petugas={admin.id}&jenis=staff&id={ani.id}").get_data(as_text=True)
     assert "staff.deactivate" in html and "staff.create" not in html
     assert re.search(r"<strong>1</strong>\s*kejadian", html)
-    today = reports.today_jakarta().isoformat()
+    today = today_jakarta().isoformat()
     response = client.get(f"/laporan/audit.xlsx?petugas={admin.id}&dari={today}&sampai={today}")
     rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
     assert sorted(r[3] for r in rows[1:]) == ["staff.create", "staff.deactivate"]
     assert all(r[1] == admin.username for r in rows[1:])
-    yesterday = (reports.today_jakarta() - timedelta(days=1)).isoformat()
+    yesterday = (today_jakarta() - timedelta(days=1)).isoformat()
     rows = list(load_workbook(io.BytesIO(client.get(f"/laporan/audit.xlsx?sampai={yesterday}").data)).active.iter_rows(values_only=True))
     assert len(rows) == 1  # the header only
     assert "style=" not in html
@@ -216,7 +216,7 @@ def test_audit_page_pages_through_many_events(client, login_as):
 def test_hour_chart_counts_the_collections_of_the_day(client, login_as):
     login_as("petugas")
     dist, _ = run_distribution(covered=3, collecting=3, packages=3)
-    nine = datetime.combine(dist.day, datetime.min.time(), reports.JAKARTA).replace(hour=9, minute=15)
+    nine = datetime.combine(dist.day, datetime.min.time(), JAKARTA).replace(hour=9, minute=15)
     for c in db.session.scalars(select(Collection).where(Collection.distribution_id == dist.id)):
         c.collected_at = nine.astimezone(timezone.utc)
     db.session.commit()
@@ -248,9 +248,7 @@ def test_pages_in_english(client, login_as):
     home = client.get("/").get_data(as_text=True)
     assert 'lang="en"' in home
     # documents stay in Bahasa Indonesia whatever the screen language
-    dist_id = reports.current_distribution().id
-    from test_reports import pdf_pages
-
+    dist_id = dashboard.current_distribution().id
     assert "BERITA ACARA SERAH TERIMA" in pdf_pages(client.get(f"/laporan/penyaluran/{dist_id}/bast.pdf").data)[0]
 
 

@@ -295,13 +295,13 @@ def test_unreadable_files_get_a_clear_message(app, content, filename, words):
 
 
 def test_too_many_rows_and_too_many_bytes(app, monkeypatch):
-    monkeypatch.setattr(imports, "MAX_ROWS", 5)
+    monkeypatch.setattr(imports.reading, "MAX_ROWS", 5)
     with pytest.raises(imports.ImportFileError, match="terlalu banyak"):
         imports.preview(as_csv([person(n) for n in range(30)]))
-    monkeypatch.setattr(imports, "MAX_UNPACKED", 10_000)  # an XLSX that unpacks to more: a zip bomb
+    monkeypatch.setattr(imports.reading, "MAX_UNPACKED", 10_000)  # an XLSX that unpacks to more: a zip bomb
     with pytest.raises(imports.ImportFileError, match="setelah dibuka"):
         imports.preview(as_xlsx([person(1)]), filename="bom.xlsx")
-    monkeypatch.setattr(imports, "MAX_BYTES", 100)
+    monkeypatch.setattr(imports.reading, "MAX_BYTES", 100)
     with pytest.raises(imports.ImportFileError, match="terlalu besar"):
         imports.preview(as_csv([person(n) for n in range(3)]))
 

@@ -10,33 +10,27 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pypdfium2 as pdfium
 import pytest
+from documents import pdf_pages
 from factories import make_card, make_coverage, make_distribution, make_staff, make_worker
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from flask import render_template
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from kiosk import card_registry, reports
+from kiosk import card_registry
+from kiosk import spreadsheets
+from kiosk.coverage import JAKARTA
+from kiosk.i18n import hari_tanggal_id
+from kiosk.reports import audit as audit_report
+from kiosk.reports.bast import bast_pdf
+from kiosk.reports import coverage as coverage_report
+from kiosk.reports import charts, dashboard, lists
+from kiosk.reports import pdf as pdf_report
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, Card, Collection, Coverage, Worker
 
-JAKARTA = reports.JAKARTA
 DAY = date(2026, 11, 24)  # a Tuesday
-
-
-def pdf_pages(data: bytes) -> list[str]:
-    """The text of each page of a PDF."""
-    pdf = pdfium.PdfDocument(data)
-    try:
-        texts = []
-        for page in pdf:
-            textpage = page.get_textpage()
-            texts.append(textpage.get_text_range())
-            textpage.close()
-            page.close()
-        return texts
-    finally:
-        pdf.close()
 
 
 def collect(distribution, worker, seq: int, at: datetime, station: str = "Kios 1", proxy=None, voided=False):
@@ -78,7 +72,7 @@ def scripted_distribution(recipients: int = 100, absent: int = 5, packages: int 
 
 def test_bast_of_100_recipients_lists_each_once_with_totals(app, output_dir):
     dist, workers = scripted_distribution()
-    data = reports.bast_pdf(dist)
+    data = bast_pdf(dist)
     pages = pdf_pages(data)
     text = "\n".join(pages)
 
@@ -114,24 +108,25 @@ def test_bast_of_100_recipients_lists_each_once_with_totals(app, output_dir):
 
 def test_bast_reads_the_frozen_report_when_present(engine_app):
     dist = make_distribution(packages=3, status="closed", day=DAY)
-    dist.frozen_report = {
+    dist.frozen_report = {  # as distribution.build_report writes it
         "recipients": [
-            {"seq": 2, "name": "Beku Dua", "nik_masked": "1603 •••• •••• 0002", "desa": "Tanjung",
-             "collected_at": "2026-11-24T02:10:00+00:00", "station": "Meja 1", "proxy_name": None},
-            {"seq": 1, "name": "Beku Satu", "nik_masked": "1603 •••• •••• 0001", "desa": "Lubai",
-             "collected_at": "2026-11-24T01:05:00+00:00", "station": "Kios A",
-             "proxy_name": "Wakil", "proxy_relation": "istri"},
+            {"seq": 2, "worker_id": 2, "name": "Beku Dua", "nik_masked": "1603 •••• •••• 0002", "desa": "Tanjung",
+             "kecamatan_code": "160302", "time": "2026-11-24T02:10:00+00:00", "station": "Meja 1",
+             "proxy_name": None, "proxy_relation": None, "by_card": False},
+            {"seq": 1, "worker_id": 1, "name": "Beku Satu", "nik_masked": "1603 •••• •••• 0001", "desa": "Lubai",
+             "kecamatan_code": "160302", "time": "2026-11-24T01:05:00+00:00", "station": "Kios A",
+             "proxy_name": "Wakil", "proxy_relation": "istri", "by_card": True},
         ],
-        "non_recipients": [{"name": "Tidak Datang", "nik_masked": "1603 •••• •••• 0003", "desa": "X",
-                            "kecamatan": "Lawang Kidul"}],
+        "non_recipients": [{"worker_id": 3, "name": "Tidak Datang", "nik_masked": "1603 •••• •••• 0003", "desa": "X",
+                            "kecamatan_code": "160305"}],
     }
     db.session.commit()
     make_worker(name="Hidup Tapi Tidak Beku")  # live rows are ignored once frozen
-    rows = reports.recipients(dist)
+    rows = lists.recipients(dist)
     assert [r.seq for r in rows] == [1, 2]
     assert rows[0].proxy == "Wakil (istri)"
-    assert reports.jam(rows[0].collected_at) == "08.05"
-    flat = " ".join(" ".join(pdf_pages(reports.bast_pdf(dist))).split())
+    assert lists.clock(rows[0].collected_at) == "08.05"
+    flat = " ".join(" ".join(pdf_pages(bast_pdf(dist))).split())
     assert "Beku Satu" in flat and "Beku Dua" in flat and "Hidup Tapi" not in flat
     assert "Sisa paket : 1 paket" in flat
     assert "Penerima yang belum mengambil : 1 orang" in flat
@@ -139,7 +134,7 @@ def test_bast_reads_the_frozen_report_when_present(engine_app):
 
 def test_bast_of_an_empty_distribution_still_renders(app):
     dist = make_distribution(packages=50, status="open", day=DAY)
-    flat = " ".join(" ".join(pdf_pages(reports.bast_pdf(dist))).split())
+    flat = " ".join(" ".join(pdf_pages(bast_pdf(dist))).split())
     assert "Belum ada paket yang diserahkan." in flat
     assert "SEMENTARA — penyaluran belum ditutup" in flat
     assert "Sisa paket : 50 paket" in flat
@@ -148,14 +143,14 @@ def test_bast_of_an_empty_distribution_still_renders(app):
 
 def test_signing_lists_have_every_name_and_a_signature_column(app, output_dir):
     dist, workers = scripted_distribution(recipients=30, absent=4)
-    text = " ".join(" ".join(pdf_pages(reports.list_pdf(dist, "recipients"))).split())
+    text = " ".join(" ".join(pdf_pages(pdf_report.signing_list_pdf(dist, "recipients"))).split())
     assert "Tanda tangan / cap jempol" in text
     assert all(text.count(f"Penerima {i:03d}") == 1 for i in range(1, 31))
-    missing = reports.list_pdf(dist, "non_recipients")
+    missing = pdf_report.signing_list_pdf(dist, "non_recipients")
     text = " ".join(" ".join(pdf_pages(missing)).split())
     assert [i for i in range(1, 35) if f"Penerima {i:03d}" in text] == [31, 32, 33, 34]
     assert "Tanpa Cakupan" not in text  # not eligible: never covered
-    pdf = pdfium.PdfDocument(reports.list_pdf(dist, "recipients"))
+    pdf = pdfium.PdfDocument(pdf_report.signing_list_pdf(dist, "recipients"))
     pdf[0].render(scale=1.2).to_pil().save(output_dir / "daftar-penerima.png")
     pdf.close()
 
@@ -170,27 +165,27 @@ def test_non_recipients_of_a_list_distribution_are_the_listed_who_did_not_collec
         db.session.add(DistributionListEntry(distribution_id=dist.id, worker_id=w.id))
     db.session.commit()
     collect(dist, listed[1], seq=1, at=datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc))
-    assert [r.name for r in reports.non_recipients(dist)] == ["Daftar 0", "Daftar 2"]
+    assert [r.name for r in lists.non_recipients(dist)] == ["Daftar 0", "Daftar 2"]
 
 
 def test_recipient_exports_hold_exactly_the_rows(engine_app):
     dist, workers = scripted_distribution(recipients=12, absent=3)
-    sheet = reports.recipients_sheet(dist)
-    book = load_workbook(io.BytesIO(reports.sheet_xlsx(sheet)), read_only=True)
+    sheet = lists.recipients_sheet(dist)
+    book = load_workbook(io.BytesIO(spreadsheets.to_xlsx(sheet)), read_only=True)
     rows = list(book.active.iter_rows(values_only=True))
     assert rows[0][:3] == ("No.", "No. paket", "Nama")
     assert [r[2] for r in rows[1:]] == [f"Penerima {i:03d}" for i in range(1, 13)]
     assert [r[1] for r in rows[1:]] == list(range(2, 14))  # the voided seq 1 is not there
     book.close()
-    parsed = list(csv.reader(io.StringIO(reports.sheet_csv(reports.non_recipients_sheet(dist)).decode("utf-8-sig"))))
+    parsed = list(csv.reader(io.StringIO(spreadsheets.to_csv(lists.non_recipients_sheet(dist)).decode("utf-8-sig"))))
     assert sorted(r[1] for r in parsed[1:]) == ["Penerima 013", "Penerima 014", "Penerima 015"]
 
 
 def test_spreadsheet_cells_that_look_like_formulas_stay_text(app):
-    sheet = reports.Sheet("x", ["Nama"], [["=HYPERLINK(\"http://evil\")"], ["-5"], ["Budi"]])
-    book = load_workbook(io.BytesIO(reports.sheet_xlsx(sheet)))
+    sheet = spreadsheets.Sheet("x", ["Nama"], [["=HYPERLINK(\"http://evil\")"], ["-5"], ["Budi"]])
+    book = load_workbook(io.BytesIO(spreadsheets.to_xlsx(sheet)))
     assert [c.value for c in book.active["A"]][1:] == ["'=HYPERLINK(\"http://evil\")", "'-5", "Budi"]
-    assert reports.sheet_csv(sheet).decode("utf-8-sig").splitlines()[1].startswith("\"'=HYPERLINK")
+    assert spreadsheets.to_csv(sheet).decode("utf-8-sig").splitlines()[1].startswith("\"'=HYPERLINK")
 
 
 def make_population(day: date):
@@ -216,29 +211,29 @@ def make_population(day: date):
 
 def test_coverage_summary_per_kecamatan_and_occupation(engine_app):
     make_population(DAY)
-    by_kec = {s.key: s for s in reports.coverage_summary(DAY, by="kecamatan", ending_within=14)}
+    by_kec = {s.key: s for s in coverage_report.coverage_summary(DAY, by="kecamatan", ending_within=14)}
     assert (by_kec["160302"].aktif, by_kec["160302"].belum_aktif, by_kec["160302"].berakhir, by_kec["160302"].tanpa) == (3, 0, 0, 0)
     assert by_kec["160302"].ending_soon == 1  # the renewed one is not "to renew"
     assert (by_kec["160303"].aktif, by_kec["160303"].belum_aktif, by_kec["160303"].berakhir, by_kec["160303"].tanpa) == (1, 1, 1, 1)
     assert by_kec["160303"].ending_soon == 1
-    by_job = {s.key: s for s in reports.coverage_summary(DAY, by="occupation")}
+    by_job = {s.key: s for s in coverage_report.coverage_summary(DAY, by="occupation")}
     assert by_job["Petani"].aktif == 3 and by_job["Ojek"].total == 2 and by_job["Pedagang"].tanpa == 1
 
 
 @pytest.mark.parametrize(
     "filters, expected",
     [
-        (reports.CoverageFilter(), {"aktif-lama", "aktif-segera", "aktif-diperpanjang", "belum", "berakhir", "tanpa", "aktif-hari-ini-berakhir"}),
-        (reports.CoverageFilter(status="aktif"), {"aktif-lama", "aktif-segera", "aktif-diperpanjang", "aktif-hari-ini-berakhir"}),
-        (reports.CoverageFilter(ending_within=14), {"aktif-segera", "aktif-hari-ini-berakhir"}),
-        (reports.CoverageFilter(ending_within=0), {"aktif-hari-ini-berakhir"}),
-        (reports.CoverageFilter(kecamatan_code="160303", status="berakhir"), {"berakhir"}),
-        (reports.CoverageFilter(occupation="Ojek"), {"aktif-diperpanjang", "belum"}),
+        (coverage_report.CoverageFilter(), {"aktif-lama", "aktif-segera", "aktif-diperpanjang", "belum", "berakhir", "tanpa", "aktif-hari-ini-berakhir"}),
+        (coverage_report.CoverageFilter(status="aktif"), {"aktif-lama", "aktif-segera", "aktif-diperpanjang", "aktif-hari-ini-berakhir"}),
+        (coverage_report.CoverageFilter(ending_within=14), {"aktif-segera", "aktif-hari-ini-berakhir"}),
+        (coverage_report.CoverageFilter(ending_within=0), {"aktif-hari-ini-berakhir"}),
+        (coverage_report.CoverageFilter(kecamatan_code="160303", status="berakhir"), {"berakhir"}),
+        (coverage_report.CoverageFilter(occupation="Ojek"), {"aktif-diperpanjang", "belum"}),
     ],
 )
 def test_coverage_xlsx_holds_exactly_the_filtered_rows(engine_app, filters, expected):
     people = make_population(DAY)
-    book = load_workbook(io.BytesIO(reports.sheet_xlsx(reports.coverage_sheet(DAY, filters))), read_only=True)
+    book = load_workbook(io.BytesIO(spreadsheets.to_xlsx(coverage_report.coverage_sheet(DAY, filters))), read_only=True)
     rows = list(book.active.iter_rows(values_only=True))
     book.close()
     header = rows[0]
@@ -255,7 +250,7 @@ def test_dashboard_figures_equal_database_counts_after_a_distribution(engine_app
     make_population(DAY)
     cards = [make_card(w)[0] for w in workers[:25]]
     card_registry.reissue(cards[0], staff=None, reason="hilang")  # the first card is revoked
-    figures = reports.dashboard_figures(DAY)
+    figures = dashboard.dashboard_figures(DAY)
 
     active = db.session.scalar(
         select(func.count(func.distinct(Coverage.worker_id))).where(Coverage.start_date <= DAY, Coverage.end_date >= DAY)
@@ -269,7 +264,7 @@ def test_dashboard_figures_equal_database_counts_after_a_distribution(engine_app
     assert figures.distribution.given == given == 40
     assert figures.distribution.left == 10
     assert figures.ending_soon == 2
-    hours = dict(reports.collections_per_hour(dist))
+    hours = dict(dashboard.collections_per_hour(dist))
     assert sum(hours.values()) == given
     assert hours[8] == 19 and hours[9] == 20 and hours[10] == 1  # 08.03 .. 10.00, every 3 minutes
 
@@ -277,9 +272,9 @@ def test_dashboard_figures_equal_database_counts_after_a_distribution(engine_app
 def test_the_open_distribution_is_followed_before_a_closed_one(engine_app):
     make_distribution(status="closed", day=DAY, name="Lama")
     make_distribution(status="draft", day=DAY + timedelta(days=9), name="Rancangan")
-    assert reports.current_distribution().name == "Lama"
+    assert dashboard.current_distribution().name == "Lama"
     make_distribution(status="open", day=DAY - timedelta(days=3), name="Buka")
-    assert reports.current_distribution().name == "Buka"
+    assert dashboard.current_distribution().name == "Buka"
 
 
 def svg_tree(markup) -> ET.Element:
@@ -292,9 +287,9 @@ NS = {"s": "http://www.w3.org/2000/svg"}
 def test_bar_chart_is_accessible_and_labelled(app):
     make_population(DAY)
     make_worker(name="<script>", kecamatan="160399")
-    rows = reports.coverage_summary(DAY)
+    rows = coverage_report.coverage_summary(DAY)
     with app.test_request_context():
-        markup = reports.coverage_bars_svg(rows)
+        markup = render_template("dashboard/_chart_kecamatan.html", chart=charts.coverage_bars(rows), chart_id="c")
     root = svg_tree(markup)
     assert root.get("role") == "img"
     assert root.find("s:title", NS).text == "Status cakupan per kecamatan"
@@ -310,7 +305,8 @@ def test_bar_chart_is_accessible_and_labelled(app):
 def test_line_chart_points_stay_inside_the_plot(app, counts):
     points = [(7 + i, c) for i, c in enumerate(counts)]
     with app.test_request_context():
-        root = svg_tree(reports.collections_line_svg(points))
+        root = svg_tree(render_template("dashboard/_chart_hours.html", chart=charts.collections_line(points),
+                                        chart_id="c"))
     circles = list(root.iter("{http://www.w3.org/2000/svg}circle"))
     assert len(circles) == len(points)
     ys = [float(c.get("cy")) for c in circles]
@@ -334,9 +330,9 @@ def test_audit_filters_by_person_record_and_jakarta_day(engine_app):
         event.at = at
     db.session.commit()
     assert db.session.scalar(select(func.count(AuditEvent.id))) >= 2
-    only_ani = reports.audit_page(reports.AuditFilter(staff_id=ani.id, entity_type="worker"))[0]
+    only_ani = audit_report.audit_page(audit_report.AuditFilter(staff_id=ani.id, entity_type="worker"))[0]
     assert [e.staff_id for e in only_ani] == [ani.id]
-    on_24th = reports.audit_sheet(reports.AuditFilter(entity_type="worker", entity_id=worker.id,
+    on_24th = audit_report.audit_sheet(audit_report.AuditFilter(entity_type="worker", entity_id=worker.id,
                                                       date_from=date(2026, 11, 24), date_to=date(2026, 11, 24)))
     assert [r[1] for r in on_24th.rows] == ["ani"]
     assert on_24th.rows[0][0] == "2026-11-24 23:30:00"
@@ -344,5 +340,5 @@ def test_audit_filters_by_person_record_and_jakarta_day(engine_app):
 
 
 def test_indonesian_dates():
-    assert reports.hari_tanggal(date(2026, 11, 24)) == "Selasa, 24 November 2026"
-    assert reports.jam(datetime(2026, 11, 24, 3, 7, tzinfo=timezone.utc)) == "10.07"
+    assert hari_tanggal_id(date(2026, 11, 24)) == "Selasa, 24 November 2026"
+    assert lists.clock(datetime(2026, 11, 24, 3, 7, tzinfo=timezone.utc)) == "10.07"

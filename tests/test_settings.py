@@ -15,7 +15,7 @@ from kiosk.coverage import today_jakarta
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, Setting
 from kiosk.terminal import pairing
-from test_reports import pdf_pages
+from documents import pdf_pages
 
 FORM = {
     "office_name": "Dinas Tenaga Kerja dan Transmigrasi",

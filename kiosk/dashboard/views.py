@@ -14,7 +14,12 @@ from datetime import date
 from flask import abort, current_app, render_template, request, send_file
 from flask_babel import format_decimal
 
-from .. import reports
+from .. import spreadsheets
+from ..coverage import today_jakarta
+from ..reports import audit as audit_trail
+from ..reports import bast as bast_report
+from ..reports import charts, dashboard, lists, pdf
+from ..reports import coverage as coverage_report
 from ..auth import admin_required, staff_required
 from ..database import utcnow
 from ..extensions import db, htmx
@@ -70,20 +75,20 @@ def _cached(key: str, compute):
 
 
 def _live_context() -> dict:
-    day = reports.today_jakarta()
-    workers, active, ending, contribution = _cached(f"coverage:{day}", lambda: reports.coverage_figures(day))
-    figures = reports.DashboardFigures(day, workers, active, ending, reports.valid_cards(),
-                                       contribution, reports.distribution_figures())
+    day = today_jakarta()
+    workers, active, ending, contribution = _cached(f"coverage:{day}", lambda: dashboard.coverage_figures(day))
+    figures = dashboard.DashboardFigures(day, workers, active, ending, dashboard.valid_cards(),
+                                       contribution, dashboard.distribution_figures())
     dist = db.session.get(Distribution, figures.distribution.id) if figures.distribution else None
-    hours = reports.collections_line_svg(reports.collections_per_hour(dist)) if dist else None
-    return {"figures": figures, "hours_chart": hours, "live_id": LIVE_ID, "now_jakarta": reports.jam(utcnow())}
+    hours = charts.collections_line(dashboard.collections_per_hour(dist)) if dist else None
+    return {"figures": figures, "hours_chart": hours, "live_id": LIVE_ID, "now_jakarta": lists.clock(utcnow())}
 
 
 def _kecamatan_context() -> dict:
-    day = reports.today_jakarta()
-    rows = _cached(f"kecamatan:{day}", lambda: reports.coverage_summary(day))
-    return {"kecamatan_rows": rows, "kecamatan_chart": reports.coverage_bars_svg(rows), "kecamatan_id": KECAMATAN_ID,
-            "status_labels": reports.STATUS_LABELS}
+    day = today_jakarta()
+    rows = _cached(f"kecamatan:{day}", lambda: coverage_report.coverage_summary(day))
+    return {"kecamatan_rows": rows, "kecamatan_chart": charts.coverage_bars(rows), "kecamatan_id": KECAMATAN_ID,
+            "status_labels": coverage_report.STATUS_LABELS}
 
 
 @bp.get("/")
@@ -114,10 +119,10 @@ def _date_arg(name: str) -> date | None:
         return None
 
 
-def _coverage_filter() -> reports.CoverageFilter:
+def _coverage_filter() -> coverage_report.CoverageFilter:
     status = request.args.get("status", "")
-    return reports.CoverageFilter(
-        status=status if status in reports.STATUSES else "",
+    return coverage_report.CoverageFilter(
+        status=status if status in coverage_report.STATUSES else "",
         ending_within=_int_arg("berakhir_dalam", 0, 3650),
         kecamatan_code=(request.args.get("kecamatan") or "").strip()[:6],
         occupation=(request.args.get("pekerjaan") or "").strip()[:80],
@@ -129,20 +134,20 @@ def _coverage_filter() -> reports.CoverageFilter:
 def reports_page():
     """Reports: documents of each distribution, and the coverage report with its filters."""
     filters = _coverage_filter()
-    day = reports.today_jakarta()
+    day = today_jakarta()
     ending = filters.ending_within if filters.ending_within is not None else 14
     return render_template(
         "dashboard/reports.html",
-        distributions=reports.distributions_for_reports(),
+        distributions=lists.distributions_with_reports(),
         filters=filters,
         day=day,
         ending=ending,
-        matching=reports.coverage_count(day, filters),
-        by_kecamatan=reports.coverage_summary(day, "kecamatan", ending),
-        by_occupation=reports.coverage_summary(day, "occupation", ending),
-        kecamatan_choices=reports.kecamatan_codes(),
-        occupation_choices=reports.occupations(),
-        status_labels=reports.STATUS_LABELS,
+        matching=coverage_report.coverage_count(day, filters),
+        by_kecamatan=coverage_report.coverage_summary(day, "kecamatan", ending),
+        by_occupation=coverage_report.coverage_summary(day, "occupation", ending),
+        kecamatan_choices=coverage_report.kecamatan_codes(),
+        occupation_choices=coverage_report.occupations(),
+        status_labels=coverage_report.STATUS_LABELS,
     )
 
 
@@ -169,7 +174,7 @@ def _office() -> dict:
 def bast(distribution_id: int):
     """The BAST (handover report) of a distribution, as a PDF to print and sign."""
     dist = _distribution(distribution_id)
-    return _send(reports.bast_pdf(dist, **_office()), "pdf", f"BAST-{dist.day.isoformat()}-{dist.id}")
+    return _send(bast_report.bast_pdf(dist, **_office()), "pdf", f"BAST-{dist.day.isoformat()}-{dist.id}")
 
 
 @bp.get("/laporan/penyaluran/<int:distribution_id>/<kind>.<fmt>")
@@ -183,9 +188,9 @@ def distribution_list(distribution_id: int, kind: str, fmt: str):
     name = f"{kind}-{dist.day.isoformat()}-{dist.id}"
     if fmt == "pdf":
         which = "recipients" if kind == "penerima" else "non_recipients"
-        return _send(reports.list_pdf(dist, which, **_office()), fmt, name)
-    sheet = reports.recipients_sheet(dist) if kind == "penerima" else reports.non_recipients_sheet(dist)
-    return _send(reports.sheet_xlsx(sheet) if fmt == "xlsx" else reports.sheet_csv(sheet), fmt, name)
+        return _send(pdf.signing_list_pdf(dist, which, **_office()), fmt, name)
+    sheet = lists.recipients_sheet(dist) if kind == "penerima" else lists.non_recipients_sheet(dist)
+    return _send(spreadsheets.write(sheet, fmt), fmt, name)
 
 
 @bp.get("/laporan/cakupan.<fmt>")
@@ -195,14 +200,13 @@ def coverage_export(fmt: str):
     as ``xlsx`` or ``csv``."""
     if fmt not in ("xlsx", "csv"):
         abort(404)
-    day = reports.today_jakarta()
-    sheet = reports.coverage_sheet(day, _coverage_filter())
-    data = reports.sheet_xlsx(sheet) if fmt == "xlsx" else reports.sheet_csv(sheet)
-    return _send(data, fmt, f"cakupan-{day.isoformat()}")
+    day = today_jakarta()
+    sheet = coverage_report.coverage_sheet(day, _coverage_filter())
+    return _send(spreadsheets.write(sheet, fmt), fmt, f"cakupan-{day.isoformat()}")
 
 
-def _audit_filter() -> reports.AuditFilter:
-    return reports.AuditFilter(
+def _audit_filter() -> audit_trail.AuditFilter:
+    return audit_trail.AuditFilter(
         staff_id=_int_arg("petugas", 1, 2**31 - 1),
         entity_type=(request.args.get("jenis") or "").strip()[:40],
         entity_id=_int_arg("id", 0, 2**31 - 1),
@@ -218,7 +222,7 @@ def audit():
     filters = _audit_filter()
     page = _int_arg("halaman", 1, 100_000) or 1
     per_page = 50
-    events, total = reports.audit_page(filters, page, per_page)
+    events, total = audit_trail.audit_page(filters, page, per_page)
     return render_template(
         "dashboard/audit.html",
         filters=filters,
@@ -226,8 +230,8 @@ def audit():
         total=total,
         page=page,
         pages=max((total + per_page - 1) // per_page, 1),
-        staff_choices=reports.audit_staff_choices(),
-        type_choices=reports.audit_entity_types(),
+        staff_choices=audit_trail.audit_staff_choices(),
+        type_choices=audit_trail.audit_entity_types(),
         query={k: v for k, v in request.args.items() if k != "halaman" and v},
     )
 
@@ -238,6 +242,5 @@ def audit_export(fmt: str):
     """The filtered audit trail as ``xlsx`` or ``csv``."""
     if fmt not in ("xlsx", "csv"):
         abort(404)
-    sheet = reports.audit_sheet(_audit_filter())
-    data = reports.sheet_xlsx(sheet) if fmt == "xlsx" else reports.sheet_csv(sheet)
-    return _send(data, fmt, f"audit-{reports.today_jakarta().isoformat()}")
+    sheet = audit_trail.audit_sheet(_audit_filter())
+    return _send(spreadsheets.write(sheet, fmt), fmt, f"audit-{today_jakarta().isoformat()}")

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from factories import make_card, make_coverage, make_distribution, make_staff, make_worker
 
 from kiosk import distribution as distribution_service
-from kiosk import reports
+from kiosk.coverage import JAKARTA, today_jakarta
 from kiosk.extensions import db
 from kiosk.models import Collection
 
@@ -22,7 +22,7 @@ KECAMATAN = ["160301", "160302", "160303", "160304", "160305", "160306"]
 
 def populate():
     """Workers in six kecamatan in every coverage status, and an open distribution in progress."""
-    day = reports.today_jakarta()
+    day = today_jakarta()
     dist = make_distribution(packages=60, status="open", day=day, name="Penyaluran Sembako Tahap I")
     covered = []
     for i in range(48):
@@ -35,7 +35,7 @@ def populate():
         elif i % 8 != 5:
             make_coverage(worker, start=day - timedelta(days=85 if i % 4 == 0 else 10))
             covered.append(worker)
-    start = datetime.combine(day, datetime.min.time(), reports.JAKARTA).replace(hour=8)
+    start = datetime.combine(day, datetime.min.time(), JAKARTA).replace(hour=8)
     for i, worker in enumerate(covered[:24]):
         card, _ = make_card(worker)
         assert distribution_service.claim(dist.id, worker.id, request_id=f"r{i}", card_id=card.id, station="Kios 1").ok

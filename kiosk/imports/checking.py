@@ -1,0 +1,233 @@
+"""Checking the rows of a file, writing nothing: the same rules as the enroll form
+(``enrollment.validate_worker``) plus what only a file can get wrong (the same NIK or KPJ twice
+in it, the template's example row, a coverage period overlapping one already recorded). Each row
+will be added, will update the worker enrolled with that NIK, or is refused, and says why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import IO, Iterable, Iterator, Sequence
+
+from sqlalchemy import select
+
+from .. import coverage as coverage_rules
+from .. import enrollment
+from .. import nik as nik_rules
+from ..extensions import db
+from ..i18n import _l, tanggal_id
+from ..models import Coverage, Worker
+from .columns import EXAMPLE_ROW, HEADERS, REQUIRED_KEYS
+from .reading import read_table, rows_from_table
+
+IN_CHUNK = 5_000
+
+
+@dataclass
+class RowResult:
+    """One row of the file: its line number in the sheet, ``action`` ("add", "update",
+    "refuse"), the ``reasons`` it is refused, ``warnings``, the fields an update would
+    ``changes``, the ``clean`` values, and the ``data`` as read (strings)."""
+
+    line: int
+    action: str
+    reasons: list = field(default_factory=list)
+    clean: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    changes: list = field(default_factory=list)
+    data: dict = field(default_factory=dict)
+    coverage: dict | None = None
+    worker_id: int | None = None
+
+    @property
+    def nik(self) -> str:
+        """The NIK as cleaned, else as typed."""
+        return self.clean.get("nik") or str(self.data.get("nik") or "")
+
+    @property
+    def name(self) -> str:
+        """The name as cleaned, else as typed."""
+        return self.clean.get("name") or str(self.data.get("name") or "")
+
+
+@dataclass
+class ImportPreview:
+    """Every row with its action; ``counts`` per action and "total"; ``columns`` the fields
+    found; ``missing`` the template columns the file lacks; ``token`` once saved."""
+
+    rows: list[RowResult]
+    counts: dict[str, int]
+    columns: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    filename: str = ""
+    token: str | None = None
+
+    @property
+    def accepted(self) -> int:
+        """How many rows confirming would write."""
+        return self.counts.get("add", 0) + self.counts.get("update", 0)
+
+
+def _worker_values(worker: Worker) -> dict:
+    """A worker as ``validate_worker`` input (an update row overlays its non-empty cells)."""
+    return {
+        "nik": worker.nik, "name": worker.name, "sex": worker.sex, "birth_place": worker.birth_place,
+        "birth_date": worker.birth_date, "address": worker.address, "kecamatan": worker.kecamatan_code,
+        "desa": worker.desa_code or worker.desa_name, "occupation": worker.occupation,
+        "phone": worker.phone or "", "kpj": worker.kpj or "", "income": str(worker.income),
+    }
+
+
+def chunks(items: Sequence, size: int = IN_CHUNK) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _existing_by_nik(niks: Iterable[str]) -> dict[str, Worker]:
+    niks = sorted(set(niks))
+    found: dict[str, Worker] = {}
+    for chunk in chunks(niks):
+        for worker in db.session.scalars(select(Worker).where(Worker.nik.in_(chunk))):
+            found[worker.nik] = worker
+    return found
+
+
+def _kpj_owners(kpjs: Iterable[str]) -> dict[str, tuple[int, str]]:
+    kpjs = sorted(set(kpjs))
+    owners: dict[str, tuple[int, str]] = {}
+    for chunk in chunks(kpjs):
+        for worker_id, kpj, name in db.session.execute(
+            select(Worker.id, Worker.kpj, Worker.name).where(Worker.kpj.in_(chunk))
+        ):
+            owners[kpj] = (worker_id, name)
+    return owners
+
+
+def _periods_of(worker_ids: Iterable[int]) -> dict[int, list[tuple[date, date]]]:
+    ids = sorted(set(worker_ids))
+    periods: dict[int, list[tuple[date, date]]] = {}
+    for chunk in chunks(ids):
+        for worker_id, start, end in db.session.execute(
+            select(Coverage.worker_id, Coverage.start_date, Coverage.end_date).where(Coverage.worker_id.in_(chunk))
+        ):
+            periods.setdefault(worker_id, []).append((start, end))
+    return periods
+
+
+def _lines(lines: list[int]) -> str:
+    return ", ".join(str(n) for n in lines[:5]) + (" …" if len(lines) > 5 else "")
+
+
+def check_rows(rows: list[tuple[int, dict]], *, today: date | None = None) -> list[RowResult]:
+    """Check parsed rows against the rules, against each other and against the database (in
+    bulk: one look-up for all NIKs, one for all KPJs, one for the coverage of updated workers).
+    Writes nothing."""
+    today = today or coverage_rules.today_jakarta()
+    niks: dict[int, str] = {}
+    by_nik: dict[str, list[int]] = {}
+    for line, data in rows:
+        try:
+            nik = nik_rules.normalize_nik(data.get("nik"))
+        except nik_rules.NikError:
+            continue
+        if nik:
+            niks[line] = nik
+            by_nik.setdefault(nik, []).append(line)
+    existing = _existing_by_nik(n for n in by_nik if len(n) == 16 and n.isdigit())
+
+    results: list[RowResult] = []
+    for line, data in rows:
+        nik = niks.get(line, "")
+        worker = existing.get(nik)
+        values = dict(data)
+        if worker is not None:
+            values = _worker_values(worker)
+            values.update({k: v for k, v in data.items() if v not in ("", None)})
+        check = enrollment.validate_worker(values, existing=worker, check_database=False, today=today)
+        row = RowResult(line=line, action="refuse", clean=check.clean, data=data,
+                        worker_id=worker.id if worker is not None else None)
+        for messages in check.errors.values():
+            row.reasons.extend(messages)
+        for messages in check.warnings.values():
+            row.warnings.extend(messages)
+        if nik == EXAMPLE_ROW["nik"]:
+            row.reasons.insert(0, _l("Ini baris contoh dari templat. Hapus baris ini atau ganti dengan data sebenarnya."))
+        if nik and len(by_nik.get(nik, [])) > 1:
+            others = [n for n in by_nik[nik] if n != line]
+            row.reasons.insert(0, _l("NIK ini muncul lebih dari sekali dalam berkas (juga di baris %(lines)s).",
+                                     lines=_lines(others)))
+        _check_coverage(row, data)
+        if worker is not None:
+            row.changes = [
+                k for k in enrollment.WORKER_FIELDS
+                if k in row.clean and k != "photo" and row.clean[k] != getattr(worker, k)
+            ]
+        results.append(row)
+
+    kpj_lines: dict[str, list[int]] = {}
+    for row in results:
+        kpj = row.clean.get("kpj")
+        if kpj:
+            kpj_lines.setdefault(kpj, []).append(row.line)
+    owners = _kpj_owners(kpj_lines)
+    update_ids = [r.worker_id for r in results if r.worker_id is not None and r.coverage]
+    periods = _periods_of(update_ids) if update_ids else {}
+    for row in results:
+        kpj = row.clean.get("kpj")
+        if kpj and len(kpj_lines[kpj]) > 1:
+            others = [n for n in kpj_lines[kpj] if n != row.line]
+            row.reasons.append(_l("Nomor KPJ ini muncul lebih dari sekali dalam berkas (juga di baris %(lines)s).",
+                                  lines=_lines(others)))
+        owner = owners.get(kpj) if kpj else None
+        if owner is not None and owner[0] != row.worker_id:
+            row.reasons.append(_l("Nomor KPJ ini sudah dipakai %(name)s.", name=owner[1]))
+        if row.coverage and row.worker_id is not None:
+            start, end = row.coverage["start"], row.coverage["end"]
+            for old_start, old_end in periods.get(row.worker_id, []):
+                if (old_start, old_end) == (start, end):
+                    row.coverage = None  # already recorded: importing the same list twice adds nothing
+                    break
+                if old_start <= end and old_end >= start:
+                    row.reasons.append(_l(
+                        "Periode cakupan bertumpang tindih dengan periode %(start)s – %(end)s yang sudah ada.",
+                        start=tanggal_id(old_start), end=tanggal_id(old_end)))
+                    break
+        if not row.reasons:
+            row.action = "update" if row.worker_id is not None else "add"
+    return results
+
+
+def _check_coverage(row: RowResult, data: dict) -> None:
+    start, end = data.get("start", ""), data.get("end", "")
+    if not start and not end:
+        return
+    if not start:
+        row.reasons.append(_l("Tanggal berakhir cakupan diisi tanpa tanggal mulai."))
+        return
+    check = enrollment.validate_coverage({"start": start, "end": end})
+    if check.ok:
+        row.coverage = {"start": check.clean["start"], "end": check.clean["end"],
+                        "programmes": check.clean["programmes"], "funder": check.clean["funder"]}
+    else:
+        for messages in check.errors.values():
+            row.reasons.extend(messages)
+
+
+def counts(results: list[RowResult]) -> dict[str, int]:
+    counts = {"add": 0, "update": 0, "refuse": 0, "total": len(results)}
+    for row in results:
+        counts[row.action] += 1
+    return counts
+
+
+def preview(file: IO[bytes] | bytes, *, filename: str = "", today: date | None = None) -> ImportPreview:
+    """Read a CSV/XLSX file and say, for every row, whether it will be added, update the worker
+    with that NIK, or is refused and why. Writes nothing. Raises ``ImportFileError``."""
+    rows, found = rows_from_table(read_table(file, filename))
+    return preview_of(rows, found, filename, today)
+
+
+def preview_of(rows, found, filename, today=None) -> ImportPreview:
+    results = check_rows(rows, today=today)
+    missing = [HEADERS[k] for k in REQUIRED_KEYS if k not in found]
+    return ImportPreview(rows=results, counts=counts(results), columns=found, missing=missing, filename=filename)
