@@ -40,6 +40,8 @@ class Defaults:
     OFFICE_ADDRESS = ""
     DEFAULT_FUNDER = "Pemkab Muara Enim"
     TIMEZONE = "Asia/Jakarta"
+    # The income an imported row without one gets: the programme's base (editable on Pengaturan)
+    BASE_INCOME = 1_000_000
 
     # Staff passwords: werkzeug's strong default. Tests use a cheap one (each scrypt costs ~0.3 s).
     PASSWORD_HASH_METHOD = "scrypt"

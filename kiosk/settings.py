@@ -1,6 +1,6 @@
 """Settings an admin changes day to day, on the admin page *Pengaturan*: the office's name and
 address for documents, the kiosk's help desk (in Indonesian and English), how long an answer
-stays on the kiosk, the kiosk's staff exit PIN.
+stays on the kiosk, the kiosk's staff exit PIN, the base income of an imported row without one.
 
 A changed setting is a row in the ``setting`` table, so every server process (and every server)
 sees the same value; a setting without a row has its configured value (``kiosk.config``:
@@ -77,6 +77,20 @@ def _pin(name: str, raw: Any) -> str | None:
     return value
 
 
+def _base_income(name: str, raw: Any) -> int:
+    from .coverage import INCOME_FLOOR
+    from .rupiah import RupiahError, format_rupiah, parse_rupiah
+
+    try:
+        value = int(parse_rupiah(str(raw if raw is not None else "").strip() or "x"))
+    except (RupiahError, ValueError):
+        raise SettingError(name, _l("Tulis jumlah Rupiah, misalnya Rp1.000.000.")) from None
+    if not INCOME_FLOOR <= value <= 1_000_000_000:
+        raise SettingError(name, _l("Paling sedikit %(floor)s (batas bawah iuran BPJS).",
+                                    floor=format_rupiah(INCOME_FLOOR)))
+    return value
+
+
 @dataclass(frozen=True)
 class Field:
     """One editable setting: its configured default (``config`` key) and how a value is cleaned."""
@@ -94,6 +108,7 @@ FIELDS: dict[str, Field] = {
     "help_desk_en": Field("HELP_DESK_EN", _text(80, required=True)),
     "result_seconds": Field("RESULT_SECONDS", _seconds),
     "exit_pin": Field("EXIT_PIN", _pin, secret=True),
+    "base_income": Field("BASE_INCOME", _base_income),
 }
 
 

@@ -25,6 +25,7 @@ FORM = {
     "help_desk_en": "desk 3",
     "result_seconds": "40",
     "exit_pin": "2468",
+    "base_income": "Rp1.250.000",
 }
 
 
@@ -48,7 +49,9 @@ def test_admin_saves_settings_and_every_screen_uses_them(engine_app):
 
     response = staff_client.post("/admin/pengaturan", data=FORM)
     assert response.status_code == 302
-    assert dict(db.session.execute(select(Setting.name, Setting.value)).all())["result_seconds"] == 40
+    stored = dict(db.session.execute(select(Setting.name, Setting.value)).all())
+    assert stored["result_seconds"] == 40 and stored["base_income"] == 1_250_000
+    assert 'value="Rp1.250.000"' in staff_client.get("/admin/pengaturan").get_data(as_text=True)
 
     _pair(kiosk)
     worker = make_worker(name="Siti")
@@ -110,6 +113,14 @@ def test_exit_pin_is_never_shown_or_audited_and_can_be_removed(app, client):
     client.post("/admin/pengaturan", data={**FORM, "exit_pin": "", "exit_pin_clear": "y"})
     assert settings.get("exit_pin") is None
     assert not pairing.check_exit_pin("2468")
+
+
+@pytest.mark.parametrize("typed", ["", "seribu", "Rp999.999", "-5"])
+def test_base_income_below_the_bpjs_floor_or_unreadable_is_refused(app, client, typed):
+    _admin(client)
+    response = client.post("/admin/pengaturan", data={**FORM, "base_income": typed})
+    assert response.status_code == 422
+    assert settings.get("base_income") == 1_000_000
 
 
 def test_typed_text_is_data_on_the_page(app, client):

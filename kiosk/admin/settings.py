@@ -22,6 +22,7 @@ class SettingsForm(FlaskForm):
     result_seconds = StringField(_l("Lama jawaban tampil di kios (detik)"))
     exit_pin = PasswordField(_l("PIN keluar kios"))
     exit_pin_clear = BooleanField(_l("Tutup pintu keluar kios (hapus PIN)"))
+    base_income = StringField(_l("Penghasilan dasar"))
 
 
 def _page(form: SettingsForm, status: int = 200):
@@ -32,8 +33,12 @@ def _page(form: SettingsForm, status: int = 200):
 @bp.get("/pengaturan")
 @admin_required
 def settings():
-    """The office's name and address for documents, the kiosk's help desk, answer time and exit PIN."""
+    """The office's name and address for documents, the kiosk's help desk, answer time and exit PIN,
+    the base income of imported rows without one."""
+    from ..rupiah import format_rupiah
+
     values = {name: office_settings.get(name) for name in office_settings.FIELDS if name != "exit_pin"}
+    values["base_income"] = format_rupiah(values["base_income"])
     return _page(SettingsForm(formdata=None, data=values))
 
 
