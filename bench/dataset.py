@@ -43,6 +43,13 @@ def _utc_text(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
+def name_key(name: str) -> str:
+    """The name as the app compares it for duplicates (``worker.name_key``)."""
+    from kiosk.duplicates import name_key as key
+
+    return key(name)
+
+
 def today_jakarta() -> date:
     from kiosk.coverage import today_jakarta as today
 
@@ -213,7 +220,7 @@ def worker_rows(first_id: int, count: int, created, niks: list[tuple[str, str, d
     for wid in range(first_id, first_id + count):
         nik, sex, birth = niks[wid - 1]
         name = f"{FIRST[wid % len(FIRST)]} {LAST[(wid // len(FIRST)) % len(LAST)]}"
-        yield (wid, nik, name, sex, "Muara Enim", birth.isoformat() if iso else birth, f"Dusun {wid % 9 + 1}",
+        yield (wid, nik, name, name_key(name), sex, "Muara Enim", birth.isoformat() if iso else birth, f"Dusun {wid % 9 + 1}",
                nik[:6], None, "Desa Contoh", OCCUPATIONS[wid % len(OCCUPATIONS)], None, None,
                1_000_000 + (wid % 20) * 100_000, None, created)
 
@@ -255,6 +262,10 @@ def load_sqlite(db_path: Path, count: int, key_id: str) -> dict[str, float]:
         for table, words in (("b_first", FIRST), ("b_last", LAST), ("b_occ", OCCUPATIONS)):
             con.execute(f"CREATE TEMP TABLE {table} (i INTEGER PRIMARY KEY, word TEXT)")
             con.executemany(f"INSERT INTO {table} VALUES (?, ?)", enumerate(words))
+        con.execute("CREATE TEMP TABLE b_name_key (i INTEGER PRIMARY KEY, key TEXT)")
+        con.executemany("INSERT INTO b_name_key VALUES (?, ?)", (
+            (f * len(LAST) + l, name_key(f"{first} {last}"))
+            for f, first in enumerate(FIRST) for l, last in enumerate(LAST)))
         con.execute("CREATE TEMP TABLE b_low (i INTEGER PRIMARY KEY, c INTEGER)")
         con.executemany("INSERT INTO b_low VALUES (?, ?)", enumerate(codes_for.low))
         con.execute("CREATE TEMP TABLE b_fin (k INTEGER PRIMARY KEY, d TEXT)")
@@ -276,12 +287,12 @@ def load_sqlite(db_path: Path, count: int, key_id: str) -> dict[str, float]:
         params = {"count": count, "created": created, "k": k, "d": d}
         # worker n (1-based) has NIK number n - 1 of NikMaker (see nik_of there).
         con.execute(counting + f"""
-            INSERT INTO worker (id, nik, name, sex, birth_place, birth_date, address, kecamatan_code,
+            INSERT INTO worker (id, nik, name, name_key, sex, birth_place, birth_date, address, kecamatan_code,
                                 desa_code, desa_name, occupation, phone, kpj, income, photo, created_at)
             SELECT s.n,
                    kc.code || (CASE WHEN ((s.n - 1) / :k / :d) % 2 = 0 THEN b.mid_l ELSE b.mid_p END)
                            || printf('%04d', (s.n - 1) / :k / :d / 2 + 1),
-                   f.word || ' ' || l.word,
+                   f.word || ' ' || l.word, nk.key,
                    CASE WHEN ((s.n - 1) / :k / :d) % 2 = 0 THEN 'L' ELSE 'P' END,
                    'Muara Enim', b.iso, 'Dusun ' || (s.n % 9 + 1), kc.code, NULL, 'Desa Contoh', o.word,
                    NULL, NULL, 1000000 + (s.n % 20) * 100000, NULL, :created
@@ -290,6 +301,7 @@ def load_sqlite(db_path: Path, count: int, key_id: str) -> dict[str, float]:
             JOIN b_birth b ON b.i = ((s.n - 1) / :k) % :d
             JOIN b_first f ON f.i = s.n % {len(FIRST)}
             JOIN b_last l ON l.i = (s.n / {len(FIRST)}) % {len(LAST)}
+            JOIN b_name_key nk ON nk.i = (s.n % {len(FIRST)}) * {len(LAST)} + (s.n / {len(FIRST)}) % {len(LAST)}
             JOIN b_occ o ON o.i = s.n % {len(OCCUPATIONS)}
         """, params)
         lap("worker")
@@ -415,7 +427,7 @@ def load_postgres(url: str, count: int, key_id: str) -> float:
     start, end = today - timedelta(days=30), today + timedelta(days=60)
     with psycopg.connect(url) as conn:
         with conn.cursor() as cur:
-            with cur.copy("COPY worker (id, nik, name, sex, birth_place, birth_date, address, kecamatan_code, "
+            with cur.copy("COPY worker (id, nik, name, name_key, sex, birth_place, birth_date, address, kecamatan_code, "
                           "desa_code, desa_name, occupation, phone, kpj, income, photo, created_at) FROM STDIN") as copy:
                 for row in worker_rows(1, count, now, niks, iso=False):
                     copy.write_row(row)
