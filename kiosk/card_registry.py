@@ -28,7 +28,7 @@ from .database import utcnow, write_transaction
 from .extensions import db
 from .models import Card, Staff, Worker
 from .nik import mask_nik
-from .photos import photo_path
+from . import photos
 from .tokens import Refusal
 
 _ISSUE_ATTEMPTS = 5
@@ -310,21 +310,8 @@ def card_face(card: Card):
         kpj=worker.kpj or None,
         coverage_start=coverage.start_date if coverage else None,
         coverage_end=coverage.end_date if coverage else None,
-        photo=photo_bytes(worker.photo),
+        photo=photos.load(worker.photo),
         office_name=settings.get("office_name"),
         regency_name=settings.get("regency_name"),
     )
 
-
-def photo_bytes(name: str | None) -> bytes | None:
-    """The bytes of a worker's stored photo (``instance/photos/``), or None: no photo, a name
-    that is not a stored photo's, a missing or unreadable file."""
-    if not name:
-        return None
-    path = photo_path(name)
-    if path is None:
-        return None
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None

@@ -40,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from . import coverage as coverage_rules
 from . import nik as nik_rules
 from . import phone as phone_rules
+from . import photos
 from . import rupiah as rupiah_rules
 from . import wilayah
 from .audit import changes, record, snapshot
@@ -287,9 +288,7 @@ def validate_worker(
 
     photo = _text(data, "photo")
     if photo:
-        from .photos import is_photo_name
-
-        if is_photo_name(photo):
+        if photos.is_photo_name(photo):
             v.clean["photo"] = photo
         else:
             v.error("photo", _l("Foto tidak ditemukan. Ambil atau unggah foto lagi."))
@@ -593,18 +592,17 @@ def update(worker: Worker, clean: Mapping[str, Any], *, staff: Staff | None) -> 
     try:
         with write_transaction():
             apply_update(worker, clean, staff=staff)
+            if old_photo and old_photo != worker.photo:
+                db.session.flush()  # the worker no longer refers to the old photo
+                photos.discard(old_photo)
     except IntegrityError as exc:
         db.session.expire(worker)
         raise _integrity_refusal(exc) from None
-    if old_photo and old_photo != worker.photo:
-        from .photos import delete_photo
-
-        delete_photo(old_photo)
     return worker
 
 
 def set_photo(worker: Worker, name: str, *, staff: Staff | None) -> Worker:
-    """Replace the worker's photo with the stored photo ``name`` (audited); the old file goes."""
+    """Replace the worker's photo with the stored photo ``name`` (audited); the old one goes."""
     return update(worker, {"photo": name}, staff=staff)
 
 
@@ -643,10 +641,9 @@ def delete(worker: Worker, *, staff: Staff | None) -> None:
             (DistinctPair.worker_id == worker.id) | (DistinctPair.other_id == worker.id)))
         db.session.expire(worker, ["coverages", "cards"])
         db.session.delete(worker)
-    if photo:
-        from .photos import delete_photo
-
-        delete_photo(photo)
+        if photo:
+            db.session.flush()
+            photos.discard(photo)
 
 
 def _lock_worker(worker: Worker) -> None:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -395,6 +396,21 @@ class Device(db.Model):
     clock_checked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     distribution: Mapped[Optional[Distribution]] = relationship()
+
+
+class Photo(db.Model):
+    """A stored JPEG (see ``kiosk.photos``): a worker's portrait or a handover photo, kept in the
+    database so that every server shows it. Referred to by name from ``Worker.photo`` and
+    ``Collection.handover_photo``; a photo taken on a form not saved yet has no referrer."""
+
+    __tablename__ = "photo"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Photo {self.name}>"
 
 
 class AuditEvent(db.Model):

@@ -1,5 +1,7 @@
-"""Workers' photos: checked, turned upright, stripped of metadata, resized to a 4:5 portrait
-JPEG and stored under ``instance/photos/`` with a random name.
+"""Workers' photos and handover photos: checked, turned upright, stripped of metadata, resized
+to a 4:5 portrait JPEG and stored in the database (table ``photo``) under a random name, so every
+server shows every photo. ``Worker.photo`` and ``Collection.handover_photo`` hold that name; so
+does an enrollment form that is not saved yet.
 
 Refused with a message: anything that is not a JPEG/PNG/WebP image, a file over ``MAX_BYTES``,
 and an image whose header claims more than ``MAX_PIXELS`` pixels (a decompression bomb) — the
@@ -9,16 +11,19 @@ size is read from the header before any pixel is decoded.
 from __future__ import annotations
 
 import io
-import os
 import re
 import secrets
 import warnings
 from pathlib import Path
 from typing import BinaryIO
 
-from flask import current_app
-from .i18n import _l
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import delete, exists, select
+
+from .database import write_transaction
+from .extensions import db
+from .i18n import _l
+from .models import Collection, Photo, Worker
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo is the largest honest input
@@ -35,24 +40,17 @@ class PhotoError(Exception):
         self.message = message
 
 
-def photos_folder() -> Path:
-    """``instance/photos/`` of the current app (created when missing)."""
-    folder = Path(current_app.instance_path) / "photos"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def is_photo_name(name: str) -> bool:
-    """True when ``name`` has the shape of a stored photo's name (nothing else can be opened)."""
-    return bool(name) and bool(NAME_RE.match(name))
+    """True when ``name`` has the shape of a stored photo's name (nothing else is looked up)."""
+    return isinstance(name, str) and bool(NAME_RE.match(name))
 
 
-def photo_path(name: str) -> Path | None:
-    """The file of a stored photo, or ``None`` when the name is malformed or the file is gone."""
-    if not is_photo_name(name):
+def load(name: str | None) -> bytes | None:
+    """The JPEG bytes of the stored photo ``name``, or ``None`` (no name, not a photo's name,
+    no such photo)."""
+    if not name or not is_photo_name(name):
         return None
-    path = photos_folder() / name
-    return path if path.is_file() else None
+    return db.session.scalar(select(Photo.data).where(Photo.name == name))
 
 
 def _read_limited(source: bytes | BinaryIO) -> bytes:
@@ -98,18 +96,49 @@ def prepare(source: bytes | BinaryIO) -> bytes:
 
 
 def store(source: bytes | BinaryIO) -> str:
-    """Check, convert and store a photo; returns its new random name. Raises ``PhotoError``."""
+    """Check, convert and store a photo (its own write transaction); returns its new random
+    name. Raises ``PhotoError``."""
     jpeg = prepare(source)
     name = secrets.token_hex(16) + ".jpg"
-    folder = photos_folder()
-    tmp = folder / (name + ".tmp")
-    tmp.write_bytes(jpeg)
-    os.replace(tmp, folder / name)
+    with write_transaction():
+        db.session.add(Photo(name=name, data=jpeg))
     return name
 
 
+def discard(name: str | None) -> None:
+    """Delete the stored photo ``name`` inside the caller's write transaction, unless a worker
+    or a collection still refers to it (a name typed into a form cannot delete another
+    worker's photo)."""
+    if not name or not is_photo_name(name):
+        return
+    db.session.execute(
+        delete(Photo).where(
+            Photo.name == name,
+            ~exists().where(Worker.photo == name),
+            ~exists().where(Collection.handover_photo == name),
+        ).execution_options(synchronize_session=False)
+    )
+
+
 def delete_photo(name: str | None) -> None:
-    """Remove a stored photo (a missing file is fine)."""
-    path = photo_path(name) if name else None
-    if path is not None:
-        path.unlink(missing_ok=True)
+    """Delete the stored photo ``name`` in its own write transaction (see ``discard``)."""
+    if name and is_photo_name(name):
+        with write_transaction():
+            discard(name)
+
+
+def import_folder(folder: str | Path) -> tuple[int, int]:
+    """Copy the photos of a folder (``instance/photos/`` of a version that kept photos on disk)
+    into the database, keeping their names; photos already there are skipped. Returns (copied,
+    skipped). The files are left in place."""
+    copied = skipped = 0
+    for path in sorted(Path(folder).glob("*.jpg")):
+        if not is_photo_name(path.name):
+            continue
+        with write_transaction():
+            if db.session.get(Photo, path.name) is not None:
+                skipped += 1
+                continue
+            db.session.add(Photo(name=path.name, data=path.read_bytes()))
+        copied += 1
+    return copied, skipped

@@ -84,15 +84,13 @@ def safe_next(target: str | None, fallback: str) -> str:
 
 
 def photo_response(name: str | None):
-    """A stored photo as a private, never-cached JPEG response; 404 when there is none.
+    """A stored photo as a private, never-cached JPEG response; 404 when there is none."""
+    from .photos import load
 
-    Read whole (photos are small), so no file handle outlives the request."""
-    from .photos import photo_path
-
-    path = photo_path(name) if name else None
-    if path is None:
+    data = load(name)
+    if data is None:
         abort(404)
-    response = make_response(path.read_bytes())
+    response = make_response(data)
     response.mimetype = "image/jpeg"
     response.headers["Cache-Control"] = "private, no-store"
     return response

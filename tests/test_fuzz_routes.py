@@ -142,7 +142,7 @@ def test_photo_upload_of_random_bytes_is_stored_or_refused(app, data):
     except photos.PhotoError as err:
         assert str(err.message)
     else:
-        assert photos.photo_path(name) is not None
+        assert photos.load(name) is not None
         photos.delete_photo(name)
 
 

@@ -1,21 +1,28 @@
 """Workers' photos: refusals (not an image, too big, decompression bomb), a PNG named .jpg,
-EXIF orientation and stripping, storage names."""
+EXIF orientation and stripping, storage in the database (both engines), the migration that moves
+the photo files of an older version in, and ``import-photos``."""
 
 from __future__ import annotations
 
 import io
 import struct
+from pathlib import Path
 import zlib
 
 import pytest
 from PIL import Image
+from sqlalchemy import func, select
 
+from factories import make_worker
 from kiosk import photos
+from kiosk.extensions import db
+from kiosk.models import Photo
 
 
 @pytest.fixture(autouse=True)
-def request_context(app):
+def request_context(request):
     """Messages are lazy strings; rendering them needs a request (for the locale)."""
+    app = request.getfixturevalue("engine_app" if "engine_app" in request.fixturenames else "app")
     with app.test_request_context():
         yield
 
@@ -41,12 +48,18 @@ def message(exc_info) -> str:
     return str(exc_info.value.message)
 
 
-def test_jpeg_is_resized_to_a_portrait_and_stored(app):
+def stored_image(name: str) -> Image.Image:
+    data = photos.load(name)
+    assert data is not None, name
+    return Image.open(io.BytesIO(data))
+
+
+def test_jpeg_is_resized_to_a_portrait_and_stored(engine_app):
     name = photos.store(image_bytes(size=(1280, 960)))
     assert photos.is_photo_name(name)
-    path = photos.photo_path(name)
-    assert path is not None and path.parent.name == "photos"
-    with Image.open(path) as img:
+    assert db.session.get(Photo, name) is not None
+    assert not (Path(engine_app.instance_path) / "photos").exists()  # nothing on this server's disk
+    with stored_image(name) as img:
         assert img.format == "JPEG"
         assert img.size == photos.SIZE
 
@@ -108,7 +121,7 @@ def test_decompression_bomb_is_refused(app, side):
     with pytest.raises(photos.PhotoError) as refused:
         photos.prepare(bomb)
     assert "piksel" in message(refused)
-    assert not any(photos.photos_folder().iterdir())
+    assert db.session.scalar(select(func.count()).select_from(Photo)) == 0
 
 
 def test_png_renamed_jpg_still_works(app, tmp_path):
@@ -116,7 +129,7 @@ def test_png_renamed_jpg_still_works(app, tmp_path):
     path.write_bytes(image_bytes("PNG", size=(600, 800)))
     with open(path, "rb") as fh:
         name = photos.store(fh)
-    with Image.open(photos.photo_path(name)) as img:
+    with stored_image(name) as img:
         assert img.format == "JPEG" and img.size == photos.SIZE
 
 
@@ -130,8 +143,7 @@ def test_exif_orientation_is_applied_and_metadata_stripped(app):
     exif[0x010F] = "PhoneMaker"  # Make
     out = io.BytesIO()
     img.save(out, "JPEG", exif=exif.tobytes())
-    stored = photos.photo_path(photos.store(out.getvalue()))
-    with Image.open(stored) as result:
+    with stored_image(photos.store(out.getvalue())) as result:
         assert result.size == photos.SIZE
         assert not result.getexif()
         top = result.getpixel((240, 20))
@@ -140,14 +152,72 @@ def test_exif_orientation_is_applied_and_metadata_stripped(app):
     assert bottom[2] > 200 and bottom[0] < 60, bottom
 
 
-def test_photo_path_refuses_other_names(app):
-    assert photos.photo_path("../secret_key") is None
-    assert photos.photo_path("kiosk.sqlite3") is None
-    assert photos.photo_path("0" * 32 + ".jpg") is None  # well-formed but absent
+@pytest.mark.parametrize("name", ["../secret_key", "kiosk.sqlite3", "/etc/passwd", "", None, "0" * 32 + ".jpg"])
+def test_load_refuses_other_names(app, name):
+    assert photos.load(name) is None  # malformed, or well-formed but absent
 
 
-def test_delete_photo(app):
+def test_delete_photo(engine_app):
     name = photos.store(image_bytes())
     photos.delete_photo(name)
-    assert photos.photo_path(name) is None
+    assert photos.load(name) is None
     photos.delete_photo(name)  # again: nothing to do
+
+
+def test_a_photo_a_worker_still_shows_is_not_deleted(engine_app):
+    name = photos.store(image_bytes())
+    make_worker(photo=name)
+    photos.delete_photo(name)  # e.g. the name typed into another worker's form
+    assert photos.load(name) is not None
+
+
+# ---- from files on disk (older versions) into the database -------------------------------------
+
+
+BEFORE_PHOTOS = "0004"  # the migration before 0005_photos_in_database
+
+
+def write_photo_files(folder: Path, count: int) -> dict[str, bytes]:
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for n in range(count):
+        name = f"{n:032x}.jpg"
+        files[name] = image_bytes(color=(n * 40 % 256, 90, 30))
+        (folder / name).write_bytes(files[name])
+    (folder / "notes.txt").write_text("not a photo")
+    (folder / "PHOTO.JPG").write_bytes(b"not a stored name")
+    return files
+
+
+def test_migration_moves_the_photo_files_in_and_back(engine_app):
+    from flask_migrate import downgrade, upgrade
+
+    folder = Path(engine_app.instance_path) / "photos"
+    downgrade(revision=BEFORE_PHOTOS)
+    db.session.remove()
+    files = write_photo_files(folder, 3)
+    upgrade()
+    db.session.remove()
+    assert {name: photos.load(name) for name in files} == files
+    assert db.session.scalar(select(func.count()).select_from(Photo)) == 3
+
+    for path in folder.iterdir():
+        path.unlink()
+    db.session.remove()
+    downgrade(revision=BEFORE_PHOTOS)
+    db.session.remove()
+    assert {p.name: p.read_bytes() for p in folder.glob("*.jpg")} == files
+    upgrade()
+    db.session.remove()
+
+
+def test_import_photos_copies_another_servers_folder(app, tmp_path):
+    files = write_photo_files(tmp_path / "photos-of-server-b", 2)
+    first = next(iter(files))
+    db.session.add(Photo(name=first, data=b"already here"))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["import-photos", str(tmp_path / "photos-of-server-b")])
+    assert result.exit_code == 0, result.output
+    assert "1 photo(s) copied, 1 already in the database" in result.output
+    assert photos.load(first) == b"already here"
+    assert [photos.load(name) for name in list(files)[1:]] == list(files.values())[1:]

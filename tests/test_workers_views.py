@@ -415,9 +415,9 @@ def test_replace_photo_plain_and_htmx(client, staff):
     assert html(response).lstrip().startswith('<section class="card photo-panel" id="photo-panel"')
     db.session.expire_all()
     assert db.session.get(Worker, worker.id).photo not in (None, first)
-    from kiosk.photos import photo_path
+    from kiosk.photos import load
 
-    assert photo_path(first) is None  # the old file went
+    assert load(first) is None  # the old photo went
     bad = client.post(f"/pekerja/{worker.id}/foto", data={"photo_file": (io.BytesIO(b"GIF89a"), "c.gif")},
                       content_type="multipart/form-data", headers=hx("photo-panel"))
     assert bad.status_code == 422 and "bukan foto" in html(bad)

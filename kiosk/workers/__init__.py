@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("workers", __name__, url_prefix="/pekerja", cli_group=None)
 
-from . import demo, imports, probable, views  # noqa: E402,F401
+from . import commands, demo, imports, probable, views  # noqa: E402,F401

@@ -3,6 +3,7 @@ the kecamatan, a photo from Chromium's fake camera, saving, and the worker page.
 
 from __future__ import annotations
 
+import io
 import sys
 from datetime import date
 from pathlib import Path
@@ -31,7 +32,7 @@ def fake_face(path: Path) -> Path:
 def test_enroll_with_live_nik_check_and_camera_photo(app, live_server, browser_factory, sign_in, output_dir, tmp_path):
     from kiosk.extensions import db
     from kiosk.models import Worker
-    from kiosk.photos import photo_path
+    from kiosk.photos import load
     from kiosk.wilayah import desa_list, kecamatan_by_code
 
     context = browser_factory(y4m=fake_face(tmp_path / "face.y4m"), viewport={"width": 900, "height": 1100})
@@ -120,9 +121,9 @@ def test_enroll_with_live_nik_check_and_camera_photo(app, live_server, browser_f
         worker = db.session.query(Worker).one()
         assert worker.occupation == "Pembuat tempe"
         assert worker.desa_code == desa.code
-        stored = photo_path(worker.photo)
+        stored = load(worker.photo)
         assert stored is not None
-        with Image.open(stored) as img:
+        with Image.open(io.BytesIO(stored)) as img:
             centre = img.convert("RGB").getpixel((img.width // 2, img.height // 2))
     assert all(abs(a - b) < 40 for a, b in zip(centre, ORANGE)), centre  # the camera's frame
     assert not problems, problems
