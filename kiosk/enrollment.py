@@ -38,6 +38,7 @@ from sqlalchemy import and_, delete as sql_delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import coverage as coverage_rules
+from . import days
 from . import nik as nik_rules
 from . import phone as phone_rules
 from . import photos
@@ -134,13 +135,14 @@ def _text(data: Mapping[str, Any], name: str) -> str:
 
 
 def parse_date(value: Any) -> date | None:
-    """A date from a form/spreadsheet value; ``None`` when empty. Raises ``ValueError``."""
+    """A date from a form/spreadsheet value; ``None`` when empty. Raises ``ValueError``
+    (``days.OutOfRange`` for a date outside 1900–2199)."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value.date()
+        return days.check(value.date())
     if isinstance(value, date):
-        return value
+        return days.check(value)
     raw = str(value).strip()
     if not raw:
         return None
@@ -153,9 +155,10 @@ def parse_date(value: Any) -> date | None:
             raise ValueError(raw)
         day, month, year = dmy.group(1, 3, 4)
     try:
-        return date(int(year), int(month), int(day))
+        parsed = date(int(year), int(month), int(day))
     except ValueError:
         raise ValueError(raw) from None
+    return days.check(parsed)
 
 
 def _code_digits(raw: str) -> str:
@@ -225,6 +228,10 @@ def validate_worker(
     birth_date = None
     try:
         birth_date = parse_date(data.get("birth_date"))
+    except days.OutOfRange as exc:
+        too_old = str(exc) < days.FIRST.isoformat()
+        v.error("birth_date", _l("Tanggal lahir terlalu lama (sebelum 1900).") if too_old
+                else _l("Tanggal lahir tidak boleh di masa depan."))
     except ValueError:
         v.error("birth_date", _l("Tanggal lahir tidak dikenali. Tulis seperti 31-12-1980."))
     else:
@@ -467,6 +474,8 @@ def validate_coverage(data: Mapping[str, Any]) -> Validation:
     start = end = None
     try:
         start = parse_date(data.get("start"))
+    except days.OutOfRange:
+        v.error("start", days.MESSAGE)
     except ValueError:
         v.error("start", _l("Tanggal mulai tidak dikenali. Tulis seperti 31-12-2025."))
     else:
@@ -474,10 +483,12 @@ def validate_coverage(data: Mapping[str, Any]) -> Validation:
             v.error("start", _l("Isi tanggal mulai."))
     try:
         end = parse_date(data.get("end"))
+    except days.OutOfRange:
+        v.error("end", days.MESSAGE)
     except ValueError:
         v.error("end", _l("Tanggal berakhir tidak dikenali. Tulis seperti 31-12-2025."))
     if start is not None:
-        end = end or coverage_rules.default_end(start)
+        end = end or min(coverage_rules.default_end(start), days.LAST)
         if end < start:
             v.error("end", _l("Tanggal berakhir tidak boleh sebelum tanggal mulai."))
         elif end > start + timedelta(days=366 * 5):

@@ -147,11 +147,25 @@ class Request(flask.Request):
                 self.__dict__[name] = type(data)((k, v) for k, v in data.items(multi=True) if k is not None)
 
 
+MAX_ROW_ID = 2**31 - 1  # the database's integer
+
+
+def row_id(raw: str | None) -> int | None:
+    """A database id typed into a query string or a form field: ASCII digits, 1..2**31-1; else
+    None (like an unknown id). ``"²".isdigit()`` is true but ``int("²")`` fails, and a larger
+    number is a PostgreSQL "integer out of range" (or SQLite overflow) error: both were 500s."""
+    raw = (raw or "").strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ROW_ID else None
+
+
 class RowId(IntegerConverter):
     """``<int:...>`` in every route: a database id, so at most 2**31-1. A larger number is a
     404 like any unknown id, never a PostgreSQL "integer out of range" error."""
 
-    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+    def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_ROW_ID, signed=False):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 

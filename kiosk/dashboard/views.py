@@ -14,7 +14,7 @@ from datetime import date
 from flask import abort, current_app, render_template, request, send_file
 from flask_babel import format_decimal
 
-from .. import spreadsheets
+from .. import days, spreadsheets
 from ..coverage import today_jakarta
 from ..reports import audit as audit_trail
 from ..reports import bast as bast_report
@@ -113,10 +113,7 @@ def _int_arg(name: str, minimum: int = 0, maximum: int = 10_000) -> int | None:
 
 
 def _date_arg(name: str) -> date | None:
-    try:
-        return date.fromisoformat((request.args.get(name) or "").strip())
-    except ValueError:
-        return None
+    return days.from_query(request.args.get(name))
 
 
 def _coverage_filter() -> coverage_report.CoverageFilter:

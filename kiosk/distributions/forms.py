@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import days
 from ..i18n import _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -18,7 +19,7 @@ class DistributionForm(FlaskForm):
 
     name = StringField(_l("Nama penyaluran"), filters=[_strip], validators=[
         DataRequired(_l("Isi nama penyaluran.")), Length(max=160)])
-    day = DateField(_l("Tanggal"), validators=[InputRequired(_l("Isi tanggal penyaluran."))])
+    day = DateField(_l("Tanggal"), validators=[InputRequired(_l("Isi tanggal penyaluran.")), days.InRange()])
     place = StringField(_l("Tempat"), filters=[_strip], validators=[Length(max=160)])
     packages_total = IntegerField(_l("Jumlah paket"), validators=[
         InputRequired(_l("Isi jumlah paket.")),

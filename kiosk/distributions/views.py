@@ -17,7 +17,7 @@ from ..extensions import db, htmx
 from ..models import Collection, Distribution, Worker
 from ..nik import mask_nik
 from ..phone import display_phone
-from ..web import photo_response
+from ..web import photo_response, row_id
 from . import bp
 from .forms import DistributionForm, HandoverForm, PasteNiksForm, ScanForm, VoidForm
 
@@ -220,7 +220,7 @@ def recipients(distribution_id: int):
 def recipients_add(distribution_id: int):
     """Add the workers chosen in a search to the list."""
     db.get_or_404(Distribution, distribution_id)
-    ids = [int(v) for v in request.form.getlist("worker_id") if v.isdigit()]
+    ids = [i for i in map(row_id, request.form.getlist("worker_id")) if i]
     change = dist.add_to_list(distribution_id, ids, staff=_staff())
     flash(_l("%(added)s pekerja ditambahkan, %(already)s sudah ada di daftar.",
              added=change.added, already=change.already), "success")
@@ -281,7 +281,7 @@ def _desk(distribution: Distribution, status: int = 200, headers: dict | None = 
 
 def _card_id_of(form: HandoverForm) -> int | None:
     """The card scanned before the handover form was shown (None: found by name/NIK)."""
-    return int(form.card_id.data) if form.card_id.data else None
+    return row_id(form.card_id.data)
 
 
 def _worker_panel(distribution: Distribution, worker: Worker, card_id: int | None) -> dict:
@@ -339,7 +339,8 @@ def desk_handover(distribution_id: int):
     form = HandoverForm()
     if not form.validate_on_submit():
         abort(400)
-    worker = db.session.get(Worker, int(form.worker_id.data))
+    worker_id = row_id(form.worker_id.data)
+    worker = db.session.get(Worker, worker_id) if worker_id else None
     if worker is None:
         abort(404)
     photo_name = None

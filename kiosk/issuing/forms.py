@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from .. import days
 from ..i18n import _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, RadioField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from ..web import MAX_ROW_ID
 from .selection import ALL, DISTRIBUTION, ENROLLED, ISSUED, KECAMATAN, Selection
 
 REISSUE_REASONS = [
@@ -80,9 +82,9 @@ class SelectionForm(FlaskForm):
         default=ENROLLED,
         validators=[InputRequired(_l("Pilih kartu yang akan dicetak."))],
     )
-    tanggal = DateField(_l("Tanggal"), validators=[Optional()])
+    tanggal = DateField(_l("Tanggal"), validators=[Optional(), days.InRange()])
     kecamatan = SelectField(_l("Kecamatan"), choices=[], validators=[Optional()])
-    penyaluran = IntegerField(_l("Penyaluran"), validators=[Optional()])
+    penyaluran = IntegerField(_l("Penyaluran"), validators=[Optional(), NumberRange(min=1, max=MAX_ROW_ID)])
 
     def validate(self, extra_validators=None) -> bool:
         """Validate, then require the parameter the chosen selection needs."""
@@ -115,4 +117,4 @@ class SelectionForm(FlaskForm):
 class IssueEnrolledForm(FlaskForm):
     """Issue cards now for the workers enrolled on a day who have none."""
 
-    tanggal = DateField(_l("Tanggal"), validators=[DataRequired(_l("Isi tanggal."))])
+    tanggal = DateField(_l("Tanggal"), validators=[DataRequired(_l("Isi tanggal.")), days.InRange()])

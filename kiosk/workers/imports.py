@@ -68,7 +68,7 @@ def _preview_context(result: imports.ImportPreview) -> dict:
     rows = [r for r in result.rows if wanted is None or r.action == wanted]
     pages = max(1, -(-len(rows) // PREVIEW_PAGE))
     page_arg = request.args.get("hal", "1")
-    page = min(max(int(page_arg) if page_arg.isdigit() else 1, 1), pages)
+    page = min(max(int(page_arg) if page_arg.isascii() and page_arg.isdigit() and len(page_arg) < 7 else 1, 1), pages)
     return {
         "result": result, "rows": rows[(page - 1) * PREVIEW_PAGE : page * PREVIEW_PAGE],
         "show": show, "page": page, "pages": pages, "shown_total": len(rows),

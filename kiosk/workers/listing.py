@@ -17,6 +17,7 @@ from sqlalchemy import Select, and_, exists, or_, select
 from .. import coverage as coverage_rules
 from ..extensions import db
 from ..models import Card, Collection, Coverage, Worker
+from ..web import row_id
 
 PAGE_SIZE = 50
 STATUSES = ("aktif", "belum_aktif", "berakhir", "tanpa")
@@ -51,7 +52,7 @@ def filters_from_args(args: Mapping[str, str]) -> Filters:
         kecamatan=kecamatan,
         status=status if status in STATUSES else "",
         card=card if card in ("ya", "tidak") else "",
-        distribution=int(dist) if dist.isdigit() else None,
+        distribution=row_id(dist),
     )
 
 

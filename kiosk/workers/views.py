@@ -15,7 +15,7 @@ from .. import duplicates, enrollment, photos
 from ..auth import staff_required
 from ..extensions import db, htmx
 from ..models import Worker
-from ..web import photo_response
+from ..web import photo_response, row_id
 from . import bp, forms, listing, panels
 
 VARY = "HX-Request, HX-Target"
@@ -90,8 +90,7 @@ def needs_full_page(view):
 def index():
     """The worker list: search as you type (name, NIK, KPJ, desa) and filters."""
     filters = listing.filters_from_args(request.args)
-    after = request.args.get("setelah", "")
-    result = listing.page(filters, int(after) if after.isdigit() else None)
+    result = listing.page(filters, row_id(request.args.get("setelah")))
     context = panels.list_context(result)
     return _render("workers/index.html", "workers/_results.html", "worker-results", **context)
 
@@ -234,8 +233,8 @@ def check_field(field: str):
     form comes back checked."""
     if field not in forms.FIELD_NAMES and field != "coverage":
         abort(404)
-    worker_id = request.form.get("worker_id", "")
-    worker = db.session.get(Worker, int(worker_id)) if worker_id.isdigit() else None
+    worker_id = row_id(request.form.get("worker_id"))
+    worker = db.session.get(Worker, worker_id) if worker_id else None
     values = forms.values_from_form(request.form)
     coverage_values = None if worker else _coverage_values(request.form)
     check = enrollment.validate_worker(values, existing=worker)

@@ -1,19 +1,22 @@
 """enrollment.parse_date: the regular expressions read exactly what the documented strptime
-formats (DATE_FORMATS) read."""
+formats (DATE_FORMATS) read, within the span of typed dates (kiosk.days: 1900-2199)."""
 
 from datetime import datetime
 
+import pytest
 from hypothesis import example, given, strategies as st
 
+from kiosk import days
 from kiosk.enrollment import DATE_FORMATS, parse_date
 
 
 def by_strptime(raw: str):
     for fmt in DATE_FORMATS:
         try:
-            return datetime.strptime(raw, fmt).date()
+            day = datetime.strptime(raw, fmt).date()
         except ValueError:
             continue
+        return day if days.FIRST <= day <= days.LAST else None
     return None
 
 
@@ -42,5 +45,8 @@ def test_same_dates_as_strptime(raw):
 def test_every_date_in_every_format(day):
     for fmt in DATE_FORMATS:
         text = day.strftime(fmt)
-        if day.year >= 1000:
+        if days.FIRST <= day <= days.LAST:
             assert parse_date(text) == day
+        elif day.year >= 1000:
+            with pytest.raises(days.OutOfRange):
+                parse_date(text)
