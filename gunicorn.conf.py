@@ -20,3 +20,11 @@ loglevel = "info"
 # take it over and stopping either removes the other's. Nothing here uses gunicornc; systemd
 # or make run manage the process. (Older gunicorns ignore this unknown name.)
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """Each worker starts the app's background jobs (the daily backup's scheduler; the database
+    decides which worker makes each backup). Other apps served with this file have none."""
+    start = getattr(worker.wsgi, "start_background_jobs", None)
+    if start is not None:
+        start()

@@ -480,4 +480,6 @@ def add_device_pg(url: str, name: str, credential: str, *, mode: str, distributi
 
 def server_env(instance: Path, database_url: str | None = None) -> dict[str, str | None]:
     """The environment for a gunicorn serving the app on ``instance``."""
-    return {"KIOSK_INSTANCE_PATH": str(instance), "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url}
+    # No automatic backup in the middle of a measurement.
+    return {"KIOSK_INSTANCE_PATH": str(instance), "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url,
+            "KIOSK_BACKUP_AUTOMATIC": "false"}

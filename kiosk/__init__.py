@@ -27,6 +27,13 @@ class KioskFlask(Flask):
             return VENDOR_MAX_AGE
         return super().get_send_file_max_age(filename)
 
+    def start_background_jobs(self) -> None:
+        """Start what a serving process runs beside the requests: the backup scheduler. Called by
+        gunicorn for each worker (``gunicorn.conf.py``), never by the CLI or the tests' apps."""
+        from .backup import start_scheduler
+
+        start_scheduler(self)
+
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app. Config layers: defaults, ``instance/config.py``, environment, ``test_config``."""

@@ -80,6 +80,16 @@ class Defaults:
     # Dashboard figures over all workers are cached this many seconds (0: never)
     DASHBOARD_CACHE_SECONDS = 30
 
+    # Backups (kiosk.backup): folder (None: backups/ beside instance/), how many of each kind to
+    # keep, how often the automatic one is made, how often each server process looks whether it
+    # is due; the dashboard warns when a disk has less than DISK_WARN_FREE_PERCENT free.
+    BACKUP_DIR = None
+    BACKUP_KEEP = 14
+    BACKUP_AUTOMATIC = True
+    BACKUP_EVERY_HOURS = 24
+    BACKUP_POLL_SECONDS = 300
+    DISK_WARN_FREE_PERCENT = 10
+
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     WTF_CSRF_HEADERS = ["X-CSRFToken"]

@@ -111,6 +111,9 @@ ROUTES = {
     "admin.device_revoke": "admin",
     "admin.settings": "admin",
     "admin.settings_save": "admin",
+    "admin.backups_page": "admin",
+    "admin.backup_now": "admin",
+    "admin.backup_download": "admin",
 }
 
 ROLES = ("anonymous", "device", "revoked_device", "deactivated", "petugas", "admin")

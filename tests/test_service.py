@@ -48,3 +48,33 @@ def test_two_gunicorns_of_one_user_share_no_control_socket(tmp_path, sqlite_temp
     finally:
         for server in servers:
             server.stop()
+
+
+@pytest.mark.slow
+def test_three_gunicorn_workers_make_one_daily_backup(tmp_path, sqlite_template):
+    """Every worker runs the backup scheduler; the schedule's row in the database lets exactly one
+    of them make the due backup, and then it is not due for a day."""
+    import time
+
+    from kiosk.backup import archives
+
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    shutil.copy(sqlite_template, instance / "kiosk.sqlite3")
+    log = tmp_path / "server.log"
+    server = Server(str(instance), None, log, env={"KIOSK_BACKUP_POLL_SECONDS": "1"}, workers=3)
+    try:
+        server.start()
+        deadline = time.monotonic() + 120
+        while not archives(tmp_path / "backups") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert archives(tmp_path / "backups"), log.read_text()[-3000:]
+        while log.read_text().count("backup scheduler started") < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert log.read_text().count("backup scheduler started") == 3
+        time.sleep(5)  # every worker looks again several times (every ~1 s)
+        made = archives(tmp_path / "backups")
+    finally:
+        server.stop()
+    assert [a.kind for a in made] == ["daily"], [a.name for a in made]
+    assert log.read_text().count("backup (daily) made") == 1

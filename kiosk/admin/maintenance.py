@@ -1,27 +1,80 @@
-"""CLI for the office IT person: backup and restore."""
+"""Backups: the admin page *Cadangan* (back up now, download, the recent backups, the schedule)
+and the CLI for the office IT person (backup, restore)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
-from flask import current_app
+from flask import abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask_wtf import FlaskForm
 
-from ..backup import BackupError, make_backup, restore_backup
-from ..extensions import db
+from .. import backup as backups
+from ..auth import admin_required
+from ..backup import BackupError, restore_backup
+from ..extensions import db, htmx
+from ..i18n import _l
 from . import bp
+
+PANEL = "backups"
+
+
+class BackupForm(FlaskForm):
+    """The *Cadangkan sekarang* button (its CSRF token only)."""
+
+
+def _panel_context() -> dict:
+    return {"archives": backups.archives(backups.backup_folder()), "state": backups.status(),
+            "disks": backups.disk_space(), "keep": current_app.config["BACKUP_KEEP"],
+            "folder": backups.backup_folder(), "form": BackupForm(formdata=None), "panel_id": PANEL}
+
+
+@bp.get("/cadangan")
+@admin_required
+def backups_page():
+    """Backups: make one now, download one, the recent backups with size and time, the schedule
+    and the free disk space. While a backup is being made the panel refreshes itself."""
+    if htmx.target == PANEL and not htmx.boosted:
+        response = current_app.make_response(render_template("admin/_backups.html", **_panel_context()))
+    else:
+        response = current_app.make_response(render_template("admin/backups.html", **_panel_context()))
+    response.vary.add("HX-Request")
+    response.vary.add("HX-Target")
+    return response
+
+
+@bp.post("/cadangan")
+@admin_required
+def backup_now():
+    """Start a backup now (made in the background; the page shows when it is done)."""
+    if not BackupForm().validate_on_submit():
+        flash(_l("Permintaan tidak sah. Muat ulang halaman lalu coba lagi."), "error")
+    elif backups.start(current_app._get_current_object(), "manual"):
+        flash(_l("Cadangan sedang dibuat. Halaman ini menampilkannya begitu selesai."), "success")
+    else:
+        flash(_l("Cadangan lain sedang dibuat. Tunggu sampai selesai."), "warning")
+    return redirect(url_for("admin.backups_page"))
+
+
+@bp.get("/cadangan/<name>")
+@admin_required
+def backup_download(name: str):
+    """Download one backup archive (it holds every worker's data and the card keys)."""
+    folder = backups.backup_folder()
+    archive = backups.archive_info(folder / name) if backups.ARCHIVE_NAME.match(name) else None
+    if archive is None:
+        abort(404)
+    current_app.logger.info("backup downloaded: %s", archive.name)
+    return send_file(archive.path, mimetype="application/gzip", as_attachment=True, download_name=archive.name)
 
 
 @bp.cli.command("backup")
-@click.option("--to", "target", default=None, help="Folder for the archive (default: backups/ beside instance/).")
+@click.option("--to", "target", default=None, help="Folder for the archive (default: the backup folder, backups/ beside instance/).")
 def backup(target: str | None) -> None:
-    """Back up the database, photos, card keys and app secret into one archive (safe while serving)."""
-    target = target or str(Path(current_app.instance_path).parent / "backups")
+    """Back up the database, photos, card keys, LAN certificate and app secret into one archive (safe while serving)."""
     try:
-        archive = make_backup(current_app.instance_path, current_app.config["SQLALCHEMY_DATABASE_URI"], target)
+        archive = backups.run("manual", target=target, lease=False)
     except BackupError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(str(archive))
+    click.echo(str(archive.path))
 
 
 @bp.cli.command("restore")

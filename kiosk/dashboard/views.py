@@ -91,6 +91,17 @@ def _kecamatan_context() -> dict:
             "status_labels": coverage_report.STATUS_LABELS}
 
 
+def _office_pc_warnings() -> list:
+    """What an admin must know about the office PC: backups and disk space."""
+    from flask_login import current_user
+
+    from .. import backup
+
+    if not current_user.is_admin:
+        return []
+    return backup.warnings()
+
+
 @bp.get("/")
 @staff_required
 def home():
@@ -101,7 +112,8 @@ def home():
         return _vary(current_app.make_response(render_template(FRAGMENTS[LIVE_ID], **_live_context())))
     if target == KECAMATAN_ID:
         return _vary(current_app.make_response(render_template(FRAGMENTS[KECAMATAN_ID], **_kecamatan_context())))
-    page = render_template("dashboard/home.html", **_live_context(), **_kecamatan_context())
+    page = render_template("dashboard/home.html", **_live_context(), **_kecamatan_context(),
+                           office_pc_warnings=_office_pc_warnings())
     return _vary(current_app.make_response(page))
 
 

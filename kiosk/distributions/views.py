@@ -10,7 +10,7 @@ from ..i18n import _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from .. import card_registry, photos
+from .. import backup, card_registry, photos
 from .. import distribution as dist
 from ..auth.access import admin_required, staff_required
 from ..extensions import db, htmx
@@ -165,6 +165,7 @@ def close(distribution_id: int):
         flash(err.message, "error")
     else:
         flash(_l("Penyaluran ditutup. Daftar penerima dibekukan untuk BAST."), "success")
+        backup.start(current_app._get_current_object(), "close")
     return redirect(url_for("distributions.detail", distribution_id=distribution_id))
 
 

@@ -96,6 +96,14 @@ def run_migrations_online():
 
     connectable = get_engine()
 
+    # A database with data is backed up before its schema changes (kiosk/backup.py); the
+    # archive's name is printed so that going back is one restore away.
+    from kiosk.backup import before_migration
+
+    archive = before_migration(context.get_revision_argument)
+    if archive is not None:
+        logger.info('Backup before migrating: %s', archive)
+
     with connectable.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
