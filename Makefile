@@ -11,7 +11,12 @@ HTTPS ?= 0
 PO := $(wildcard kiosk/translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test test-fast bench vendor install dev translations chromium extract-messages clean
+SERVICE := kiosk-bpu
+UNIT := /etc/systemd/system/$(SERVICE).service
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test test-fast bench vendor install dev translations chromium extract-messages clean \
+	service-unit install-service uninstall-service start-service stop-service service-status service-log
 
 ## Set up (venv, packages, database) and serve the app on the LAN with gunicorn (HTTPS=1: over
 ## HTTPS with the certificate of `flask --app kiosk make-cert`, which tablet cameras need).
@@ -27,6 +32,47 @@ else
 	@echo "Kiosk BPU: http://$$(hostname -I 2>/dev/null | cut -d' ' -f1 || echo localhost):$(PORT)/  (kiosk screen: /kiosk)"
 	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) wsgi:app
 endif
+
+## The system service (docs/operations.md): starts at boot, restarts when it dies, runs gunicorn with
+## the settings of `make run` (same HOST, PORT, WORKERS, HTTPS) as the user who runs this and owns
+## instance/ (never root; it asks for sudo for the system part).
+service-unit: install translations
+	@if [ "$$(id -u)" = 0 ]; then \
+	  echo "Run this as the user who owns instance/ and will run the server (not root); it asks for sudo itself."; exit 1; fi
+	mkdir -p instance
+	@if [ "$$(stat -c %U instance)" != "$$(id -un)" ]; then \
+	  echo "instance/ belongs to $$(stat -c %U instance): run this as that user, or: sudo chown -R $$(id -un): instance"; exit 1; fi
+ifeq ($(HTTPS),1)
+	test -f instance/tls/server.crt || $(FLASK) make-cert
+endif
+	set -a; [ ! -f instance/kiosk.env ] || . instance/kiosk.env; set +a; \
+	  $(FLASK) service-unit --user "$$(id -un)" --host $(HOST) --port $(PORT) --workers $(WORKERS) \
+	  $(if $(filter 1,$(HTTPS)),--https) --output instance/$(SERVICE).service
+
+install-service: service-unit
+	$(SUDO) install -m 0644 instance/$(SERVICE).service $(UNIT)
+	$(SUDO) systemctl daemon-reload
+	$(SUDO) systemctl enable $(SERVICE)
+	$(SUDO) systemctl restart $(SERVICE)
+	@echo "Kiosk BPU runs as a service now and starts at every boot. Status: make service-status; log: make service-log"
+
+uninstall-service:
+	-$(SUDO) systemctl disable --now $(SERVICE)
+	$(SUDO) rm -f $(UNIT)
+	$(SUDO) systemctl daemon-reload
+	@echo "The service is gone; instance/ and backups/ are untouched."
+
+start-service:
+	$(SUDO) systemctl start $(SERVICE)
+
+stop-service:
+	$(SUDO) systemctl stop $(SERVICE)
+
+service-status:
+	systemctl status --no-pager $(SERVICE)
+
+service-log:
+	journalctl -u $(SERVICE) --no-pager -n 200
 
 ## Set up (venv with dev extras, Debian's chromium) and run the whole test suite.
 test: dev translations chromium

@@ -4,11 +4,69 @@ the same user."""
 from __future__ import annotations
 
 import http.client
+import os
+import re
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from test_crash_safety import Server
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def systemd_analyze() -> str:
+    """The path of ``systemd-analyze``; Debian's ``systemd`` package is installed for it when it is
+    missing and this machine can (root with apt-get); else the test is skipped saying why."""
+    found = shutil.which("systemd-analyze")
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.skip("systemd-analyze is missing and cannot be installed here (needs root and apt-get)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "systemd"]):
+        result = subprocess.run(command, capture_output=True, text=True, env=env)
+        if result.returncode != 0:
+            pytest.skip(f"systemd-analyze is missing; {' '.join(command)} failed: {result.stderr.strip()[-300:]}")
+    return shutil.which("systemd-analyze") or pytest.skip("Debian's systemd package has no systemd-analyze")
+
+
+def _make_default(name: str) -> str:
+    return re.search(rf"^{name} \?= (\S+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+
+
+@pytest.mark.parametrize("https", [False, True], ids=["http", "https"])
+def test_the_service_unit_passes_systemd_analyze_verify(app, tmp_path, https):
+    """The unit ``make install-service`` installs (``flask service-unit``, which the make target
+    calls with make run's HOST/PORT/WORKERS/HTTPS): systemd finds nothing to object to."""
+    analyze = systemd_analyze()
+    unit = tmp_path / "kiosk-bpu.service"
+    args = ["service-unit", "--user", "kantor", "--output", str(unit)] + (["--https"] if https else [])
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 0, result.output
+    check = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True)
+    assert check.returncode == 0 and check.stdout + check.stderr == "", check.stdout + check.stderr
+
+    text = unit.read_text()
+    # The settings of `make run`: its defaults, the same gunicorn config and app, migrations first.
+    assert f"Environment=KIOSK_BIND={_make_default('HOST')}:{_make_default('PORT')}" in text
+    assert f"Environment=KIOSK_WORKERS={_make_default('WORKERS')}" in text
+    assert f"ExecStart={ROOT}/.venv/bin/gunicorn --config {ROOT}/gunicorn.conf.py wsgi:app" in text
+    assert text.index("flask --app kiosk db upgrade") < text.index("ExecStart=")
+    assert "User=kantor" in text and "Restart=always" in text and "WantedBy=multi-user.target" in text
+    assert f"ReadWritePaths={app.instance_path} {Path(app.instance_path).parent / 'backups'}" in text
+    assert ("KIOSK_CERTFILE=" in text) is https
+    assert "KIOSK_INSTANCE_PATH=" in text  # this test's instance is not the checkout's instance/
+
+
+def test_the_service_never_runs_as_root(app, tmp_path):
+    result = app.test_cli_runner().invoke(args=["service-unit", "--user", "root"])
+    assert result.exit_code != 0 and "not as root" in result.output
+    if os.geteuid() == 0:  # make install-service, run by root, refuses before touching anything
+        make = subprocess.run(["make", "-s", "service-unit"], cwd=ROOT, capture_output=True, text=True)
+        assert make.returncode != 0 and "not root" in make.stdout + make.stderr
 
 
 def _answers(port: int) -> int:

@@ -77,6 +77,32 @@ def backup(target: str | None) -> None:
     click.echo(str(archive.path))
 
 
+@bp.cli.command("service-unit")
+@click.option("--user", required=True, help="The unprivileged user who owns instance/ and runs the server.")
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--https", is_flag=True, help="Serve the LAN certificate of instance/tls/ (as make run HTTPS=1).")
+@click.option("--output", type=click.Path(dir_okay=False), default=None, help="Write the unit here (default: print it).")
+def service_unit(user: str, host: str, port: int, workers: int, https: bool, output: str | None) -> None:
+    """The systemd unit that runs the server as `make run` does (make install-service installs it)."""
+    from ..service import ServiceError, render_unit
+
+    folder = backups.backup_folder()
+    try:
+        unit = render_unit(user=user, host=host, port=port, workers=workers, https=https,
+                           instance=current_app.instance_path, backups=folder)
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from error
+    folder.mkdir(parents=True, exist_ok=True)  # the service may write only there and in instance/
+    if output is None:
+        click.echo(unit, nl=False)
+        return
+    with open(output, "w") as fh:
+        fh.write(unit)
+    click.echo(f"Made {output}")
+
+
 @bp.cli.command("restore")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
