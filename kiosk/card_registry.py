@@ -91,7 +91,8 @@ def needs_reissue(card: Card) -> bool:
 class CardLookup:
     """A scanned or typed code, resolved: the card and its worker, or why it is refused.
 
-    ``card`` is also set for a revoked card, so the desk can see whose card it was.
+    ``card`` is also set for a revoked card and for a card printed with a retired key, so the
+    desk can see whose card it was; only ``ok`` means a usable card.
     """
 
     card: Card | None = None
@@ -111,7 +112,8 @@ def resolve(raw: str) -> CardLookup:
     raw = raw if isinstance(raw, str) else ""
     ring = keyring()
     check = tokens.read(raw, ring)
-    if check.ok:
+    if check.ok or check.reason is Refusal.RETIRED_KEY:
+        # A genuine token of a retired key still names its card: refused below, with the card.
         card = db.session.get(Card, check.card_id) if check.card_id <= _MAX_CARD_ROW_ID else None
     elif check.reason is Refusal.MALFORMED:
         code = tokens.normalize_fallback_code(raw)
@@ -121,13 +123,11 @@ def resolve(raw: str) -> CardLookup:
     else:
         return CardLookup(refusal=check.reason)
     if card is None:
-        return CardLookup(refusal=Refusal.UNKNOWN_CARD)
+        return CardLookup(refusal=check.reason if check.reason is Refusal.RETIRED_KEY else Refusal.UNKNOWN_CARD)
     if card.revoked_at is not None:
         return CardLookup(card=card, refusal=Refusal.REVOKED)
     if card.key_id in ring.retired_ids:
-        # No card in the answer: a caller that only checks ``lookup.card`` (the pickup desk)
-        # must not take it for a usable card.
-        return CardLookup(refusal=Refusal.RETIRED_KEY)
+        return CardLookup(card=card, refusal=Refusal.RETIRED_KEY)
     return CardLookup(card=card)
 
 

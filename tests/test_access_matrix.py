@@ -98,6 +98,9 @@ ROUTES = {
     "distributions.desk_worker": "staff",
     "distributions.desk_scan": "staff",
     "distributions.desk_handover": "staff",
+    "distributions.desk_queue": "staff",
+    "distributions.desk_package": "staff",
+    "distributions.desk_hand_over": "staff",
     "admin.index": "admin",
     "admin.staff_list": "admin",
     "admin.staff_new": "admin",
@@ -204,6 +207,7 @@ def world(app):
         "collection_id": result.collection_id,
         "first_id": worker.id,
         "second_id": claimed.id,
+        "seq": result.seq,
     }
 
     clients = {role: app.test_client() for role in ROLES}

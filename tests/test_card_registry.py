@@ -205,7 +205,8 @@ def test_rotation_keeps_old_cards_and_retirement_refuses_them(engine_app):
     for raw in (old_token, old.fallback_code):
         lookup = card_registry.resolve(raw)
         assert lookup.refusal is Refusal.RETIRED_KEY, raw
-        assert lookup.card is None  # nothing a caller could mistake for a usable card
+        # Whose card it was (the desk shows the person), but never a usable card.
+        assert lookup.card.id == old.id and not lookup.ok
     assert card_registry.needs_reissue(old)
     assert card_registry.resolve(new_token).ok and card_registry.resolve(new.fallback_code).ok
     # A reissue puts the worker on the current key again.

@@ -18,6 +18,7 @@ from kiosk import distribution as dist
 from kiosk.coverage import today_jakarta
 from kiosk.extensions import db
 from kiosk.models import Collection, Distribution, DistributionListEntry
+from kiosk.nik import format_nik
 
 HX = {"HX-Request": "true"}
 
@@ -151,8 +152,10 @@ def test_live_page_and_its_polled_fragment(app, client, login_as):
     assert 'id="distribution-live"' in page and "Ani Lestari" in page and "Paket ke-1" in page
     assert 'hx-trigger="every 3s"' in page
     fragment = assert_fragment(client.get(f"/penyaluran/{d.id}", headers=hx("distribution-live")), "distribution-live")
-    assert 'data-figure="given">1<' in fragment and 'data-figure="left">9<' in fragment
-    assert "Kiosk Aula 1" in fragment and worker.nik not in fragment
+    # Claimed at a kiosk, not handed over yet: claimed 1, handed over 0, left 9.
+    assert 'data-figure="claimed">1<' in fragment and 'data-figure="given">0<' in fragment
+    assert 'data-figure="waiting-handover">1<' in fragment and 'data-figure="left">9<' in fragment
+    assert "Kiosk Aula 1" in fragment and worker.nik not in fragment and "belum diserahkan" in fragment
     # Boosted navigation gets the page, never the bare fragment.
     boosted = client.get(f"/penyaluran/{d.id}", headers={**hx("main"), "HX-Boosted": "true"})
     assert "<html" in text_of(boosted)
@@ -243,7 +246,7 @@ def test_scan_handover_retry_and_scan_again(app, client, login_as, htmx):
 
     shown = check(client.post(f"/penyaluran/{d.id}/meja/pindai", data={"code": token}, headers=headers), "desk-result")
     assert "Fajar Nugroho" in shown and "Serahkan paket" in shown and 'data-outcome="eligible"' in shown
-    assert "Dengan kartu" in shown and worker.nik not in shown
+    assert "Dengan kartu" in shown and format_nik(worker.nik) in shown  # staff see the whole NIK
     form = {"worker_id": str(worker.id), "card_id": str(card.id), "request_id": request_id_in(shown)}
 
     response = client.post(f"/penyaluran/{d.id}/meja/serahkan", data=form, headers=headers)
@@ -266,9 +269,11 @@ def test_scan_handover_retry_and_scan_again(app, client, login_as, htmx):
 def test_counter_fragment(app, client, login_as):
     d = make_distribution(packages=7)
     dist.claim(d.id, covered_worker().id, request_id="c")
-    login_as("petugas")
+    staff = login_as("petugas")
+    handed = dist.claim(d.id, covered_worker().id, request_id="d")
+    dist.hand_over(handed.collection_id, staff=staff, request_id="e")
     body = assert_fragment(client.get(f"/penyaluran/{d.id}/meja", headers=hx("desk-counter")), "desk-counter")
-    assert "1 dari 7 paket diserahkan" in body and "sisa 6" in body
+    assert "1 dari 7 paket diserahkan" in body and "1 menunggu diserahkan" in body and "sisa 5" in body
 
 
 def test_unknown_card_and_empty_scan(app, client, login_as):
@@ -289,7 +294,11 @@ def test_revoked_card_shows_the_worker_and_the_reason(app, client, login_as):
     login_as("petugas")
     body = assert_fragment(client.post(f"/penyaluran/{d.id}/meja/pindai", data={"code": token},
                                        headers=hx("desk-result")), "desk-result")
-    assert "Gita" in body and 'data-outcome="card_revoked"' in body and "tidak berlaku" in body
+    # Not "go to the desk": the desk's own action, on its own word, with the reason filled in.
+    assert "Gita" in body and "data-card-note" in body and "sudah dicabut" in body
+    assert 'data-outcome="eligible"' in body and "Serahkan paket</button>" in body
+    assert 'value="kartu sudah dicabut"' in body and 'name="card_id" type="hidden" value=""' in body
+    assert "ke meja" not in body
 
 
 @pytest.mark.parametrize("outcome, setup, words", [

@@ -71,12 +71,20 @@ class ScanForm(FlaskForm):
         DataRequired(_l("Pindai kartu atau ketik kodenya.")), Length(max=200)])
 
 
-class HandoverForm(FlaskForm):
-    """Hand the package over: who (hidden), the request id (hidden, for retries), proxy, photo."""
+class PackageHandoverForm(FlaskForm):
+    """Hand over a package claimed earlier (at a kiosk): the request id (hidden, for retries),
+    proxy, photo."""
 
-    worker_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d+$")])
-    card_id = HiddenField(validators=[Optional(), Regexp(r"^\d+$")])
     request_id = HiddenField(validators=[DataRequired(), Length(max=64), Regexp(r"^[A-Za-z0-9_-]+$")])
     proxy_name = StringField(_l("Nama yang mewakili"), filters=[_strip], validators=[Length(max=120)])
     proxy_relation = StringField(_l("Hubungan dengan pekerja"), filters=[_strip], validators=[Length(max=60)])
     handover_photo = FileField(_l("Foto serah terima (boleh dilewati)"))
+
+
+class HandoverForm(PackageHandoverForm):
+    """Claim and hand over in one step for the person at the desk: who (hidden), the card
+    scanned (hidden; none: the staff member is the proof, and says why), proxy, photo."""
+
+    worker_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d+$")])
+    card_id = HiddenField(validators=[Optional(), Regexp(r"^\d+$")])
+    no_card_reason = StringField(_l("Tanpa kartu, karena"), filters=[_strip], validators=[Length(max=200)])

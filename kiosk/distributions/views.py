@@ -3,28 +3,33 @@ list, open/close, the live page, "not collected yet", voiding, and the pickup de
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from ..i18n import _l
+from flask_babel import format_timedelta
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from .. import backup, card_registry, photos
 from .. import distribution as dist
 from ..auth.access import admin_required, staff_required
+from ..database import utcnow
 from ..extensions import db, htmx
 from ..models import Collection, Distribution, Worker
-from ..nik import mask_nik
+from ..nik import format_nik, mask_nik
 from ..phone import display_phone
 from ..web import photo_response, row_id
 from . import bp
-from .forms import DistributionForm, HandoverForm, PasteNiksForm, ScanForm, VoidForm
+from .forms import DistributionForm, HandoverForm, PackageHandoverForm, PasteNiksForm, ScanForm, VoidForm
 
 VARY = "HX-Request, HX-Target"
 LIVE_ID = "distribution-live"
 DESK_RESULT_ID = "desk-result"
 DESK_COUNTER_ID = "desk-counter"
+DESK_QUEUE_ID = "desk-queue"
+QUEUE_LIMIT = 50
 LATEST = 12
 POLL_SECONDS = 3
 SEARCH_LIMIT = 20
@@ -57,8 +62,16 @@ def helpers() -> dict:
     def phone(value: str | None) -> str:
         return display_phone(value) or "–"
 
-    return {"mask_nik": mask_nik, "worker_photo_url": worker_photo_url, "outcome_look": look,
-            "display_phone": phone, "poll_seconds": POLL_SECONDS}
+    return {"mask_nik": mask_nik, "format_nik": format_nik, "worker_photo_url": worker_photo_url,
+            "outcome_look": look, "display_phone": phone, "poll_seconds": POLL_SECONDS, "ago": ago}
+
+
+def ago(moment) -> str:
+    """How long ago ``moment`` was, in the person's language ("baru saja", "3 menit yang lalu")."""
+    seconds = (utcnow() - moment).total_seconds()
+    if seconds < 60:
+        return str(_l("baru saja"))
+    return format_timedelta(moment - utcnow(), granularity="minute", threshold=1.5, add_direction=True)
 
 
 def _fragment_for(target: str) -> bool:
@@ -126,6 +139,7 @@ def edit(distribution_id: int):
 def _live_context(distribution: Distribution) -> dict:
     return {
         "distribution": distribution,
+        "progress": dist.progress(distribution),
         "latest": dist.collections(distribution.id, newest_first=True, limit=LATEST),
         "open_count": len(dist.not_collected(distribution)) if distribution.status != "draft" else None,
     }
@@ -157,10 +171,18 @@ def open_(distribution_id: int):
 @bp.post("/<int:distribution_id>/tutup")
 @admin_required
 def close(distribution_id: int):
-    """Close the distribution and freeze the recipient lists for the BAST (admin)."""
-    db.get_or_404(Distribution, distribution_id)
+    """Close the distribution and freeze the recipient lists for the BAST (admin). With
+    packages claimed but not handed over, first ask what happens to them (``belum_diserahkan``:
+    keep or void)."""
+    distribution = db.get_or_404(Distribution, distribution_id)
+    choice = request.form.get("belum_diserahkan")
     try:
-        dist.close_distribution(distribution_id, staff=_staff())
+        dist.close_distribution(distribution_id, staff=_staff(),
+                                unhanded=choice if choice in dist.UNHANDED_CHOICES else None)
+    except dist.UnhandedPackages as err:
+        waiting = dist.waiting(distribution_id)
+        return render_template("distributions/close.html", distribution=distribution, count=err.count,
+                               waiting=waiting), 409
     except dist.DistributionError as err:
         flash(err.message, "error")
     else:
@@ -267,17 +289,38 @@ def handover_photo(collection_id: int):
 
 
 # ---- the pickup desk ------------------------------------------------------------------------
+#
+# The desk's page has three parts: the scanner and search (left), the result panel
+# (#desk-result: one person and what the desk can do for them) and the handover queue
+# (#desk-queue: packages claimed at the kiosks and not yet handed over, in claim order).
 
 
 def _desk(distribution: Distribution, status: int = 200, headers: dict | None = None, **panel):
-    """The desk page, or only its result panel / counter when htmx asks for that."""
+    """The desk page, or only its result panel / counter / queue when htmx asks for that."""
     panel.setdefault("scan_form", ScanForm(formdata=None))
     context = {"distribution": distribution, **panel}
     if _fragment_for(DESK_RESULT_ID):
         return _respond(render_template("distributions/_desk_result.html", **context), status, headers)
+    context["progress"] = dist.progress(distribution)
     if _fragment_for(DESK_COUNTER_ID):
         return _respond(render_template("distributions/_desk_counter.html", **context), status, headers)
+    if "queue" not in context:
+        context.update(_queue_context(distribution, request.args.get("antrian", "")))
+    if _fragment_for(DESK_QUEUE_ID):
+        return _respond(render_template("distributions/_desk_queue.html", **context), status, headers)
     return _respond(render_template("distributions/desk.html", **context), status, headers)
+
+
+def _queue_context(distribution: Distribution, q: str) -> dict:
+    """The queue (filtered by number or name) and, for a number no longer waiting, that package."""
+    q = " ".join(q.split())[:80]
+    queue = dist.waiting(distribution.id, q=q, limit=QUEUE_LIMIT)
+    number = dist.by_number(distribution.id, int(q)) if q.isdigit() and not queue else None
+    # What the list shows; "how long ago" changes by the minute. An unchanged list is not sent
+    # again (its photos would be fetched again: they are never cached).
+    shown = f"{q}|{[c.id for c in queue]}|{number.id if number else ''}|{utcnow():%Y%m%d%H%M}"
+    version = hashlib.blake2s(shown.encode(), digest_size=8).hexdigest()
+    return {"queue": queue, "queue_q": q, "queue_number": number, "queue_version": version}
 
 
 def _card_id_of(form: HandoverForm) -> int | None:
@@ -285,19 +328,49 @@ def _card_id_of(form: HandoverForm) -> int | None:
     return row_id(form.card_id.data)
 
 
-def _worker_panel(distribution: Distribution, worker: Worker, card_id: int | None) -> dict:
-    """The panel for a worker found by card or by name: their status and, when eligible, the
-    handover form with a fresh request id (a double tap then repeats the same claim)."""
+# Why a card at the desk cannot be the proof; the desk then hands over on its own word.
+CARD_NOTES = {
+    "revoked": _l("Kartu ini sudah dicabut. Pastikan orangnya dari foto dan NIK."),
+    "retired_key": _l("Kartu ini dicetak dengan kunci lama dan sudah tidak berlaku. Pastikan orangnya dari foto "
+                      "dan NIK; terbitkan kartu baru sesudahnya."),
+}
+NO_CARD_REASONS = {
+    "revoked": _l("kartu sudah dicabut"),
+    "retired_key": _l("kartu lama sudah tidak berlaku"),
+}
+
+
+def _worker_panel(distribution: Distribution, worker: Worker, card_id: int | None, card_note: str | None = None) -> dict:
+    """The panel for a worker found by card or by name: their status and what the desk can do —
+    hand over the package they claimed at a kiosk, or claim and hand over in one step (with a
+    fresh request id: a double tap then repeats the same request)."""
     status = dist.status_for(distribution, worker, card_id=card_id)
-    form = HandoverForm(formdata=None, worker_id=str(worker.id), card_id=str(card_id or ""),
-                        request_id=uuid.uuid4().hex)
-    return {"worker": worker, "card_id": card_id, "pickup": status, "handover": form}
+    panel = {"worker": worker, "card_id": card_id, "pickup": status}
+    if card_note:
+        panel["card_note"] = CARD_NOTES[card_note]
+    if status.outcome is dist.Outcome.ALREADY_COLLECTED:
+        panel["collection"] = db.session.get(Collection, status.collection_id)
+        if status.handed_over_at is None:
+            panel["package_form"] = PackageHandoverForm(formdata=None, request_id=uuid.uuid4().hex)
+    elif status.eligible:
+        panel["handover"] = HandoverForm(
+            formdata=None, worker_id=str(worker.id), card_id=str(card_id or ""), request_id=uuid.uuid4().hex,
+            no_card_reason=str(NO_CARD_REASONS[card_note]) if card_note else "",
+        )
+    return panel
+
+
+def _collection_panel(distribution: Distribution, collection: Collection) -> dict:
+    """A package found in the queue or by its number: its person, and the handover form while
+    it waits (no card shown: the desk confirms the person from the photo and NIK)."""
+    return _worker_panel(distribution, collection.worker, None)
 
 
 @bp.get("/<int:distribution_id>/meja")
 @staff_required
 def desk(distribution_id: int):
-    """The pickup desk (tablet): scan a card, or find a worker by name/NIK when the card is lost."""
+    """The pickup desk (tablet): the handover queue, scan a card, or find a worker by name/NIK
+    when the card is lost."""
     distribution = db.get_or_404(Distribution, distribution_id)
     q = request.args.get("q", "").strip()
     panel = {"q": q, "found": _search_workers(q)} if q else {}
@@ -307,7 +380,9 @@ def desk(distribution_id: int):
 @bp.post("/<int:distribution_id>/meja/pindai")
 @staff_required
 def desk_scan(distribution_id: int):
-    """A card scanned at the desk: who it belongs to and whether they may collect."""
+    """A card scanned at the desk: who it belongs to and what the desk can do for them. A
+    revoked card (or one of a retired key) still shows whose it was, and the desk may hand over
+    on its own word."""
     distribution = db.get_or_404(Distribution, distribution_id)
     form = ScanForm()
     if not form.validate_on_submit():
@@ -316,8 +391,9 @@ def desk_scan(distribution_id: int):
     lookup = card_registry.resolve(form.code.data)
     if lookup.card is None:
         return _desk(distribution, refusal_code=lookup.refusal.value, refusal_message=lookup.refusal.message)
-    panel = _worker_panel(distribution, lookup.card.worker, lookup.card.id)
-    return _desk(distribution, **panel)
+    if not lookup.ok:
+        return _desk(distribution, **_worker_panel(distribution, lookup.card.worker, None, lookup.refusal.value))
+    return _desk(distribution, **_worker_panel(distribution, lookup.card.worker, lookup.card.id))
 
 
 @bp.get("/<int:distribution_id>/meja/pekerja/<int:worker_id>")
@@ -331,11 +407,72 @@ def desk_worker(distribution_id: int, worker_id: int):
     return _desk(distribution, **_worker_panel(distribution, worker, None))
 
 
+@bp.get("/<int:distribution_id>/meja/antrian")
+@staff_required
+def desk_queue(distribution_id: int):
+    """The handover queue, narrowed to a package number or part of a name (``antrian``). Its
+    poll gets 204 while the list it shows (version ``v``) is unchanged."""
+    distribution = db.get_or_404(Distribution, distribution_id)
+    queue = _queue_context(distribution, request.args.get("antrian", ""))
+    if _fragment_for(DESK_QUEUE_ID) and request.args.get("v") == queue["queue_version"]:
+        return _respond("", 204)
+    return _desk(distribution, **queue)
+
+
+@bp.get("/<int:distribution_id>/meja/paket/<int:seq>")
+@staff_required
+def desk_package(distribution_id: int, seq: int):
+    """One package by its number (from the queue): its person and the handover button."""
+    distribution = db.get_or_404(Distribution, distribution_id)
+    collection = dist.by_number(distribution.id, seq)
+    if collection is None:
+        abort(404)
+    return _desk(distribution, **_collection_panel(distribution, collection))
+
+
+def _stored_photo(form) -> tuple[str | None, object]:
+    """The handover photo of ``form`` stored, or the error to show (``(None, message)``)."""
+    upload = form.handover_photo.data
+    if not upload or not getattr(upload, "filename", ""):
+        return None, None
+    try:
+        return photos.store(upload.stream), None
+    except photos.PhotoError as err:
+        return None, err.message
+
+
+@bp.post("/<int:distribution_id>/meja/paket/<int:seq>/serahkan")
+@staff_required
+def desk_hand_over(distribution_id: int, seq: int):
+    """Hand over a package claimed at a kiosk: exactly once whatever the number of desks
+    (idempotent by the form's request id), then the answer and the next in the queue."""
+    distribution = db.get_or_404(Distribution, distribution_id)
+    collection = dist.by_number(distribution.id, seq)
+    if collection is None:
+        abort(404)
+    form = PackageHandoverForm()
+    if not form.validate_on_submit():
+        abort(400)
+    photo_name, photo_error = _stored_photo(form)
+    if photo_error:
+        panel = _collection_panel(distribution, collection)
+        panel.update(package_form=form, photo_error=photo_error)
+        return _desk(distribution, 422, **panel)
+    answer = dist.hand_over(collection.id, staff=_staff(), request_id=form.request_id.data,
+                            proxy_name=form.proxy_name.data, proxy_relation=form.proxy_relation.data,
+                            handover_photo=photo_name)
+    if photo_name and (not answer.ok or answer.replayed):
+        photos.delete_photo(photo_name)  # the package was not handed over by this request
+    db.session.refresh(collection)
+    return _desk(distribution, worker=collection.worker, collection=collection, handed=answer,
+                 card_id=collection.card_id, headers={"HX-Trigger": COLLECTED_EVENT} if answer.ok else None)
+
+
 @bp.post("/<int:distribution_id>/meja/serahkan")
 @staff_required
 def desk_handover(distribution_id: int):
-    """Hand the package over: claim it (idempotent by the form's request id) and show the
-    sequence number big, or the reason it was refused."""
+    """Claim and hand over in one step for the person at the desk (idempotent by the form's
+    request id) and show the package number big, or the reason it was refused."""
     distribution = db.get_or_404(Distribution, distribution_id)
     form = HandoverForm()
     if not form.validate_on_submit():
@@ -344,25 +481,19 @@ def desk_handover(distribution_id: int):
     worker = db.session.get(Worker, worker_id) if worker_id else None
     if worker is None:
         abort(404)
-    photo_name = None
-    upload = form.handover_photo.data
-    if upload and getattr(upload, "filename", ""):
-        try:
-            photo_name = photos.store(upload.stream)
-        except photos.PhotoError as err:
-            panel = _worker_panel(distribution, worker, _card_id_of(form))
-            panel["handover"] = form
-            panel["photo_error"] = err.message
-            return _desk(distribution, 422, **panel)
+    photo_name, photo_error = _stored_photo(form)
+    if photo_error:
+        panel = _worker_panel(distribution, worker, _card_id_of(form))
+        panel.update(handover=form, photo_error=photo_error)
+        return _desk(distribution, 422, **panel)
     staff = _staff()
-    # The person is standing at the desk: claimed and handed over in one step.
     result = dist.claim(
         distribution.id, worker.id, request_id=form.request_id.data,
         card_id=_card_id_of(form),
         # Stored data, not interface text: the BAST is printed in Indonesian.
         staff=staff, station=f"Meja petugas {staff.full_name or staff.username}"[:80],
         hand_over=True, proxy_name=form.proxy_name.data, proxy_relation=form.proxy_relation.data,
-        handover_photo=photo_name,
+        handover_photo=photo_name, no_card_reason=form.no_card_reason.data,
     )
     if photo_name and (not result.ok or result.replayed):
         photos.delete_photo(photo_name)  # the package was not handed over by this request

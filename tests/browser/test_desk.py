@@ -145,7 +145,10 @@ def test_lost_card_and_live_page(app, live_server, browser_factory, sign_in, out
     with app.app_context():
         assert dist.claim(distribution_id, other_id, request_id="kiosk-1", station="Kiosk Aula 1").ok
         db.session.remove()
+    # A kiosk claim: claimed 2, handed over still 1 (the desk has not handed it over).
     live.wait_for_function(
-        "() => document.querySelector('[data-figure=\"given\"]').innerText.trim() === '2'", timeout=WAIT_MS
+        "() => document.querySelector('[data-figure=\"claimed\"]').innerText.trim() === '2'", timeout=WAIT_MS
     )
+    assert live.locator('[data-figure="given"]').inner_text() == "1"
+    assert live.locator('[data-figure="waiting-handover"]').inner_text() == "1"
     assert "Kiosk Aula 1" in live.locator("#distribution-live").inner_text()
