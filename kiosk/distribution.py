@@ -545,8 +545,9 @@ def waiting(distribution_id: int, *, q: str = "", limit: int | None = None) -> l
         .order_by(Collection.seq)
     )
     q = " ".join((q or "").split())
-    if q.isdigit():
-        query = query.where(Collection.seq == int(q))
+    if q.isascii() and q.isdigit():
+        seq = int(q)
+        query = query.where(Collection.seq == (seq if seq < 2**31 else -1))
     elif q:
         query = query.join(Worker, Worker.id == Collection.worker_id).where(
             func.lower(Worker.name).contains(q.lower(), autoescape=True))

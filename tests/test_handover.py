@@ -143,6 +143,8 @@ def test_the_queue_in_claim_order_found_by_number_or_name(engine_app):
     assert [c.worker.name for c in dist.waiting(d.id, q="0%")] == ["Nur 100% Aini"]
     assert [c.worker.name for c in dist.waiting(d.id, q="%")] == ["Nur 100% Aini"]
     assert [c.seq for c in dist.waiting(d.id, limit=2)] == [1, 3]
+    # Digits that are not a package number find nothing (and never overflow the column).
+    assert dist.waiting(d.id, q="9" * 30) == [] and dist.waiting(d.id, q="²") == []
     assert dist.by_number(d.id, 2).worker.name == "Budi Santoso"
     assert dist.by_number(d.id, 99) is None and dist.by_number(d.id, 10**12) is None
 

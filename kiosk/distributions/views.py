@@ -315,7 +315,8 @@ def _queue_context(distribution: Distribution, q: str) -> dict:
     """The queue (filtered by number or name) and, for a number no longer waiting, that package."""
     q = " ".join(q.split())[:80]
     queue = dist.waiting(distribution.id, q=q, limit=QUEUE_LIMIT)
-    number = dist.by_number(distribution.id, int(q)) if q.isdigit() and not queue else None
+    seq = row_id(q)
+    number = dist.by_number(distribution.id, seq) if seq and not queue else None
     # What the list shows; "how long ago" changes by the minute. An unchanged list is not sent
     # again (its photos would be fetched again: they are never cached).
     shown = f"{q}|{[c.id for c in queue]}|{number.id if number else ''}|{utcnow():%Y%m%d%H%M}"
