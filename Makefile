@@ -15,12 +15,12 @@ SERVICE := kiosk-bpu
 UNIT := /etc/systemd/system/$(SERVICE).service
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast bench vendor install dev translations chromium extract-messages clean \
+.PHONY: run test test-fast bench vendor static install dev translations chromium extract-messages clean \
 	service-unit install-service uninstall-service start-service stop-service service-status service-log
 
 ## Set up (venv, packages, database) and serve the app on the LAN with gunicorn (HTTPS=1: over
 ## HTTPS with the certificate of `flask --app kiosk make-cert`, which tablet cameras need).
-run: install translations
+run: install translations static
 	$(FLASK) db upgrade
 	$(FLASK) setup-code
 ifeq ($(HTTPS),1)
@@ -36,7 +36,7 @@ endif
 ## The system service (docs/operations.md): starts at boot, restarts when it dies, runs gunicorn with
 ## the settings of `make run` (same HOST, PORT, WORKERS, HTTPS) as the user who runs this and owns
 ## instance/ (never root; it asks for sudo for the system part).
-service-unit: install translations
+service-unit: install translations static
 	@if [ "$$(id -u)" = 0 ]; then \
 	  echo "Run this as the user who owns instance/ and will run the server (not root); it asks for sudo itself."; exit 1; fi
 	mkdir -p instance
@@ -75,7 +75,7 @@ service-log:
 	journalctl -u $(SERVICE) --no-pager -n 200
 
 ## Set up (venv with dev extras, Debian's chromium) and run the whole test suite.
-test: dev translations chromium
+test: dev translations chromium static
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## The quick part of the suite, for while you work: no browser, no PostgreSQL, nothing marked slow.
@@ -83,12 +83,18 @@ test-fast: dev translations
 	$(BIN)/python -m pytest -m "not browser and not slow and not postgres" $(PYTEST_ARGS)
 
 ## Benchmarks (prints a table; see bench/README.md).
-bench: dev translations
+bench: dev translations static
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 ## Refresh the vendored front-end files in static/ from the npm registry (output is committed).
 vendor:
 	bash scripts/vendor.sh
+	$(MAKE) static
+
+## Build the brotli/gzip copies of static/ that are missing or older than their file (build
+## output, not committed: see kiosk/static_files.py). Only changed files are compressed again.
+static: install
+	$(BIN)/python -m kiosk.static_files --quiet
 
 install: $(VENV)/.installed
 dev: $(VENV)/.installed-dev
