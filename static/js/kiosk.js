@@ -94,18 +94,39 @@
 
   // ---- the answer: sound and the way back to welcome ------------------------------------------
 
+  // Each sound is fetched once (a versioned URL the browser keeps for good, so the next page load
+  // does not ask at all) and played from memory: an <audio> on the URL itself asks the server
+  // again, with a range request, on every load.
   var sounds = {};
+  var pendingSound = null;
+  function soundReady(name, url) {
+    var audio = new Audio(url);
+    audio.preload = "auto";
+    sounds[name] = audio;
+    if (pendingSound === name) {
+      pendingSound = null;
+      play(name);
+    }
+  }
   ["success", "refusal"].forEach(function (name) {
     var url = body.getAttribute("data-sound-" + name);
-    if (url && typeof Audio === "function") {
-      sounds[name] = new Audio(url);
-      sounds[name].preload = "auto";
-    }
+    if (!url || typeof Audio !== "function") return;
+    if (typeof fetch !== "function" || !window.URL || !URL.createObjectURL) return soundReady(name, url);
+    fetch(url, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.blob();
+      })
+      .then(function (blob) { soundReady(name, URL.createObjectURL(blob)); })
+      .catch(function () { soundReady(name, url); });
   });
 
   function play(name) {
     var audio = sounds[name];
-    if (!audio) return;
+    if (!audio) {
+      pendingSound = name; // still loading: played as soon as it is there
+      return;
+    }
     try {
       audio.currentTime = 0;
       var done = audio.play();

@@ -1,5 +1,7 @@
-// QR card scanning: the camera (decoded in the page with the vendored BarcodeDetector ponyfill)
-// and a USB/HID scanner (a keyboard that types the token and Enter into the focused input).
+// QR card scanning: the camera (decoded by the browser's own BarcodeDetector where it reads QR
+// codes — Chrome on Android and ChromeOS —, else by the vendored ponyfill and its zxing wasm,
+// fetched only then) and a USB/HID scanner (a keyboard that types the token and Enter into the
+// focused input).
 //
 // Markup (no inline script: the CSP forbids it):
 //   <div data-scanner data-dedupe-ms="4000">            optional root; gets data-camera="…"
@@ -11,7 +13,8 @@
 //   <script type="module" src="/static/js/scanner.js"></script>
 //
 // data-camera on the root: "starting" | "on" | "off" | "unavailable" (no camera, permission
-// refused, or the camera was unplugged). The input always stays usable.
+// refused, or the camera was unplugged). The input always stays usable. data-decoder on the
+// root, once the decoder is ready: "native" (the browser's) or "wasm" (the ponyfill's).
 //
 // Options, read from the root (or the form): data-dedupe-ms (default 4000): the same code seen
 // again within that many ms of its last sighting is not submitted again; data-scan-interval-ms
@@ -22,12 +25,9 @@
 // Events (on the form, bubbling): "scanner:decoded" {code, at: performance.now(), source:
 // "camera"}, dispatched just before the form is submitted. Also "scanner:camera" {state}.
 
-import {
-  BarcodeDetector,
-  prepareZXingModule,
-} from "../vendor/barcode-detector-3.2.2.ponyfill.min.js";
-
-// Resolved against this module so it works under any URL prefix; never a CDN.
+// Resolved against this module so they work under any URL prefix; never a CDN. Both names carry
+// their version, so the server lets the browser cache them for good.
+const PONYFILL_URL = new URL("../vendor/barcode-detector-3.2.2.ponyfill.min.js", import.meta.url).href;
 const WASM_URL = new URL("../vendor/zxing_reader-3.1.3.wasm", import.meta.url).href;
 const DEFAULT_DEDUPE_MS = 4000;
 const DEFAULT_INTERVAL_MS = 100;
@@ -36,16 +36,40 @@ const RETRY_AFTER_UNPLUG_MS = 3000;
 // Decoding a bigger frame than this only costs time: a card at the kiosk fills a good part of it.
 const MAX_FRAME_SIDE = 960;
 
-prepareZXingModule({
-  overrides: {
-    locateFile: (path, prefix) => (path.endsWith(".wasm") ? WASM_URL : prefix + path),
-  },
-});
+// ---- the decoder ----------------------------------------------------------------------------------
 
-let detector = null;
-function getDetector() {
-  if (!detector) detector = new BarcodeDetector({ formats: ["qr_code"] });
-  return detector;
+// The browser's own detector, if it has one that reads QR codes (getSupportedFormats answers
+// what this device can really decode: desktop Chrome on Linux and Windows has none).
+async function nativeDetector() {
+  const Native = window.BarcodeDetector;
+  if (typeof Native !== "function" || typeof Native.getSupportedFormats !== "function") return null;
+  try {
+    const formats = await Native.getSupportedFormats();
+    return formats.includes("qr_code") ? { kind: "native", detector: new Native({ formats: ["qr_code"] }) } : null;
+  } catch (err) {
+    return null;
+  }
+}
+
+// The ponyfill (44 kB) and its zxing wasm (1 MB, 357 kB as brotli), loaded only when needed.
+async function wasmDetector() {
+  const { BarcodeDetector, prepareZXingModule } = await import(PONYFILL_URL);
+  prepareZXingModule({
+    overrides: {
+      locateFile: (path, prefix) => (path.endsWith(".wasm") ? WASM_URL : prefix + path),
+    },
+  });
+  return { kind: "wasm", detector: new BarcodeDetector({ formats: ["qr_code"] }) };
+}
+
+let decoder = null;
+/** The decoder, chosen and loaded once: {kind: "native" | "wasm", detector}. */
+function loadDecoder() {
+  if (!decoder) {
+    decoder = nativeDetector().then((found) => found || wasmDetector());
+    decoder.catch(() => { decoder = null; }); // a failed load is tried again on the next tick
+  }
+  return decoder;
 }
 
 /** Every bound scanner, keyed by its form. */
@@ -187,8 +211,9 @@ async function tick(scanner) {
   if (!scanner.busy && !document.hidden && video.readyState >= 2) {
     scanner.busy = true;
     try {
+      const { detector } = await loadDecoder();
       const frame = grabFrame(scanner);
-      const found = frame ? await getDetector().detect(frame) : [];
+      const found = frame ? await detector.detect(frame) : [];
       const code = found.length ? String(found[0].rawValue || "").trim() : "";
       if (code && scanner.stream) seen(scanner, code, "camera");
     } catch (err) {
@@ -286,7 +311,8 @@ export function bind() {
     const scanner = createScanner(form);
     scanners.set(form, scanner);
     if (scanner.video) {
-      getDetector(); // loads the wasm while the camera starts
+      // Chosen (and the wasm loaded, if needed) while the camera starts.
+      loadDecoder().then(({ kind }) => scanner.root.setAttribute("data-decoder", kind), () => {});
       if (!document.hidden) startCamera(scanner);
     } else {
       setCamera(scanner, "unavailable");
