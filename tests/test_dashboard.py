@@ -98,7 +98,10 @@ def test_the_live_panel_follows_new_collections(client, login_as):
     login_as("petugas")
     dist, workers = run_distribution(covered=5, collecting=1, packages=5)
     assert figure(client.get("/", headers=LIVE).get_data(as_text=True), "given") == "1"
-    distribution_service.claim(dist.id, workers[3].id, request_id="later")
+    later = distribution_service.claim(dist.id, workers[3].id, request_id="later")
+    # Claimed at a kiosk is not given yet: the desk hands it over.
+    assert figure(client.get("/", headers=LIVE).get_data(as_text=True), "given") == "1"
+    distribution_service.hand_over(later.collection_id, staff=make_staff(), request_id="desk-later")
     assert figure(client.get("/", headers=LIVE).get_data(as_text=True), "given") == "2"
 
 
@@ -214,11 +217,13 @@ def test_audit_page_pages_through_many_events(client, login_as):
 
 
 def test_hour_chart_counts_the_collections_of_the_day(client, login_as):
+    """By the hour of the handover: claimed before nine, handed over after."""
     login_as("petugas")
     dist, _ = run_distribution(covered=3, collecting=3, packages=3)
     nine = datetime.combine(dist.day, datetime.min.time(), JAKARTA).replace(hour=9, minute=15)
     for c in db.session.scalars(select(Collection).where(Collection.distribution_id == dist.id)):
-        c.collected_at = nine.astimezone(timezone.utc)
+        c.collected_at = (nine - timedelta(minutes=30)).astimezone(timezone.utc)
+        c.handed_over_at = nine.astimezone(timezone.utc)
     db.session.commit()
     html = client.get("/", headers=LIVE).get_data(as_text=True)
     assert "Pukul 09.00: 3 paket" in html and "Paling ramai pukul 09.00 (3 paket)." in html
@@ -229,7 +234,8 @@ def test_coverage_figures_are_shared_for_a_while_but_packages_are_always_fresh(c
     dist, workers = run_distribution(covered=4, collecting=1, packages=4)
     first = client.get("/", headers=LIVE).get_data(as_text=True)
     make_worker(name="Baru Saja")
-    distribution_service.claim(dist.id, workers[2].id, request_id="fresh")
+    fresh = distribution_service.claim(dist.id, workers[2].id, request_id="fresh")
+    distribution_service.hand_over(fresh.collection_id, staff=make_staff(), request_id="desk-fresh")
     cached = client.get("/", headers=LIVE).get_data(as_text=True)
     assert figure(cached, "workers") == figure(first, "workers")  # within DASHBOARD_CACHE_SECONDS
     assert figure(cached, "given") == "2"

@@ -33,12 +33,15 @@ from kiosk.models import AuditEvent, Card, Collection, Coverage, Worker
 DAY = date(2026, 11, 24)  # a Tuesday
 
 
-def collect(distribution, worker, seq: int, at: datetime, station: str = "Kios 1", proxy=None, voided=False):
-    """A Collection row written directly (as kiosk.distribution would), with the count raised."""
+def collect(distribution, worker, seq: int, at: datetime, station: str = "Kios 1", proxy=None, voided=False,
+            handed_over=True):
+    """A Collection row written directly (as kiosk.distribution would), with the count raised;
+    handed over at the desk two minutes after the claim unless ``handed_over`` is False."""
     row = Collection(
         distribution_id=distribution.id, worker_id=worker.id, seq=seq, collected_at=at, station=station,
         proxy_name=proxy[0] if proxy else None, proxy_relation=proxy[1] if proxy else None,
         voided_at=at + timedelta(minutes=1) if voided else None,
+        handed_over_at=at + timedelta(minutes=2) if handed_over else None,
     )
     db.session.add(row)
     if not voided:
@@ -342,3 +345,33 @@ def test_audit_filters_by_person_record_and_jakarta_day(engine_app):
 def test_indonesian_dates():
     assert hari_tanggal_id(date(2026, 11, 24)) == "Selasa, 24 November 2026"
     assert lists.clock(datetime(2026, 11, 24, 3, 7, tzinfo=timezone.utc)) == "10.07"
+
+
+def test_bast_and_lists_count_what_was_handed_over_and_show_the_rest_apart(engine_app):
+    """Claimed at a kiosk is not received: the BAST counts handed-over packages; the claimed
+    ones are listed apart; the recipient sheet and signing list hold the handed over only — live
+    and from the report frozen at close-out."""
+    from kiosk import distribution as distribution_service
+
+    dist, workers = scripted_distribution(recipients=6, absent=2, packages=10, status="open")
+    start = datetime.combine(DAY, time(11, 0), JAKARTA).astimezone(timezone.utc)
+    for n, worker in enumerate(workers[6:8], 1):
+        collect(dist, worker, seq=20 + n, at=start + timedelta(minutes=n), handed_over=False)
+    for frozen in (False, True):
+        if frozen:
+            distribution_service.close_distribution(dist.id, staff=None, unhanded="keep")
+            db.session.refresh(dist)
+            assert [r["seq"] for r in dist.frozen_report["claimed_not_handed_over"]] == [21, 22]
+        flat = " ".join(" ".join(pdf_pages(bast_pdf(dist))).split())
+        assert "6 paket sembako" in flat and "Paket diserahkan : 6 paket kepada 6 penerima" in flat
+        assert "Sisa paket : 4 paket" in flat
+        assert "Diambil, belum diserahkan : 2 paket" in flat
+        assert "Diambil di kiosk tetapi belum diserahkan" in flat
+        table = flat.split("Diambil di kiosk tetapi belum diserahkan")[1]
+        assert "Penerima 007" in table and "Penerima 008" in table and "Penerima 006" not in table
+        recipients_part = flat.split("Daftar penerima")[1].split("Diambil di kiosk")[0]
+        assert "Penerima 007" not in recipients_part and "Penerima 006" in recipients_part
+        sheet = lists.recipients_sheet(dist)
+        assert [row[1] for row in sheet.rows] == [2, 3, 4, 5, 6, 7]
+        signing = " ".join(" ".join(pdf_pages(pdf_report.signing_list_pdf(dist, "recipients"))).split())
+        assert "Diambil di kiosk, belum diserahkan: No. paket 21 Penerima 007; No. paket 22 Penerima 008" in signing

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..i18n import hari_tanggal_id, indonesian, tanggal_id
 from ..models import Distribution
-from .lists import clock, non_recipients, recipients
+from .lists import claimed_not_handed_over, clock, non_recipients, recipients
 from .pdf import a4_pdf, dots, esc, grid_table, letterhead, paragraph_styles, usable_width
 
 
@@ -13,7 +13,8 @@ def bast_pdf(distribution: Distribution, office: str = "Dinas Ketenagakerjaan",
              regency: str = "Kabupaten Muara Enim", address: str = "") -> bytes:
     """The BAST (handover report) of ``distribution`` as an A4 PDF: letterhead, number and date,
     what was handed over, the recipient table (header repeated on each page), packages left,
-    signature blocks for the official, the receiver and two witnesses; "Halaman X dari Y"."""
+    the packages claimed but not handed over apart (not part of the handover), signature blocks
+    for the official, the receiver and two witnesses; "Halaman X dari Y"."""
     from reportlab.lib.units import cm
     from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table
 
@@ -23,6 +24,7 @@ def bast_pdf(distribution: Distribution, office: str = "Dinas Ketenagakerjaan",
     given = len(people)
     left = distribution.packages_total - given
     missing = len(non_recipients(distribution))
+    unhanded = claimed_not_handed_over(distribution)
     p = lambda text, style="body": Paragraph(text, styles[style])  # noqa: E731
 
     story = letterhead(styles, office, regency, address)
@@ -50,6 +52,9 @@ def bast_pdf(distribution: Distribution, office: str = "Dinas Ketenagakerjaan",
         [indonesian("Sisa paket"), ":", indonesian("%(n)s paket", n=left)],
         [indonesian("Penerima yang belum mengambil"), ":", indonesian("%(n)s orang", n=missing)],
     ]
+    if unhanded:
+        summary.insert(5, [indonesian("Diambil, belum diserahkan"), ":", indonesian(
+            "%(n)s paket (termasuk sisa, tidak termasuk serah terima ini)", n=len(unhanded))])
     story.append(Table([[p(esc(a)), p(b), p(esc(c))] for a, b, c in summary],
                        colWidths=[5.8 * cm, 0.4 * cm, usable - 6.2 * cm],
                        style=[("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0),
@@ -61,7 +66,7 @@ def bast_pdf(distribution: Distribution, office: str = "Dinas Ketenagakerjaan",
     data = [[Paragraph(esc(indonesian(h)), styles["cellhead"]) for h in heads]]
     for i, r in enumerate(people, 1):
         data.append([str(i), Paragraph(esc(r.name), styles["small"]), r.nik_masked,
-                     Paragraph(esc(r.desa), styles["small"]), clock(r.collected_at),
+                     Paragraph(esc(r.desa), styles["small"]), clock(r.when),
                      Paragraph(esc(r.station), styles["small"]), Paragraph(esc(r.proxy), styles["small"]),
                      str(r.seq)])
     if not people:
@@ -71,6 +76,19 @@ def bast_pdf(distribution: Distribution, office: str = "Dinas Ketenagakerjaan",
         ("FONTNAME", (0, 1), (-1, -1), "Helvetica"), ("FONTSIZE", (0, 1), (-1, -1), 8),
         ("ALIGN", (0, 1), (0, -1), "RIGHT"), ("ALIGN", (-1, 1), (-1, -1), "RIGHT"),
     ]))
+    if unhanded:
+        story += [Spacer(1, 8), p("<b>%s</b>" % esc(indonesian(
+            "Diambil di kiosk tetapi belum diserahkan (tidak termasuk serah terima ini)"))), Spacer(1, 4)]
+        heads = ["No.", "Nama", "NIK", "Desa", "Waktu ambil", "Tempat/ Stasiun", "No. paket"]
+        rows = [[Paragraph(esc(indonesian(h)), styles["cellhead"]) for h in heads]]
+        rows += [[str(i), Paragraph(esc(r.name), styles["small"]), r.nik_masked, Paragraph(esc(r.desa), styles["small"]),
+                  clock(r.collected_at), Paragraph(esc(r.station), styles["small"]), str(r.seq)]
+                 for i, r in enumerate(unhanded, 1)]
+        widths = [0.9, 4.2, 3.1, 2.8, 1.6, 2.6, 1.2]
+        story.append(grid_table(rows, [usable * w / sum(widths) for w in widths], extra_styles=[
+            ("FONTNAME", (0, 1), (-1, -1), "Helvetica"), ("FONTSIZE", (0, 1), (-1, -1), 8),
+            ("ALIGN", (0, 1), (0, -1), "RIGHT"), ("ALIGN", (-1, 1), (-1, -1), "RIGHT"),
+        ]))
     story.append(Spacer(1, 10))
     closing = p(esc(indonesian(
         "Sisa paket sebanyak %(left)s paket tetap disimpan oleh %(office)s. Demikian berita acara ini "

@@ -73,11 +73,15 @@ def coverage_figures(day: date | None = None, ending_within: int = 14) -> tuple[
 
 
 def distribution_figures() -> DistributionFigures | None:
-    """The packages of the distribution the dashboard follows (one row: cheap to poll)."""
+    """The packages of the distribution the dashboard follows: handed over (a claim at a kiosk
+    is not a package given until the desk hands it over) and left in the hall."""
+    from ..distribution import progress
+
     dist = current_distribution()
     if dist is None:
         return None
-    return DistributionFigures(dist.id, dist.name, dist.day, dist.status, dist.packages_total, dist.packages_given)
+    return DistributionFigures(dist.id, dist.name, dist.day, dist.status, dist.packages_total,
+                               progress(dist).handed_over)
 
 
 def valid_cards() -> int:
@@ -94,11 +98,12 @@ def dashboard_figures(day: date | None = None, ending_within: int = 14) -> Dashb
 
 
 def collections_per_hour(distribution: Distribution) -> list[tuple[int, int]]:
-    """(hour in Asia/Jakarta, packages handed out in that hour) for the distribution's day, every
-    hour from the first to the last (at least 08–16), zero-filled."""
+    """(hour in Asia/Jakarta, packages handed over in that hour) for the distribution's day,
+    every hour from the first to the last (at least 08–16), zero-filled."""
     moments = db.session.scalars(
-        select(Collection.collected_at).where(
-            Collection.distribution_id == distribution.id, Collection.voided_at.is_(None)
+        select(Collection.handed_over_at).where(
+            Collection.distribution_id == distribution.id, Collection.voided_at.is_(None),
+            Collection.handed_over_at.is_not(None),
         )
     )
     counts: dict[int, int] = {}

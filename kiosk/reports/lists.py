@@ -1,5 +1,7 @@
-"""The lists of a distribution: who received a package (recipients) and who was eligible but did
-not come (non-recipients), frozen at close-out or read live, and as sheets for XLSX/CSV."""
+"""The lists of a distribution: who received a package (recipients: handed over at the desk),
+who claimed one but was not handed it (listed apart, never counted as received), and who was
+eligible but did not come (non-recipients); frozen at close-out or read live, and as sheets for
+XLSX/CSV."""
 
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ DESK = "Meja petugas"
 
 @dataclass
 class Recipient:
-    """One package handed over: who, when, where, through whom."""
+    """One package handed over (or, in ``claimed_not_handed_over``, only claimed): who, when
+    claimed and handed over, where, through whom."""
 
     seq: int
     name: str
@@ -31,6 +34,12 @@ class Recipient:
     collected_at: datetime | None
     station: str
     proxy: str
+    handed_over_at: datetime | None = None
+
+    @property
+    def when(self) -> datetime | None:
+        """The moment of the handover (of the claim for a package not handed over)."""
+        return self.handed_over_at or self.collected_at
 
 
 @dataclass
@@ -59,16 +68,29 @@ def clock(moment: datetime | None) -> str:
 def recipients(distribution: Distribution) -> list[Recipient]:
     """The packages handed over, in sequence order: frozen at close-out when available (as
     ``distribution.build_report`` wrote them), else live."""
+    return _collections(distribution, "recipients", handed_over=True)
+
+
+def claimed_not_handed_over(distribution: Distribution) -> list[Recipient]:
+    """The packages claimed (AMBIL at a kiosk) but not handed over, in sequence order: shown
+    apart from the recipients, never counted as received."""
+    return _collections(distribution, "claimed_not_handed_over", handed_over=False)
+
+
+def _collections(distribution: Distribution, key: str, *, handed_over: bool) -> list[Recipient]:
     frozen = distribution.frozen_report or {}
-    if frozen.get("recipients") is not None:
+    if frozen:
+        # A report frozen before claims and handovers were told apart has no key for the
+        # second list: everything in it was counted as received then.
         rows = [
             Recipient(
                 seq=r["seq"], name=r["name"], nik_masked=r["nik_masked"], desa=r["desa"] or "",
                 collected_at=datetime.fromisoformat(r["time"]),
                 station=r["station"] or ("" if r["by_card"] else indonesian(DESK)),
                 proxy=_proxy_text(r["proxy_name"], r["proxy_relation"]),
+                handed_over_at=datetime.fromisoformat(r["handed_over_at"]) if r.get("handed_over_at") else None,
             )
-            for r in frozen["recipients"]
+            for r in frozen.get(key) or []
         ]
         return sorted(rows, key=lambda r: r.seq)
     query = (
@@ -83,16 +105,19 @@ def recipients(distribution: Distribution) -> list[Recipient]:
             Collection.staff_id,
             Collection.proxy_name,
             Collection.proxy_relation,
+            Collection.handed_over_at,
         )
         .join(Worker, Worker.id == Collection.worker_id)
         .outerjoin(Device, Device.id == Collection.device_id)
-        .where(Collection.distribution_id == distribution.id, Collection.voided_at.is_(None))
+        .where(Collection.distribution_id == distribution.id, Collection.voided_at.is_(None),
+               Collection.handed_over_at.is_not(None) if handed_over else Collection.handed_over_at.is_(None))
         .order_by(Collection.seq)
     )
     out = []
-    for seq, name, nik, desa, at, station, device, staff_id, proxy_name, proxy_relation in db.session.execute(query):
+    for seq, name, nik, desa, at, station, device, staff_id, proxy_name, proxy_relation, handed in db.session.execute(query):
         where = station or device or (indonesian(DESK) if staff_id else "")
-        out.append(Recipient(seq, name, mask_nik(nik), desa or "", at, where, _proxy_text(proxy_name, proxy_relation)))
+        out.append(Recipient(seq, name, mask_nik(nik), desa or "", at, where,
+                             _proxy_text(proxy_name, proxy_relation), handed))
     return out
 
 
@@ -116,8 +141,8 @@ def recipients_sheet(distribution: Distribution) -> Sheet:
                                        "Tempat/Stasiun", "Diwakilkan")]
     rows = [
         [i, r.seq, r.name, r.nik_masked, r.desa,
-         r.collected_at.astimezone(JAKARTA).date().isoformat() if r.collected_at else "",
-         clock(r.collected_at), r.station, r.proxy]
+         r.when.astimezone(JAKARTA).date().isoformat() if r.when else "",
+         clock(r.when), r.station, r.proxy]
         for i, r in enumerate(recipients(distribution), 1)
     ]
     return Sheet(indonesian("Penerima"), columns, rows)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..i18n import hari_tanggal_id, indonesian, tanggal_id
 from ..models import Distribution
-from .lists import clock, non_recipients, recipients
+from .lists import claimed_not_handed_over, clock, non_recipients, recipients
 
 
 def paragraph_styles() -> dict:
@@ -130,7 +130,8 @@ def a4_pdf(story: list, *, title: str, author: str, footer: str, subject: str = 
 
 def signing_list_pdf(distribution: Distribution, kind: str = "recipients", office: str = "Dinas Ketenagakerjaan",
                      regency: str = "Kabupaten Muara Enim", address: str = "") -> bytes:
-    """A list to sign by hand, A4: recipients (``kind="recipients"``) or eligible workers who did
+    """A list to sign by hand, A4: recipients (``kind="recipients"``: handed over; those who
+    claimed but were not handed a package are named apart under it) or eligible workers who did
     not collect (``kind="non_recipients"``), with a wide signature / thumbprint column."""
     from reportlab.lib.units import cm
     from reportlab.platypus import Paragraph, Spacer
@@ -141,7 +142,7 @@ def signing_list_pdf(distribution: Distribution, kind: str = "recipients", offic
         title = indonesian("DAFTAR PENERIMA PAKET SEMBAKO")
         heads = ["No.", "Nama", "NIK", "Desa", "No. paket", "Waktu", "Tanda tangan / cap jempol"]
         widths = [0.9, 3.9, 3.1, 2.6, 1.2, 1.2, 4.1]
-        rows = [[r.name, r.nik_masked, r.desa, str(r.seq), clock(r.collected_at)] for r in recipients(distribution)]
+        rows = [[r.name, r.nik_masked, r.desa, str(r.seq), clock(r.when)] for r in recipients(distribution)]
     else:
         title = indonesian("DAFTAR PESERTA YANG BELUM MENERIMA PAKET SEMBAKO")
         heads = ["No.", "Nama", "NIK", "Desa", "Kecamatan", "Tanda tangan / cap jempol"]
@@ -167,5 +168,10 @@ def signing_list_pdf(distribution: Distribution, kind: str = "recipients", offic
                             row_heights=[None] + [1.15 * cm] * (len(data) - 1),
                             extra_styles=[("FONTSIZE", (0, 1), (-1, -1), 8), ("ALIGN", (0, 1), (0, -1), "RIGHT"),
                                           ("VALIGN", (0, 1), (-1, -1), "MIDDLE")]))
+    unhanded = claimed_not_handed_over(distribution) if kind == "recipients" else []
+    if unhanded:
+        # Apart, never in the numbered list: they have not received a package yet.
+        story += [Spacer(1, 10), p("<b>%s</b>" % esc(indonesian("Diambil di kiosk, belum diserahkan:"))),
+                  p(esc("; ".join(indonesian("No. paket %(seq)s %(name)s", seq=r.seq, name=r.name) for r in unhanded)))]
     return a4_pdf(story, title=title, author=office, footer=f"{distribution.name} · {tanggal_id(distribution.day)}")
 

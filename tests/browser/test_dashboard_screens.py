@@ -36,13 +36,16 @@ def populate():
             make_coverage(worker, start=day - timedelta(days=85 if i % 4 == 0 else 10))
             covered.append(worker)
     start = datetime.combine(day, datetime.min.time(), JAKARTA).replace(hour=8)
+    desk = make_staff()
     for i, worker in enumerate(covered[:24]):
         card, _ = make_card(worker)
-        assert distribution_service.claim(dist.id, worker.id, request_id=f"r{i}", card_id=card.id, station="Kios 1").ok
-    # spread the claims over the morning, busier at ten
+        claimed = distribution_service.claim(dist.id, worker.id, request_id=f"r{i}", card_id=card.id, station="Kios 1")
+        assert distribution_service.hand_over(claimed.collection_id, staff=desk, request_id=f"d{i}").ok
+    # spread the handovers over the morning, busier at ten
     minutes = [5, 20, 40, 62, 75, 90, 105, 118, 121, 125, 128, 131, 134, 137, 140, 150, 160, 170, 185, 200, 215, 230, 260, 290]
     for c, m in zip(db.session.scalars(db.select(Collection).order_by(Collection.seq)), minutes):
-        c.collected_at = (start + timedelta(minutes=m)).astimezone(timezone.utc)
+        c.collected_at = (start + timedelta(minutes=m - 2)).astimezone(timezone.utc)
+        c.handed_over_at = (start + timedelta(minutes=m)).astimezone(timezone.utc)
     db.session.commit()
     return dist, covered
 
@@ -65,8 +68,9 @@ def test_dashboard_shows_the_day_and_updates_itself(app, live_server, browser_fa
     assert page.get_by_role("img", name="Status cakupan per kecamatan").is_visible()
     page.screenshot(path=output_dir / "dashboard.png", full_page=True)
 
-    # Someone collects at the kiosk while the page stays open: the panel catches up by itself.
-    distribution_service.claim(dist.id, covered[25].id, request_id="while-open", station="Kios 2")
+    # Someone collects (kiosk, then the desk) while the page stays open: the panel catches up by itself.
+    claimed = distribution_service.claim(dist.id, covered[25].id, request_id="while-open", station="Kios 2")
+    distribution_service.hand_over(claimed.collection_id, staff=make_staff(), request_id="desk-while-open")
     expect(given).to_have_text("25", timeout=25_000)  # polling every 10 s
     assert page.locator('#dashboard-live [data-figure="left"]').inner_text() == "35"
     assert page.locator("main h1").count() == 1  # the panel was swapped, not the page nested in it
