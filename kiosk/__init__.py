@@ -94,12 +94,13 @@ def init_extensions(app: Flask) -> None:
 def init_web(app: Flask) -> None:
     """Request-level behaviour shared by every page: locale, headers, errors, template helpers,
     and the static files (compressed, versioned: ``kiosk.static_files``)."""
-    from . import errors, i18n, settings, static_files, web
+    from . import clock, errors, i18n, settings, static_files, web
 
     i18n.init_app(app)
     web.init_app(app)
     static_files.init_app(app)
     settings.init_app(app)
+    clock.init_app(app)
     errors.init_app(app)
 
 

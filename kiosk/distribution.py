@@ -44,6 +44,7 @@ from sqlalchemy import and_, delete, exists, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from . import clock
 from .audit import changes, record, snapshot
 from .database import utcnow, write_transaction
 from .extensions import db
@@ -84,6 +85,7 @@ class Outcome(enum.Enum):
     ALREADY_COLLECTED = "already_collected"
     SOLD_OUT = "sold_out"
     CARD_REVOKED = "card_revoked"
+    CLOCK_WRONG = "clock_wrong"  # never stored: the claim was not tried (see kiosk.clock)
 
 
 MESSAGES = {
@@ -94,6 +96,7 @@ MESSAGES = {
     Outcome.NOT_ON_LIST: _l("Nama tidak ada dalam daftar penerima penyaluran ini."),
     Outcome.SOLD_OUT: _l("Paket sembako sudah habis."),
     Outcome.CARD_REVOKED: _l("Kartu ini sudah tidak berlaku. Silakan ke meja petugas."),
+    Outcome.CLOCK_WRONG: _l("Jam server belum benar, jadi paket belum bisa diserahkan. Hubungi petugas."),
 }
 
 
@@ -250,6 +253,8 @@ def status_for(distribution: Distribution, worker: Worker, *, card_id: int | Non
         return PickupStatus(outcome=refusal, **base)
     if distribution.packages_given >= distribution.packages_total:
         return PickupStatus(outcome=Outcome.SOLD_OUT, **base)
+    if not clock.trusted():
+        return PickupStatus(outcome=Outcome.CLOCK_WRONG, **base)
     return PickupStatus(outcome=None, **base)
 
 
@@ -301,6 +306,8 @@ def claim(
         raise ValueError("request_id must be 1 to 64 characters")
     if hand_over and staff is None:
         raise ValueError("only a staff member hands a package over")
+    if not clock.trusted():  # a claim's time must be believable (kiosk.clock); nothing is stored
+        return ClaimResult(outcome=Outcome.CLOCK_WRONG, distribution_id=distribution_id, worker_id=worker_id)
     args = dict(
         distribution_id=distribution_id, worker_id=worker_id, request_id=request_id,
         card_id=card_id, device=device, staff=staff, station=(station or "")[:80],

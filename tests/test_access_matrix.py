@@ -117,6 +117,8 @@ ROUTES = {
     "admin.backups_page": "admin",
     "admin.backup_now": "admin",
     "admin.backup_download": "admin",
+    "admin.clock_page": "admin",
+    "admin.clock_confirm": "admin",
 }
 
 ROLES = ("anonymous", "device", "revoked_device", "deactivated", "petugas", "admin")

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", cli_group=None)
 
-from . import devices, maintenance, settings, views  # noqa: E402,F401
+from . import devices, maintenance, server_clock, settings, views  # noqa: E402,F401

@@ -152,13 +152,17 @@ def device_for(credential: str | None) -> Device | None:
     return device
 
 
-def seen(device: Device) -> None:
-    """Note that ``device`` is alive (at most one write a minute)."""
+def seen(device: Device, clock_offset_s: int | None = None) -> None:
+    """Note that ``device`` is alive, and how far its clock is from the server's when it said
+    (at most one write a minute)."""
     now = utcnow()
     if device.last_seen_at is not None and now - device.last_seen_at < SEEN_EVERY:
         return
     with write_transaction():
         device.last_seen_at = now
+        if clock_offset_s is not None:
+            device.clock_offset_s = clock_offset_s
+            device.clock_checked_at = now
 
 
 def unpair(device: Device) -> None:

@@ -27,7 +27,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .. import card_registry, settings
+from .. import card_registry, clock, settings
 from ..extensions import db, htmx, limiter
 from ..web import photo_response
 from . import bp, pairing
@@ -225,11 +225,13 @@ def collect():
 @bp.get("/ping")
 def ping():
     """Tiny liveness check for the kiosk's reconnect banner: 204 while paired, 401 once the
-    device is revoked (the screen then goes back to pairing)."""
+    device is revoked (the screen then goes back to pairing). The kiosk sends its clock (``t``,
+    milliseconds since 1970) for the device list; ``X-Kiosk-Clock: wrong`` tells it to show that
+    the server's clock is not believed (claims are refused meanwhile, see kiosk.clock)."""
     if g.device is None:
         return "", 401
-    pairing.seen(g.device)
-    return "", 204
+    pairing.seen(g.device, clock.offset_of(request.args.get("t")))
+    return "", 204, {"X-Kiosk-Clock": "ok" if clock.trusted() else "wrong"}
 
 
 @bp.post("/keluar")

@@ -189,6 +189,7 @@
   // ---- reconnecting -------------------------------------------------------------------------
 
   var banner = document.getElementById("offline");
+  var clockBanner = document.getElementById("clock-warning");
   var failures = 0;
   var pingTimer = 0;
 
@@ -203,12 +204,17 @@
     if (!PING) return;
     var controller = typeof AbortController === "function" ? new AbortController() : null;
     var timer = window.setTimeout(function () { if (controller) controller.abort(); }, PING_TIMEOUT_MS);
-    fetch(PING, { cache: "no-store", credentials: "same-origin", signal: controller ? controller.signal : undefined })
+    // t: this kiosk's clock, for the device list (a kiosk whose clock is far off is flagged there).
+    var url = PING + (PING.indexOf("?") < 0 ? "?" : "&") + "t=" + Date.now();
+    fetch(url, { cache: "no-store", credentials: "same-origin", signal: controller ? controller.signal : undefined })
       .then(function (response) {
         window.clearTimeout(timer);
         if (response.status === 401 && paired) {
           window.location.replace(HOME); // revoked or unpaired: back to the pairing screen
           return;
+        }
+        if (clockBanner && response.headers.has("X-Kiosk-Clock")) {
+          clockBanner.hidden = response.headers.get("X-Kiosk-Clock") !== "wrong";
         }
         failures = 0;
         online(true);

@@ -344,11 +344,11 @@ def test_collect_a_package_once(browser_factory, live_server, output_dir):
 
 def test_reconnect_banner_comes_and_goes(browser_factory, live_server, output_dir):
     page, _device = open_kiosk(browser_factory, live_server, camera=False)
-    page.route("**/kiosk/ping", lambda route: route.abort())
+    page.route("**/kiosk/ping*", lambda route: route.abort())
     banner = page.wait_for_selector("#offline:not([hidden])", timeout=WAIT_MS)
     assert "Sedang menghubungkan" in banner.inner_text()
     shot(page, output_dir, "offline-1280x800")
-    page.unroute("**/kiosk/ping")
+    page.unroute("**/kiosk/ping*")
     page.wait_for_selector("#offline", state="hidden", timeout=WAIT_MS)
 
 

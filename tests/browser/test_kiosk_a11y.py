@@ -111,10 +111,10 @@ def test_every_kiosk_screen_is_accessible(browser_factory, live_server, output_d
     page.wait_for_selector("#scan-result[data-state=refused][data-seen]")
     check(page, "refused", output_dir, size)
 
-    page.route("**/kiosk/ping", lambda route: route.abort())
+    page.route("**/kiosk/ping*", lambda route: route.abort())
     page.wait_for_selector("#offline:not([hidden])", timeout=15_000)
     check(page, "offline", output_dir, size)
-    page.unroute("**/kiosk/ping")
+    page.unroute("**/kiosk/ping*")
     page.wait_for_selector("#offline", state="hidden", timeout=15_000)
 
     page.evaluate("document.getElementById('exit-dialog').showModal()")
