@@ -14,6 +14,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from factories import covered_worker, make_card, make_coverage, make_distribution, make_staff, make_worker
 from kiosk import card_registry, tokens
+from kiosk import distribution as dist
 from kiosk.coverage import today_jakarta
 from kiosk.database import utcnow
 from kiosk.extensions import db
@@ -332,8 +333,17 @@ def test_collect_then_replay_then_already_collected(collect_kiosk):
     collection = db.session.query(Collection).one()
     assert collection.device_id == device.id and collection.card_id == card.id and collection.station == "Kios uji"
 
+    assert "Tunjukkan kartu ini di meja penyerahan" in body
+
+    # Scanned again (at any kiosk) before the desk hands it over: the number and where to go.
     rescan = text_of(client.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
-    assert 'data-sembako="already"' in rescan and "Sudah diambil pada" in rescan and "ticket" not in rescan
+    assert 'data-sembako="waiting"' in rescan and "SUDAH DIAMBIL" in rescan and 'data-seq="1"' in rescan
+    assert "Belum diserahkan — tunjukkan kartu ini di meja penyerahan." in rescan and "ticket" not in rescan
+    # Once handed over: received, with when and where it was claimed.
+    dist.hand_over(collection.id, staff=make_staff(), request_id="desk-1")
+    received = text_of(client.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
+    assert 'data-sembako="already"' in received and "SUDAH DITERIMA" in received
+    assert "Sudah diambil pada" in received and "meja penyerahan" not in received
 
 
 def test_sembako_refusals(collect_kiosk):

@@ -55,7 +55,9 @@ class CoverageView:
 
 @dataclass
 class SembakoView:
-    """The sembako part on a collect kiosk. ``state``: available / collected / already / refused."""
+    """The sembako part on a collect kiosk. ``state``: available (AMBIL) / collected (just now) /
+    waiting (claimed earlier, not handed over yet: go to the handover desk) / already (handed
+    over) / refused."""
 
     state: str
     message: object
@@ -68,7 +70,7 @@ class SembakoView:
 
     @property
     def tone(self) -> str:
-        return {"available": "ok", "collected": "ok"}.get(self.state, "warn" if self.state == "already" else "bad")
+        return {"available": "ok", "collected": "ok"}.get(self.state, "warn" if self.state in ("waiting", "already") else "bad")
 
 
 @dataclass
@@ -158,8 +160,9 @@ def _sembako_from(answer, ticket: Callable[[], str] | None) -> SembakoView:
         )
     if outcome is Outcome.ALREADY_COLLECTED:
         return SembakoView(
-            state="already", message=answer.message, seq=answer.seq, total=answer.packages_total,
-            collected_at=answer.collected_at, station=answer.station,
+            state="already" if answer.handed_over_at else "waiting", message=answer.message,
+            seq=answer.seq, total=answer.packages_total, collected_at=answer.collected_at,
+            station=answer.station,
         )
     return SembakoView(state="refused", message=answer.message)
 

@@ -337,9 +337,11 @@ def test_collect_a_package_once(browser_factory, live_server, output_dir):
     assert db.session.query(Collection).filter_by(worker_id=worker.id).count() == 1
     wait_state(page, "welcome")
     scan_by_keyboard(page, token)
-    page.wait_for_selector("[data-sembako=already]")
-    assert "Sudah diambil pada" in page.inner_text("#scan-result")
-    shot(page, output_dir, "collect-already-1280x800")
+    page.wait_for_selector("[data-sembako=waiting]")
+    text = page.inner_text("#scan-result")
+    assert "SUDAH DIAMBIL" in text and "tunjukkan kartu ini di meja penyerahan" in text
+    assert page.inner_text("[data-sembako=waiting] .k-seq") == "1"
+    shot(page, output_dir, "collect-waiting-1280x800")
 
 
 def test_reconnect_banner_comes_and_goes(browser_factory, live_server, output_dir):

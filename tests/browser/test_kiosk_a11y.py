@@ -104,8 +104,8 @@ def test_every_kiosk_screen_is_accessible(browser_factory, live_server, output_d
     page.wait_for_selector("#scan-result[data-state=collected][data-seen]")
     check(page, "collected", output_dir, size)
     scan_by_keyboard(page, active)
-    page.wait_for_selector("[data-sembako=already]")
-    check(page, "collect-already", output_dir, size)
+    page.wait_for_selector("[data-sembako=waiting]")
+    check(page, "collect-waiting", output_dir, size)
 
     scan_by_keyboard(page, "KAAAAAAAABCDEFGHIJKLMN2345")
     page.wait_for_selector("#scan-result[data-state=refused][data-seen]")
