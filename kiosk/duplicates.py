@@ -58,7 +58,7 @@ def name_key(name: Any) -> str:
     text = unicodedata.normalize("NFKD", str(name or "")).casefold()
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.split(",", 1)[0]  # "Budi Santoso, S.Pd." - degrees after the comma
-    words = re.findall(r"[a-z]+", text.replace("'", "").replace("`", "").replace("\u2019", ""))
+    words = re.findall(r"[a-z0-9]+", text.replace("'", "").replace("`", "").replace("\u2019", ""))
     while len(words) > 1 and words[0] in _TITLES:
         words = words[1:]
     out = []
@@ -68,7 +68,7 @@ def name_key(name: Any) -> str:
         for old, new in _OLD_SPELLING:
             word = word.replace(old, new)
         out.append(word)
-    return re.sub(r"(.)\1+", r"\1", "".join(out))[:120]
+    return re.sub(r"([a-z])\1+", r"\1", "".join(out))[:120]
 
 
 def nik_stem(nik: str | None) -> str | None:

@@ -374,12 +374,19 @@ def _check_place(v: Validation, kec_raw: str, desa_raw: str) -> None:
                     v.warn("desa", _l("Desa \"%(typed)s\" dibaca sebagai %(name)s.", typed=desa_raw, name=desa.name))
                 return
             if anywhere.ambiguous:
-                kecamatan = [wilayah.kecamatan_by_code(d.kecamatan_code) for d in anywhere.candidates]
-                v.error("kecamatan", _l("Isi kecamatan: ada desa \"%(desa)s\" di beberapa kecamatan: %(names)s.",
-                                        desa=desa_raw, names=_names(kecamatan)))
-                return
-        v.error("kecamatan", _l("Pilih kecamatan."))
-        return
+                codes = sorted({d.kecamatan_code for d in anywhere.candidates})
+                if len(codes) == 1:  # "Pasar": which Pasar is unclear, the kecamatan is not
+                    kec_raw = codes[0]
+                else:
+                    same_name = len({d.name for d in anywhere.candidates}) == 1
+                    names = (_names([wilayah.kecamatan_by_code(code) for code in codes]) if same_name
+                             else _names(anywhere.candidates, with_kecamatan=True))
+                    v.error("kecamatan", _l("Isi kecamatan: ada desa \"%(desa)s\" di beberapa kecamatan: %(names)s.",
+                                            desa=desa_raw, names=names))
+                    return
+        if not kec_raw:
+            v.error("kecamatan", _l("Pilih kecamatan."))
+            return
     match = wilayah.match_kecamatan(kec_raw)
     kec = match.found
     if kec is None:

@@ -10,16 +10,16 @@ their synonyms; ``export`` writes the template and the filtered list with the sa
 The names below are the package's entry points for the views, the CLI and the tests.
 """
 
-from .checking import ImportPreview, RowResult, check_rows, preview
+from .checking import ImportPreview, RowResult, base_income, check_rows, preview
 from .columns import COLUMNS, EXAMPLE_ROW, HEADERS, TEMPLATE_KEYS, column_for
 from .export import export_csv, export_xlsx, template
-from .previews import STORE_HOURS, ImportExpired, discard, load, save
+from .previews import STORE_HOURS, ImportExpired, discard, load, mark_different, save
 from .reading import MAX_ROWS, ImportFileError, read_table, rows_from_table
 from .writing import ImportChanged, ImportOutcome, commit
 
 __all__ = [
     "COLUMNS", "EXAMPLE_ROW", "HEADERS", "MAX_ROWS", "STORE_HOURS", "TEMPLATE_KEYS", "ImportChanged",
-    "ImportExpired", "ImportFileError", "ImportOutcome", "ImportPreview", "RowResult", "check_rows",
-    "column_for", "commit", "discard", "export_csv", "export_xlsx", "load", "preview", "read_table",
+    "ImportExpired", "ImportFileError", "ImportOutcome", "ImportPreview", "RowResult", "base_income", "check_rows",
+    "column_for", "commit", "discard", "export_csv", "export_xlsx", "load", "mark_different", "preview", "read_table",
     "rows_from_table", "save", "template",
 ]

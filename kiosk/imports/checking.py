@@ -1,7 +1,13 @@
 """Checking the rows of a file, writing nothing: the same rules as the enroll form
 (``enrollment.validate_worker``) plus what only a file can get wrong (the same NIK or KPJ twice
 in it, the template's example row, a coverage period overlapping one already recorded). Each row
-will be added, will update the worker enrolled with that NIK, or is refused, and says why."""
+will be added, will update the worker enrolled with that NIK, or is refused, and says why.
+
+Lists as offices send them: a new worker without an income gets the base income (the setting
+``base_income``, Rp1.000.000) with a note; a new worker who is probably someone already
+enrolled, or an earlier row of the file, under another NIK (``kiosk.duplicates``) is held
+until staff confirm "orang berbeda" with a reason (``different``), which is recorded when the
+import is written."""
 
 from __future__ import annotations
 
@@ -12,15 +18,18 @@ from typing import IO, Iterable, Iterator, Sequence
 from sqlalchemy import select
 
 from .. import coverage as coverage_rules
-from .. import enrollment
+from .. import duplicates, enrollment
 from .. import nik as nik_rules
+from .. import settings
 from ..extensions import db
 from ..i18n import _l, tanggal_id
 from ..models import Coverage, Worker
 from .columns import EXAMPLE_ROW, HEADERS, REQUIRED_KEYS
-from .reading import read_table, rows_from_table
+from .reading import NIK_FROM_NUMBER, read_table, rows_from_table
 
 IN_CHUNK = 5_000
+# This many 16-digit NIKs typed as text, all ending in 0, were cut by Excel (by chance: 1 in 10^5).
+CUT_NIKS_AT_LEAST = 5
 
 
 @dataclass
@@ -38,6 +47,17 @@ class RowResult:
     data: dict = field(default_factory=dict)
     coverage: dict | None = None
     worker_id: int | None = None
+    # Probably the same person as an enrolled worker or an earlier row (duplicates.Probable).
+    probable: list = field(default_factory=list)
+    # Staff confirmed "orang berbeda" for the probable duplicates, with this reason.
+    different: str | None = None
+    # The income was empty: the base income was used.
+    base_income: bool = False
+
+    @property
+    def held(self) -> bool:
+        """Refused only because it is probably someone already listed: "orang berbeda" frees it."""
+        return bool(self.probable) and self.different is None and self.action == "refuse"
 
     @property
     def nik(self) -> str:
@@ -52,8 +72,9 @@ class RowResult:
 
 @dataclass
 class ImportPreview:
-    """Every row with its action; ``counts`` per action and "total"; ``columns`` the fields
-    found; ``missing`` the template columns the file lacks; ``token`` once saved."""
+    """Every row with its action; ``counts`` per action, "total", "held" (probable duplicates
+    waiting for "orang berbeda") and "base_income" (rows given the base income); ``columns``
+    the fields found; ``missing`` the template columns the file lacks; ``token`` once saved."""
 
     rows: list[RowResult]
     counts: dict[str, int]
@@ -118,11 +139,23 @@ def _lines(lines: list[int]) -> str:
     return ", ".join(str(n) for n in lines[:5]) + (" …" if len(lines) > 5 else "")
 
 
-def check_rows(rows: list[tuple[int, dict]], *, today: date | None = None) -> list[RowResult]:
+def base_income() -> int:
+    """The income a new worker without one gets (the setting, at least the BPJS floor)."""
+    return int(settings.get("base_income"))
+
+
+def check_rows(
+    rows: list[tuple[int, dict]], *, today: date | None = None, different: dict[int, str] | None = None
+) -> list[RowResult]:
     """Check parsed rows against the rules, against each other and against the database (in
-    bulk: one look-up for all NIKs, one for all KPJs, one for the coverage of updated workers).
-    Writes nothing."""
+    bulk: one look-up for all NIKs, one for all KPJs, one for the coverage of updated workers,
+    two for probable duplicates). ``different``: line -> reason, the rows staff confirmed are
+    not the probable duplicates found. Writes nothing."""
+    from ..rupiah import format_rupiah
+
     today = today or coverage_rules.today_jakarta()
+    different = different or {}
+    base = base_income()
     niks: dict[int, str] = {}
     by_nik: dict[str, list[int]] = {}
     for line, data in rows:
@@ -134,6 +167,7 @@ def check_rows(rows: list[tuple[int, dict]], *, today: date | None = None) -> li
             niks[line] = nik
             by_nik.setdefault(nik, []).append(line)
     existing = _existing_by_nik(n for n in by_nik if len(n) == 16 and n.isdigit())
+    cut = _niks_cut_by_excel(rows, niks)
 
     results: list[RowResult] = []
     for line, data in rows:
@@ -143,15 +177,23 @@ def check_rows(rows: list[tuple[int, dict]], *, today: date | None = None) -> li
         if worker is not None:
             values = _worker_values(worker)
             values.update({k: v for k, v in data.items() if v not in ("", None)})
+        no_income = worker is None and not str(values.get("income") or "").strip()
+        if no_income:
+            values["income"] = str(base)
         check = enrollment.validate_worker(values, existing=worker, check_database=False, today=today)
         row = RowResult(line=line, action="refuse", clean=check.clean, data=data,
-                        worker_id=worker.id if worker is not None else None)
+                        worker_id=worker.id if worker is not None else None, base_income=no_income)
         for messages in check.errors.values():
             row.reasons.extend(messages)
+        if no_income:
+            row.warnings.append(_l("Penghasilan tidak diisi: dipakai penghasilan dasar %(amount)s.",
+                                   amount=format_rupiah(base)))
         for messages in check.warnings.values():
             row.warnings.extend(messages)
         if nik == EXAMPLE_ROW["nik"]:
             row.reasons.insert(0, _l("Ini baris contoh dari templat. Hapus baris ini atau ganti dengan data sebenarnya."))
+        if line in cut:
+            row.reasons.insert(0, cut[line])
         if nik and len(by_nik.get(nik, [])) > 1:
             others = [n for n in by_nik[nik] if n != line]
             row.reasons.insert(0, _l("NIK ini muncul lebih dari sekali dalam berkas (juga di baris %(lines)s).",
@@ -194,7 +236,49 @@ def check_rows(rows: list[tuple[int, dict]], *, today: date | None = None) -> li
                     break
         if not row.reasons:
             row.action = "update" if row.worker_id is not None else "add"
+    _hold_probable_duplicates(results, different)
     return results
+
+
+def _niks_cut_by_excel(rows: list[tuple[int, dict]], niks: dict[int, str]) -> dict:
+    """line -> refusal for the NIKs Excel cut. Excel keeps 15 digits of a number, so a NIK
+    stored as a number ends in 0: when every NIK number of the file ends in 0 they were cut
+    (one that does not shows the numbers came whole from elsewhere). A CSV saved from Excel
+    holds the cut NIK as text: when at least CUT_NIKS_AT_LEAST text NIKs all end in 0, so were
+    they."""
+    numbers = [line for line, data in rows if data.get(NIK_FROM_NUMBER) and len(niks.get(line, "")) == 16]
+    texts = [line for line, data in rows if not data.get(NIK_FROM_NUMBER) and len(niks.get(line, "")) == 16]
+    cut: dict = {}
+    if numbers and all(niks[line].endswith("0") for line in numbers):
+        for line in numbers:
+            cut[line] = _l("NIK tersimpan sebagai angka di Excel, yang hanya menyimpan 15 angka: angka terakhirnya "
+                           "menjadi 0 (%(nik)s). Ubah format kolom NIK menjadi Teks, lalu ketik ulang NIK dari KTP.",
+                           nik=niks[line])
+    if len(texts) >= CUT_NIKS_AT_LEAST and all(niks[line].endswith("0") for line in texts):
+        for line in texts:
+            cut[line] = _l("Semua NIK di berkas ini berakhiran 0 (%(n)s baris): Excel memotong angka terakhirnya "
+                           "sebelum berkas disimpan. Ubah format kolom NIK menjadi Teks, ketik ulang NIK dari KTP, "
+                           "lalu simpan lagi.", n=len(texts))
+    return cut
+
+
+def _hold_probable_duplicates(results: list[RowResult], different: dict[int, str]) -> None:
+    """New workers who are probably someone enrolled, or an earlier new row, under another NIK
+    wait for "orang berbeda" (``different``); the rest go ahead."""
+    adding = [r for r in results if r.action == "add"]
+    found = duplicates.in_rows((r.line, r.clean) for r in adding)
+    for row in adding:
+        probable = found.get(row.line)
+        if not probable:
+            continue
+        row.probable = probable
+        reason = different.get(row.line)
+        if reason:
+            row.different = reason
+            row.warnings.append(_l("Dikonfirmasi orang berbeda: %(reason)s", reason=reason))
+        else:
+            row.action = "refuse"
+            row.reasons.extend(p.message for p in probable)
 
 
 def _check_coverage(row: RowResult, data: dict) -> None:
@@ -214,9 +298,11 @@ def _check_coverage(row: RowResult, data: dict) -> None:
 
 
 def counts(results: list[RowResult]) -> dict[str, int]:
-    counts = {"add": 0, "update": 0, "refuse": 0, "total": len(results)}
+    counts = {"add": 0, "update": 0, "refuse": 0, "total": len(results), "held": 0, "base_income": 0}
     for row in results:
         counts[row.action] += 1
+        counts["held"] += row.held
+        counts["base_income"] += row.base_income and row.action == "add"
     return counts
 
 
@@ -227,7 +313,8 @@ def preview(file: IO[bytes] | bytes, *, filename: str = "", today: date | None =
     return preview_of(rows, found, filename, today)
 
 
-def preview_of(rows, found, filename, today=None) -> ImportPreview:
-    results = check_rows(rows, today=today)
-    missing = [HEADERS[k] for k in REQUIRED_KEYS if k not in found]
+def preview_of(rows, found, filename, today=None, different=None) -> ImportPreview:
+    results = check_rows(rows, today=today, different=different)
+    # A missing income column is not a refusal: every new worker gets the base income.
+    missing = [HEADERS[k] for k in REQUIRED_KEYS if k not in found and k != "income"]
     return ImportPreview(rows=results, counts=counts(results), columns=found, missing=missing, filename=filename)

@@ -54,17 +54,23 @@ def save(result: ImportPreview, *, staff: Staff | None) -> str:
         "missing": result.missing,
         "rows": [
             {"line": r.line, "data": r.data, "action": r.action, "reasons": [str(m) for m in r.reasons],
-             "warnings": [str(m) for m in r.warnings], "changes": r.changes, "nik": r.nik, "name": r.name}
+             "warnings": [str(m) for m in r.warnings], "changes": r.changes, "nik": r.nik, "name": r.name,
+             "probable": [p.as_dict() for p in r.probable], "different": r.different,
+             "base_income": r.base_income}
             for r in result.rows
         ],
     }
-    tmp = directory / f".{token}.tmp"
+    _write(directory, token, payload)
+    result.token = token
+    return token
+
+
+def _write(directory: Path, token: str, payload: dict) -> None:
+    tmp = directory / f".{token}.{secrets.token_hex(4)}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(payload, fh, ensure_ascii=False, separators=(",", ":"))
     tmp.replace(directory / f"{token}.json")
-    result.token = token
-    return token
 
 
 def _path_of(token: str) -> Path:
@@ -73,9 +79,7 @@ def _path_of(token: str) -> Path:
     return _store() / f"{token}.json"
 
 
-def load(token: str, *, staff: Staff | None) -> ImportPreview:
-    """The preview saved under ``token`` for this staff member (rows with their stored
-    action and reasons). Raises ``ImportExpired`` when it is gone, expired or someone else's."""
+def _payload(token: str, staff: Staff | None) -> dict:
     path = _path_of(token)
     gone = ImportExpired(_l("Pratinjau impor ini tidak ada lagi. Unggah berkasnya sekali lagi."))
     try:
@@ -87,13 +91,38 @@ def load(token: str, *, staff: Staff | None) -> ImportPreview:
         raise gone from None
     if payload.get("staff_id") != (staff.id if staff is not None else None):
         raise gone
+    return payload
+
+
+def load(token: str, *, staff: Staff | None) -> ImportPreview:
+    """The preview saved under ``token`` for this staff member (rows with their stored
+    action and reasons). Raises ``ImportExpired`` when it is gone, expired or someone else's."""
+    from ..duplicates import Probable
+
+    payload = _payload(token, staff)
     rows = [
         RowResult(line=r["line"], action=r["action"], reasons=r["reasons"], warnings=r["warnings"],
-                  changes=r["changes"], data=r["data"], clean={"nik": r["nik"], "name": r["name"]})
+                  changes=r["changes"], data=r["data"], clean={"nik": r["nik"], "name": r["name"]},
+                  probable=[Probable.from_dict(p) for p in r.get("probable", [])], different=r.get("different"),
+                  base_income=bool(r.get("base_income")))
         for r in payload["rows"]
     ]
     return ImportPreview(rows=rows, counts=counts(rows), columns=payload["columns"], missing=payload["missing"],
                          filename=payload["filename"], token=token)
+
+
+def mark_different(token: str, line: int, reason: str, *, staff: Staff | None) -> bool:
+    """Staff confirmed that row ``line``, held as probably someone already listed, is another
+    person (``reason``, clean): the row will be added, and the decision recorded when the import
+    is written. Returns False when that row is not held. Raises ``ImportExpired``."""
+    payload = _payload(token, staff)
+    for row in payload["rows"]:
+        if row["line"] == line and row.get("probable") and row.get("different") is None and row["action"] == "refuse":
+            row.update(action="add", reasons=[], different=reason)
+            row["warnings"].append(str(_l("Dikonfirmasi orang berbeda: %(reason)s", reason=reason)))
+            _write(_store(), token, payload)
+            return True
+    return False
 
 
 def discard(token: str) -> None:

@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import enrollment
+from .. import duplicates, enrollment
 from ..audit import record, snapshot
 from ..database import write_transaction
 from ..extensions import db
@@ -48,13 +48,16 @@ def commit(preview_or_token: ImportPreview | str, *, staff: Staff | None, today:
         shown = preview_or_token
     rows = [(r.line, r.data) for r in shown.rows]
     before = [(r.line, r.action) for r in shown.rows]
+    different = {r.line: r.different for r in shown.rows if r.different}
     try:
         with write_transaction():
-            fresh = check_rows(rows, today=today)
+            fresh = check_rows(rows, today=today, different=different)
             if [(r.line, r.action) for r in fresh] != before:
-                raise ImportChanged(preview_of(rows, shown.columns, shown.filename, today))
+                raise ImportChanged(preview_of(rows, shown.columns, shown.filename, today, different))
             workers = _existing_workers(fresh)
-            added = _insert_new([r for r in fresh if r.action == "add"], staff)
+            adding = [r for r in fresh if r.action == "add"]
+            added = _insert_new(adding, staff)
+            _record_different(adding, staff)
             updated = 0
             for row in fresh:
                 if row.action == "update":
@@ -89,6 +92,7 @@ def _insert_new(rows: list[RowResult], staff: Staff | None) -> int:
     db.session.flush()
     periods = []
     for worker, row in zip(workers, rows):
+        row.worker_id = worker.id
         record("create", worker, after=snapshot(worker, enrollment.WORKER_FIELDS), staff=staff)
         if row.coverage:
             periods.append(enrollment.new_period(worker, staff=staff, **row.coverage))
@@ -99,6 +103,19 @@ def _insert_new(rows: list[RowResult], staff: Staff | None) -> int:
             record("create", period, after=snapshot(period, enrollment.COVERAGE_FIELDS), staff=staff)
     db.session.flush()
     return len(workers)
+
+
+def _record_different(added: list[RowResult], staff: Staff | None) -> None:
+    """The "orang berbeda" staff confirmed in the preview, recorded (and audited) with the new
+    workers: against the enrolled worker, or the worker just added from the earlier row."""
+    new_ids = {row.line: row.worker_id for row in added}
+    for row in added:
+        if not row.different:
+            continue
+        for probable in row.probable:
+            other = probable.worker_id if probable.line is None else new_ids.get(probable.line)
+            if other is not None:
+                duplicates.record_different(row.worker_id, other, row.different, staff=staff)
 
 
 def _existing_workers(results: list[RowResult]) -> dict[int, Worker]:

@@ -13,7 +13,7 @@ from ..extensions import htmx
 from . import bp, listing
 
 PREVIEW_PAGE = 100
-SHOW = {"semua": None, "tambah": "add", "perbarui": "update", "tolak": "refuse"}
+SHOW = {"semua": None, "tambah": "add", "perbarui": "update", "tolak": "refuse", "ganda": "held"}
 MIMETYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",
@@ -65,14 +65,19 @@ def _preview_context(result: imports.ImportPreview) -> dict:
     if show not in SHOW:
         show = "semua"
     wanted = SHOW[show]
-    rows = [r for r in result.rows if wanted is None or r.action == wanted]
+    rows = [r for r in result.rows if wanted is None or r.action == wanted or (wanted == "held" and r.held)]
     pages = max(1, -(-len(rows) // PREVIEW_PAGE))
     page_arg = request.args.get("hal", "1")
     page = min(max(int(page_arg) if page_arg.isascii() and page_arg.isdigit() and len(page_arg) < 7 else 1, 1), pages)
+    line_arg = request.args.get("baris", "")
+    if line_arg.isascii() and line_arg.isdigit():  # the page holding that line (a link from another row)
+        index = next((i for i, r in enumerate(rows) if str(r.line) == line_arg), None)
+        if index is not None:
+            page = index // PREVIEW_PAGE + 1
     return {
         "result": result, "rows": rows[(page - 1) * PREVIEW_PAGE : page * PREVIEW_PAGE],
         "show": show, "page": page, "pages": pages, "shown_total": len(rows),
-        "field_labels": imports.HEADERS,
+        "field_labels": imports.HEADERS, "base_income": imports.base_income(),
     }
 
 
@@ -113,6 +118,30 @@ def import_confirm(token: str):
     flash(_l("Impor selesai: %(added)s pekerja ditambahkan, %(updated)s diperbarui, %(refused)s baris ditolak "
              "(tidak disimpan).", added=outcome.added, updated=outcome.updated, refused=outcome.refused), "success")
     return redirect(url_for("workers.index"), 303)
+
+
+@bp.post("/impor/<token>/baris/<int:line>/berbeda")
+@staff_required
+def import_row_different(token: str, line: int):
+    """Staff confirm that a row held as a probable duplicate is another person, with a reason;
+    the row will be added (nothing is written until the import is saved)."""
+    from .. import duplicates
+
+    back = url_for("workers.import_preview", token=token, tampil=request.form.get("tampil", "semua"),
+                   baris=line) + f"#baris-{line}"
+    try:
+        reason = duplicates.clean_reason(request.form.get("reason"))
+        marked = imports.mark_different(token, line, reason, staff=current_user)
+    except duplicates.ReasonError as exc:
+        flash(exc.message, "error")
+        return redirect(back, 303)
+    except imports.ImportExpired as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("workers.import_form"), 303)
+    if marked:
+        flash(_l("Baris %(line)s dicatat sebagai orang berbeda; baris itu akan ditambah saat disimpan.", line=line),
+              "success")
+    return redirect(back, 303)
 
 
 @bp.post("/impor/<token>/batal")

@@ -25,6 +25,7 @@ def test_same_person_same_key(a, b):
     ("Budi Santoso", "Budi Santosa"),
     ("Siti Aminah", "Siti Aisyah"),
     ("Ahmad", "Ahmadi"),
+    ("Pekerja 1", "Pekerja 11"),  # digits are kept (test data and odd lists), never merged
 ])
 def test_different_names_different_keys(a, b):
     assert name_key(a) != name_key(b)
