@@ -44,7 +44,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
 
+from flask import current_app
+from sqlalchemy import create_engine, inspect, or_, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+
+from .database import utcnow, write_transaction
+from .extensions import db
+from .i18n import _l, waktu
+from .models import ScheduledTask
 
 # What a backup holds besides the database: files and folders of instance/. The one list (the
 # restore checks archives against it too).
@@ -92,7 +100,6 @@ def _schema_revision(engine: str, staging: Path, database_uri: str) -> str | Non
             finally:
                 con.close()
             return row[0] if row else None
-        from sqlalchemy import create_engine, text
 
         pg = create_engine(database_uri)
         try:
@@ -169,7 +176,6 @@ def make_backup(instance_path: str, database_uri: str, target_dir: str, kind: st
 @dataclass(frozen=True)
 class Archive:
     """One backup in the folder: its file, when it was made (UTC), why, and its size in bytes."""
-
     path: Path
     made_at: datetime
     kind: str
@@ -334,20 +340,12 @@ _local_lock = threading.Lock()  # one backup at a time in this process
 
 def backup_folder() -> Path:
     """The office's backup folder: ``KIOSK_BACKUP_DIR``, else ``backups/`` beside ``instance/``."""
-    from flask import current_app
-
     configured = current_app.config.get("BACKUP_DIR")
     return Path(configured) if configured else Path(current_app.instance_path).parent / "backups"
 
 
 def _task():
     """The schedule's row, made on first use (by whichever process gets there first)."""
-    from sqlalchemy.exc import IntegrityError
-
-    from .database import utcnow, write_transaction
-    from .extensions import db
-    from .models import ScheduledTask
-
     task = db.session.get(ScheduledTask, TASK, populate_existing=True)
     if task is None:
         try:
@@ -362,12 +360,6 @@ def _task():
 def _take_lease(due_only: bool) -> bool:
     """Take the backup job: True for exactly one caller among every process and server while the
     job is free (and, with ``due_only``, due)."""
-    from sqlalchemy import or_, update
-
-    from .database import utcnow, write_transaction
-    from .extensions import db
-    from .models import ScheduledTask
-
     _task()
     with write_transaction():
         now = utcnow()
@@ -385,14 +377,6 @@ def _take_lease(due_only: bool) -> bool:
 
 def _settle(lease: bool, error: str | None) -> None:
     """Record the outcome: the next due time moves a day on (an hour on after a failure)."""
-    from sqlalchemy import update
-
-    from .database import utcnow, write_transaction
-    from .extensions import db
-    from .models import ScheduledTask
-
-    from flask import current_app
-
     now = utcnow()
     every = timedelta(hours=float(current_app.config["BACKUP_EVERY_HOURS"]))
     # Due a little early, so that the scheduler's next look finds it due before a day has passed.
@@ -417,10 +401,6 @@ def run(kind: str, *, due_only: bool = False, target: str | os.PathLike | None =
     record the outcome for the schedule and the dashboard. Returns None when another backup is
     running (or, with ``due_only``, none is due). ``lease=False`` (the CLI) runs regardless.
     Raises ``BackupError``; the failure is recorded first."""
-    from flask import current_app
-
-    from .extensions import db
-
     if not _local_lock.acquire(blocking=not lease):
         return None
     try:
@@ -451,7 +431,6 @@ def start(app, kind: str) -> bool:
         return False
 
     def work() -> None:
-        from .extensions import db
 
         with app.app_context():
             try:
@@ -471,7 +450,6 @@ def start(app, kind: str) -> bool:
 
 def _task_free(app) -> bool:
     with app.app_context():
-        from .extensions import db
 
         try:
             return not status()["running"]
@@ -481,12 +459,6 @@ def _task_free(app) -> bool:
 
 def mark_due(app) -> None:
     """Make the scheduled backup due now (the scheduler's next look makes it)."""
-    from sqlalchemy import update
-
-    from .database import utcnow, write_transaction
-    from .extensions import db
-    from .models import ScheduledTask
-
     with app.app_context():
         _task()
         with write_transaction():
@@ -498,8 +470,6 @@ def mark_due(app) -> None:
 def status() -> dict:
     """The schedule as the page and the dashboard show it: ``running``, ``last_ok_at``,
     ``last_error``, ``last_error_at``, ``due_at``."""
-    from .database import utcnow
-
     task = _task()
     now = utcnow()
     return {
@@ -514,8 +484,6 @@ def status() -> dict:
 def disk_space() -> list[dict]:
     """Free space of the disks holding ``instance/`` and the backup folder: ``path``, ``free``,
     ``total`` (bytes), ``percent_free``, ``low`` (below ``KIOSK_DISK_WARN_FREE_PERCENT``)."""
-    from flask import current_app
-
     limit = float(current_app.config["DISK_WARN_FREE_PERCENT"])
     found, devices = [], set()
     for path in (Path(current_app.instance_path), backup_folder()):
@@ -535,9 +503,6 @@ def disk_space() -> list[dict]:
 def warnings() -> list:
     """What an admin should know about backups now (for the dashboard): none yet or the newest
     older than ``STALE_HOURS``, the last one failed, a disk nearly full."""
-    from .database import utcnow
-    from .i18n import _l, waktu
-
     found = []
     state = status()
     if state["last_ok_at"] is None:
@@ -569,7 +534,6 @@ def start_scheduler(app) -> None:
 
 
 def _schedule(app, poll: float) -> None:
-    from .extensions import db
 
     wait = random.uniform(0, min(poll, 30))  # soon after start: a PC off overnight catches up
     while True:
@@ -599,9 +563,6 @@ def before_migration(destination) -> Path | None:
     KeyError for commands that migrate nothing (``current``, ``history``). Called by
     kiosk/migrations/env.py; a new database and one already at the target revision are let
     through. A backup that fails stops the migration (``BackupError``)."""
-    from flask import current_app
-    from sqlalchemy import inspect, text
-
     try:
         target = destination()  # a revision; None for "base"
     except KeyError:
