@@ -76,6 +76,8 @@ def load_config(app: Flask, test_config: dict | None) -> None:
 
 def init_extensions(app: Flask) -> None:
     """Bind the unbound extensions of ``kiosk.extensions`` to this app."""
+    from flask_login import current_user
+
     from .database import configure_engine
     from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
     from .i18n import select_locale
@@ -88,7 +90,10 @@ def init_extensions(app: Flask) -> None:
     htmx.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
-    login_manager.init_app(app)
+    # Templates get the signed-in staff member as a proxy, loaded when a template asks: a kiosk
+    # screen, which never does, then loads no one (Flask-Login's own processor loads eagerly).
+    login_manager.init_app(app, add_context_processor=False)
+    app.context_processor(lambda: {"current_user": current_user})
 
 
 def init_web(app: Flask) -> None:

@@ -107,28 +107,55 @@ class CardLookup:
         return self.card.worker if self.card is not None else None
 
 
-def resolve(raw: str) -> CardLookup:
-    """Find the valid card behind a QR token or a fallback code. Never raises on bad input."""
+@dataclass(frozen=True)
+class CardQuery:
+    """What a scanned or typed code asks the database for: the card whose ``column`` ("id" or
+    "fallback_code") is ``value``, refused with ``missing`` when there is none; or, when
+    ``column`` is None, no card at all: ``refusal`` says why."""
+
+    column: str | None = None
+    value: object = None
+    missing: Refusal = Refusal.UNKNOWN_CARD
+    refusal: Refusal | None = None
+
+
+def locate(raw: str) -> CardQuery:
+    """Check a QR token's signature (or read a fallback code) without touching the database."""
     raw = raw if isinstance(raw, str) else ""
-    ring = keyring()
-    check = tokens.read(raw, ring)
+    check = tokens.read(raw, keyring())
     if check.ok or check.reason is Refusal.RETIRED_KEY:
-        # A genuine token of a retired key still names its card: refused below, with the card.
-        card = db.session.get(Card, check.card_id) if check.card_id <= _MAX_CARD_ROW_ID else None
-    elif check.reason is Refusal.MALFORMED:
+        # A genuine token of a retired key still names its card: refused by ``judge``, with the card.
+        missing = Refusal.RETIRED_KEY if check.reason is Refusal.RETIRED_KEY else Refusal.UNKNOWN_CARD
+        if check.card_id > _MAX_CARD_ROW_ID:
+            return CardQuery(refusal=missing)
+        return CardQuery("id", check.card_id, missing=missing)
+    if check.reason is Refusal.MALFORMED:
         code = tokens.normalize_fallback_code(raw)
         if code is None:
-            return CardLookup(refusal=Refusal.MALFORMED)
-        card = db.session.scalar(select(Card).where(Card.fallback_code == code))
-    else:
-        return CardLookup(refusal=check.reason)
+            return CardQuery(refusal=Refusal.MALFORMED)
+        return CardQuery("fallback_code", code)
+    return CardQuery(refusal=check.reason)
+
+
+def judge(card, query: CardQuery) -> CardLookup:
+    """The answer for the card found for ``query`` (a Card, or any row with ``revoked_at`` and
+    ``key_id``; None when none was found): valid, revoked, or printed with a retired key."""
     if card is None:
-        return CardLookup(refusal=check.reason if check.reason is Refusal.RETIRED_KEY else Refusal.UNKNOWN_CARD)
+        return CardLookup(refusal=query.missing)
     if card.revoked_at is not None:
         return CardLookup(card=card, refusal=Refusal.REVOKED)
-    if card.key_id in ring.retired_ids:
+    if card.key_id in keyring().retired_ids:
         return CardLookup(card=card, refusal=Refusal.RETIRED_KEY)
     return CardLookup(card=card)
+
+
+def resolve(raw: str) -> CardLookup:
+    """Find the valid card behind a QR token or a fallback code. Never raises on bad input."""
+    query = locate(raw)
+    if query.column is None:
+        return CardLookup(refusal=query.refusal)
+    card = db.session.scalar(select(Card).where(getattr(Card, query.column) == query.value))
+    return judge(card, query)
 
 
 def valid_card(worker: Worker) -> Card | None:

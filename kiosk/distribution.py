@@ -215,16 +215,24 @@ def rule_refusal(distribution: Distribution, worker: Worker, day: date | None = 
                 DistributionListEntry.worker_id == worker.id,
             ))
         )
-        return None if listed else Outcome.NOT_ON_LIST
-    day = day or distribution.day
+        return judge_rule("list", distribution.day, listed=listed)
     periods = db.session.execute(
         select(Coverage.start_date, Coverage.end_date).where(Coverage.worker_id == worker.id)
     ).all()
-    if not periods:
+    return judge_rule(distribution.eligibility, day or distribution.day, periods=periods)
+
+
+def judge_rule(eligibility: str, day: date, *, periods=(), listed: bool = False) -> Outcome | None:
+    """``rule_refusal`` on what was read already: the worker's coverage ``periods`` (each with
+    ``start_date``/``end_date``, or ``(start, end)`` pairs) or whether they are ``listed``."""
+    if eligibility == "list":
+        return None if listed else Outcome.NOT_ON_LIST
+    spans = [(p.start_date, p.end_date) if hasattr(p, "start_date") else tuple(p) for p in periods]
+    if not spans:
         return Outcome.NO_COVERAGE
-    if any(start <= day <= end for start, end in periods):
+    if any(start <= day <= end for start, end in spans):
         return None
-    if any(start > day for start, _end in periods):
+    if any(start > day for start, _end in spans):
         return Outcome.COVERAGE_NOT_STARTED
     return Outcome.COVERAGE_ENDED
 
@@ -233,24 +241,34 @@ def status_for(distribution: Distribution, worker: Worker, *, card_id: int | Non
                day: date | None = None) -> PickupStatus:
     """What a claim would answer now, without writing anything: already collected (with when
     and where), card revoked, not open, not eligible, sold out — or eligible (outcome None)."""
+    card_ok = True
+    if card_id is not None:
+        card = db.session.get(Card, card_id)
+        card_ok = card is not None and card.worker_id == worker.id and card.revoked_at is None
+    existing = active_collection(distribution.id, worker.id) if card_ok else None
+    return judge_pickup(distribution, worker.id, card_ok=card_ok, existing=existing,
+                        refusal=lambda: rule_refusal(distribution, worker, day))
+
+
+def judge_pickup(distribution, worker_id: int, *, card_ok: bool, existing, refusal) -> PickupStatus:
+    """``status_for`` on what was read already: ``distribution`` (a row or a Distribution),
+    whether the card is the worker's valid card, the worker's non-voided collection
+    (``existing``, or None) and the rule's answer (``refusal()``, asked only when needed)."""
     base = dict(
         distribution_id=distribution.id,
-        worker_id=worker.id,
+        worker_id=worker_id,
         packages_total=distribution.packages_total,
         packages_given=distribution.packages_given,
     )
-    if card_id is not None:
-        card = db.session.get(Card, card_id)
-        if card is None or card.worker_id != worker.id or card.revoked_at is not None:
-            return PickupStatus(outcome=Outcome.CARD_REVOKED, **base)
-    existing = active_collection(distribution.id, worker.id)
+    if not card_ok:
+        return PickupStatus(outcome=Outcome.CARD_REVOKED, **base)
     if existing is not None:
         return PickupStatus(outcome=Outcome.ALREADY_COLLECTED, **_collection_fields(existing), **base)
     if distribution.status != "open":
         return PickupStatus(outcome=Outcome.NOT_OPEN, **base)
-    refusal = rule_refusal(distribution, worker, day)
-    if refusal is not None:
-        return PickupStatus(outcome=refusal, **base)
+    rule = refusal()
+    if rule is not None:
+        return PickupStatus(outcome=rule, **base)
     if distribution.packages_given >= distribution.packages_total:
         return PickupStatus(outcome=Outcome.SOLD_OUT, **base)
     if not clock.trusted():

@@ -113,7 +113,7 @@ def log_request(response):
     """One structured line per request. The path only: query strings and bodies may hold a NIK
     being searched or a card token, and neither belongs in a log."""
     started = g.pop("request_started", None)
-    if request.endpoint == "static":
+    if request.endpoint == "static" or not request_log.isEnabledFor(logging.INFO):
         return response
     entry = {
         "method": request.method,

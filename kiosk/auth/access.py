@@ -46,8 +46,10 @@ def unauthorized():
 
 @bp.before_app_request
 def expire_idle_session():
-    """Sign a staff member out after ``IDLE_MINUTES`` without a request (shared tablets)."""
-    if request.endpoint == "static" or not current_user.is_authenticated:
+    """Sign a staff member out after ``IDLE_MINUTES`` without a request (shared tablets). The
+    kiosk screens are no staff activity: they neither load the staff member nor keep a staff
+    session alive."""
+    if request.endpoint == "static" or request.blueprint == "terminal" or not current_user.is_authenticated:
         return
     now = int(time.time())
     seen = session.get(SEEN_KEY)

@@ -6,6 +6,11 @@ hash is stored (``Device.credential_hash``), so a copy of the database cannot be
 kiosk. The pairing code is short (8 digits, typed on the kiosk keypad) and lives
 ``PAIRING_MINUTES``; it is stored as an HMAC keyed with the app secret and works once. A device
 is not a staff member: it can read coverage and, in mode "collect", claim packages — nothing else.
+
+Finding the device behind a cookie is on every kiosk request, so each server process keeps what
+it read for ``DEVICE_CACHE_SECONDS`` (a ``PairedDevice``: the row's columns, read-only). A
+revocation, unpairing or edit made in this process is seen at once; one made in another process
+(another gunicorn worker, another server) within ``DEVICE_CACHE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from flask import current_app
-from sqlalchemy import select
+from flask import current_app, has_app_context
+from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import record
@@ -32,6 +38,9 @@ PAIRING_MINUTES = 15
 PAIRING_DIGITS = 8
 MODES = ("check", "collect")
 SEEN_EVERY = timedelta(minutes=1)
+DEVICE_CACHE_SECONDS = 2.0
+_DEVICE_CACHE = "kiosk.paired_devices"
+_DEVICE_CACHE_MAX = 1000  # credentials, known or not, remembered per process
 _PAIRING_PARAM = "kode"
 
 
@@ -142,35 +151,89 @@ def pair(raw_code: str) -> tuple[Device, str] | None:
     return device, credential
 
 
-def device_for(credential: str | None) -> Device | None:
-    """The device holding ``credential`` (from the cookie), or ``None`` if unknown or revoked."""
+class PairedDevice:
+    """A paired device as its row was read: every column of ``Device`` as an attribute, nothing
+    else (no relationships), read-only — it is shared by the requests of one process. Change the
+    ``Device`` row to change a device."""
+
+    __slots__ = ("_values",)
+    __tablename__ = Device.__tablename__  # the audit trail names it like the row
+
+    def __init__(self, values: dict):
+        object.__setattr__(self, "_values", values)
+
+    def __getattr__(self, name: str):
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(f"a PairedDevice is read-only: change the Device row ({name})")
+
+    def __repr__(self) -> str:
+        return f"<PairedDevice {self.id}>"
+
+
+_DEVICE_COLUMNS = tuple(Device.__table__.columns)
+
+
+def device_for(credential: str | None) -> PairedDevice | None:
+    """The device holding ``credential`` (from the cookie), or ``None`` if unknown or revoked.
+    Read at most every ``DEVICE_CACHE_SECONDS`` per credential and process."""
     if not credential or len(credential) > 200:
         return None
-    device = db.session.scalar(select(Device).where(Device.credential_hash == _credential_hash(credential)))
-    if device is None or device.revoked_at is not None:
-        return None
+    key = _credential_hash(credential)
+    cache = current_app.extensions.setdefault(_DEVICE_CACHE, {})
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and now - hit[0] < DEVICE_CACHE_SECONDS:
+        return hit[1]
+    row = db.session.execute(select(*_DEVICE_COLUMNS).where(Device.credential_hash == key)).mappings().first()
+    device = PairedDevice(dict(row)) if row is not None and row["revoked_at"] is None else None
+    if len(cache) >= _DEVICE_CACHE_MAX:  # unknown credentials must not grow it without end
+        cache.clear()
+    cache[key] = (now, device)
     return device
 
 
-def seen(device: Device, clock_offset_s: int | None = None) -> None:
+def forget_devices() -> None:
+    """Drop this process's cached devices (a device changed: read the rows again)."""
+    if has_app_context():
+        current_app.extensions.pop(_DEVICE_CACHE, None)
+
+
+@event.listens_for(Device, "after_update")
+@event.listens_for(Device, "after_delete")
+def _device_row_changed(_mapper, _connection, _target) -> None:
+    forget_devices()  # an edit through the ORM (admin pages, pairing, revoking) counts at once
+
+
+def seen(device: Device | PairedDevice, clock_offset_s: int | None = None) -> None:
     """Note that ``device`` is alive, and how far its clock is from the server's when it said
     (at most one write a minute)."""
     now = utcnow()
     if device.last_seen_at is not None and now - device.last_seen_at < SEEN_EVERY:
         return
     with write_transaction():
-        device.last_seen_at = now
+        values = {"last_seen_at": now}
         if clock_offset_s is not None:
-            device.clock_offset_s = clock_offset_s
-            device.clock_checked_at = now
+            values.update(clock_offset_s=clock_offset_s, clock_checked_at=now)
+        db.session.execute(
+            update(Device).where(Device.id == device.id).values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    forget_devices()
 
 
-def unpair(device: Device) -> None:
+def unpair(device: Device | PairedDevice) -> None:
     """Forget this browser's credential (the staff exit on the kiosk); the device stays and can
     be paired again with a new code. Audited."""
     with write_transaction():
-        device.credential_hash = None
-        record("device.unpair", device, before={"paired_at": device.paired_at}, device=device)
+        row = db.session.get(Device, device.id, populate_existing=True)
+        row.credential_hash = None
+        record("device.unpair", row, before={"paired_at": row.paired_at}, device=row)
+    forget_devices()
 
 
 def revoke(device: Device, *, staff: Staff | None) -> None:
@@ -183,6 +246,7 @@ def revoke(device: Device, *, staff: Staff | None) -> None:
         device.pairing_code_hash = None
         device.pairing_expires_at = None
         record("device.revoke", device, before={"revoked_at": None}, after={"revoked_at": device.revoked_at}, staff=staff)
+    forget_devices()
 
 
 def devices() -> list[Device]:

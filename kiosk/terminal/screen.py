@@ -13,8 +13,10 @@ from typing import Callable
 
 from ..i18n import _l
 
+from sqlalchemy import and_, bindparam, select
+
 from ..extensions import db
-from ..models import Card, Device, Distribution, Worker
+from ..models import Card, Collection, Coverage, Device, Distribution, DistributionListEntry, Worker
 from ..tokens import Refusal
 
 REFUSAL_TITLES = {
@@ -133,10 +135,15 @@ def _mask(nik: str) -> str:
 def coverage_view(worker: Worker, day: date | None = None) -> CoverageView:
     """The worker's coverage on ``day`` (default today in Jakarta): the period covering it,
     else the next to start, else the last to end; with its programmes in plain words."""
+    return coverage_view_of(worker.coverages, day)
+
+
+def coverage_view_of(periods, day: date | None = None) -> CoverageView:
+    """``coverage_view`` from periods read already (Coverage rows, or ``Period``)."""
     from ..coverage import PROGRAMMES
     from ..enrollment import status_today
 
-    period, status = status_today(worker.coverages, day)
+    period, status = status_today(periods, day)
     if period is None:
         return CoverageView(code="none")
     programmes = [(code, PROGRAMMES[code].name, PROGRAMMES[code].benefit) for code in period.programmes if code in PROGRAMMES]
@@ -167,22 +174,157 @@ def _sembako_from(answer, ticket: Callable[[], str] | None) -> SembakoView:
     return SembakoView(state="refused", message=answer.message)
 
 
-def build_result(lookup, device: Device, *, photo_url: Callable, ticket: Callable, too_many: bool = False) -> Result:
-    """The result screen for a card lookup (``card_registry.resolve``) on ``device``."""
+# ---- the scan: one statement -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScannedCard:
+    """The card's columns a scan needs (``card_registry.judge`` reads ``revoked_at``/``key_id``)."""
+
+    id: int
+    worker_id: int
+    key_id: str
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ScannedWorker:
+    """What the kiosk shows of a worker: the name, the NIK (shown masked), the photo."""
+
+    id: int
+    name: str
+    nik: str
+    photo: str | None
+
+
+@dataclass(frozen=True)
+class Period:
+    """A coverage period as the screen and the eligibility rule read it."""
+
+    start_date: date
+    end_date: date
+    programmes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ScannedDistribution:
+    """The device's distribution, as a claim would judge it now."""
+
+    id: int
+    status: str
+    day: date
+    eligibility: str
+    packages_total: int
+    packages_given: int
+
+
+@dataclass(frozen=True)
+class ScannedCollection:
+    """The worker's non-voided collection in that distribution (``distribution._collection_fields``)."""
+
+    id: int
+    seq: int
+    collected_at: datetime
+    station: str
+    proxy_name: str | None
+    proxy_relation: str | None
+    handed_over_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ScanLookup:
+    """A scanned or typed code, with everything its screen needs: the card's answer
+    (``card_registry.CardLookup``), and for a usable card the worker, their coverage periods,
+    the device's distribution, the worker's collection in it and whether they are on its list."""
+
+    refusal: Refusal | None = None
+    card: ScannedCard | None = None
+    worker: ScannedWorker | None = None
+    periods: tuple[Period, ...] = ()
+    distribution: ScannedDistribution | None = None
+    collection: ScannedCollection | None = None
+    listed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.refusal is None
+
+
+def _scan_statement(column: str):
+    card, worker, cov = Card.__table__, Worker.__table__, Coverage.__table__
+    dist, coll, listed = Distribution.__table__, Collection.__table__, DistributionListEntry.__table__
+    joined = (
+        card.join(worker, worker.c.id == card.c.worker_id)
+        .outerjoin(cov, cov.c.worker_id == worker.c.id)
+        .outerjoin(dist, dist.c.id == bindparam("distribution_id"))
+        .outerjoin(coll, and_(coll.c.distribution_id == dist.c.id, coll.c.worker_id == worker.c.id,
+                              coll.c.voided_at.is_(None)))
+        .outerjoin(listed, and_(listed.c.distribution_id == dist.c.id, listed.c.worker_id == worker.c.id))
+    )
+    return select(
+        card.c.id, card.c.worker_id, card.c.key_id, card.c.revoked_at,
+        worker.c.name, worker.c.nik, worker.c.photo,
+        cov.c.start_date, cov.c.end_date, cov.c.jkk, cov.c.jkm, cov.c.jht,
+        dist.c.id, dist.c.status, dist.c.day, dist.c.eligibility, dist.c.packages_total, dist.c.packages_given,
+        coll.c.id, coll.c.seq, coll.c.collected_at, coll.c.station, coll.c.proxy_name, coll.c.proxy_relation,
+        coll.c.handed_over_at, listed.c.worker_id,
+    ).select_from(joined).where(card.c[column] == bindparam("key"))
+
+
+_SCAN_STATEMENTS = {column: _scan_statement(column) for column in ("id", "fallback_code")}
+
+
+def read_scan(raw: str, device) -> ScanLookup:
+    """The card behind ``raw`` (a QR token or a fallback code) with its worker, the worker's
+    coverage periods, the device's distribution, the worker's collection in it and its list
+    entry: one SQL statement (one row per coverage period), nothing loaded lazily afterwards.
+    The card's answer is ``card_registry``'s (``locate``, then ``judge``)."""
+    from .. import card_registry
+
+    query = card_registry.locate(raw)
+    if query.column is None:
+        return ScanLookup(refusal=query.refusal)
+    distribution_id = device.distribution_id if device.mode == "collect" else None
+    rows = db.session.connection().execute(
+        _SCAN_STATEMENTS[query.column], {"key": query.value, "distribution_id": distribution_id}
+    ).all()
+    card = ScannedCard(*rows[0][:4]) if rows else None
+    verdict = card_registry.judge(card, query)
+    if not verdict.ok:
+        return ScanLookup(refusal=verdict.refusal, card=verdict.card)
+    first = rows[0]
+    periods = tuple(
+        Period(r[7], r[8], tuple(code for code, on in (("JKK", r[9]), ("JKM", r[10]), ("JHT", r[11])) if on))
+        for r in rows if r[7] is not None
+    )
+    return ScanLookup(
+        card=card, worker=ScannedWorker(first[1], first[4], first[5], first[6]), periods=periods,
+        distribution=ScannedDistribution(*first[12:18]) if first[12] is not None else None,
+        collection=ScannedCollection(*first[18:25]) if first[18] is not None else None,
+        listed=first[25] is not None,
+    )
+
+
+def build_result(lookup: ScanLookup | None, device, *, photo_url: Callable, ticket: Callable,
+                 too_many: bool = False) -> Result:
+    """The result screen for a scan (``read_scan``) on ``device``."""
     if too_many or lookup is None:
         return Result(too_many=True)
     if not lookup.ok:
         return Result(refusal=lookup.refusal)
-    worker, card = lookup.worker, lookup.card
+    worker, card, distribution = lookup.worker, lookup.card, lookup.distribution
     result = Result(
         worker=worker, masked_nik=_mask(worker.nik), photo_url=photo_url(worker),
-        coverage=coverage_view(worker),
+        coverage=coverage_view_of(lookup.periods),
     )
-    distribution = _distribution_of(device)
     if distribution is not None:
         from .. import distribution as pickup
 
-        status = pickup.status_for(distribution, worker, card_id=card.id)
+        status = pickup.judge_pickup(
+            distribution, worker.id, card_ok=True, existing=lookup.collection,
+            refusal=lambda: pickup.judge_rule(distribution.eligibility, distribution.day,
+                                              periods=lookup.periods, listed=lookup.listed),
+        )
         result.sembako = _sembako_from(status, lambda: ticket(worker, card, distribution))
     return result
 

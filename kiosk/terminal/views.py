@@ -27,11 +27,11 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .. import card_registry, clock, settings
+from .. import clock, settings
 from ..extensions import db, htmx, limiter
 from ..web import photo_response
 from . import bp, pairing
-from .screen import build_claim_result, build_result
+from .screen import build_claim_result, build_result, read_scan
 
 log = logging.getLogger("kiosk.terminal")
 
@@ -146,6 +146,13 @@ def _token_shaped() -> bool:
     return len(raw) == 26 and TOKEN_CHARS.issuperset(raw)
 
 
+@limiter.request_filter
+def _token_scan() -> bool:
+    """A scanned token skips the limiter altogether (not only its count): the bookkeeping of an
+    exempt request costs a scan more than its database read."""
+    return request.endpoint == "terminal.scan" and _token_shaped()
+
+
 def _scan_refused(_response) -> bool:
     return bool(g.get("scan_refused"))
 
@@ -159,7 +166,7 @@ def _scan_refused(_response) -> bool:
 def scan():
     """Read a scanned card or a typed fallback code and show the worker's coverage (and, on a
     collect kiosk, their sembako)."""
-    lookup = card_registry.resolve(request.form.get("code", ""))
+    lookup = read_scan(request.form.get("code", ""), g.device)
     if not lookup.ok:
         g.scan_refused = True
         # The reason and the card id only: never the token or code (they would open the card).
