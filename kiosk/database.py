@@ -13,11 +13,21 @@ says so in the log. ``fsync`` or ``full_page_writes`` off cannot be undone by a 
 logged as an error once per process (a power cut may then corrupt the whole database). We issue ``BEGIN`` ourselves so that a write transaction can take the write
 lock up front (``BEGIN IMMEDIATE``): two writers then queue on the busy timeout instead of one
 of them failing half-way with "database is locked".
+
+SQLite's busy timeout waits by sleeping (1, 2, 5, 10, … up to 100 ms between tries), so a writer
+can sleep long after the lock it wants is free. ``write_transaction`` therefore lines the app's
+SQLite writers up first (``WriterQueue``): the threads of one process on a lock, the processes
+on an ``flock`` of ``<database>-writer.lock`` beside the database, both of which wake the next
+writer the moment the last one is done. SQLite's own lock stays the guard; a writer that does
+not queue (the CLI, a backup) still meets it and waits as before.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator
@@ -120,6 +130,71 @@ def _warn_once(key: str, message: str, *args, level: int) -> None:
     log.log(level, message, *args)
 
 
+class WriterQueue:
+    """Where the app's writers of one SQLite database wait their turn (see the module docstring)."""
+
+    def __init__(self, path: str):
+        self.path = path + "-writer.lock"
+        self.lock = threading.Lock()
+        self.local = threading.local()
+        self.fd: int | None = None
+        self.pid: int | None = None
+
+    def _file(self) -> int | None:
+        if self.pid != os.getpid():  # a forked process needs its own open file for its flock
+            try:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:
+                self.fd = None  # cannot make the file: the processes wait on SQLite alone
+            self.pid = os.getpid()
+        return self.fd
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the turn for the block (a thread already holding it just goes on)."""
+        if getattr(self.local, "holding", False):
+            yield
+            return
+        if not self.lock.acquire(timeout=SQLITE_BUSY_MS / 1000):
+            yield  # never stuck behind a lost turn: SQLite's busy timeout decides
+            return
+        fd = None
+        try:
+            fd = self._file()
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            self.local.holding = True
+            yield
+        finally:
+            self.local.holding = False
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            self.lock.release()
+
+
+_writer_queues: dict[str, WriterQueue] = {}
+_writer_queues_lock = threading.Lock()
+
+
+def writer_queue(engine: Engine) -> WriterQueue | None:
+    """The queue of the SQLite database behind ``engine`` (None for PostgreSQL or memory)."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        return None
+    with _writer_queues_lock:
+        return _writer_queues.setdefault(path, WriterQueue(path))
+
+
+@contextmanager
+def _turn(session) -> Iterator[None]:
+    queue = writer_queue(session.get_bind())
+    if queue is None:
+        yield
+    else:
+        with queue.turn():
+            yield
+
+
 @contextmanager
 def write_transaction() -> Iterator:
     """Run the block as one write transaction that commits whole or not at all.
@@ -131,10 +206,11 @@ def write_transaction() -> Iterator:
     session = db.session()  # the request's Session behind the scoped proxy
     if session.in_transaction():
         session.commit()
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    with _turn(session):
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

@@ -40,7 +40,7 @@ from datetime import date, datetime
 
 from flask import has_app_context
 from .i18n import _l
-from sqlalchemy import and_, delete, exists, func, select, text, update
+from sqlalchemy import and_, bindparam, delete, exists, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -334,12 +334,17 @@ def claim(
         no_card_reason=_clean(no_card_reason, 200) if card_id is None else None,
     )
     for _attempt in range(CLAIM_ATTEMPTS):
+        facts = _claim_facts(distribution_id, worker_id, request_id, card_id)
+        if facts.stored is not None:
+            return facts.stored  # a retry: the first answer again, nothing to write
         try:
             with write_transaction():
-                return _claim_once(**args)
+                return _claim_once(facts, **args)
         except IntegrityError:
-            # PostgreSQL: a concurrent claim of the same worker or the same request id won.
-            # Everything of this attempt is rolled back; the next one answers from its row.
+            # A concurrent claim of the same worker or the same request id won (PostgreSQL:
+            # at once; SQLite: after it committed). Everything of this attempt is rolled back;
+            # the next one reads the winner's rows and answers from them.
+            db.session.rollback()
             continue
     raise RuntimeError("claim did not settle")  # pragma: no cover - needs 5 lost races in a row
 
@@ -349,45 +354,126 @@ def _clean(value: str | None, limit: int) -> str | None:
     return value[:limit] or None
 
 
-def _claim_once(*, distribution_id, worker_id, request_id, card_id, device, staff, station,
-                hand_over, proxy_name, proxy_relation, handover_photo, no_card_reason) -> ClaimResult:
-    session = db.session
-    stored = session.get(ClaimRequest, request_id, populate_existing=True)
-    if stored is not None:
-        return _replay(stored)
-    distribution = session.get(Distribution, distribution_id, populate_existing=True)
-    if distribution is None:
-        raise LookupError(f"no distribution {distribution_id}")
-    if session.get(Worker, worker_id) is None:
-        raise LookupError(f"no worker {worker_id}")
+@dataclass(frozen=True)
+class _ClaimFacts:
+    """What a claim reads before it takes the write lock, in one statement: the answer stored
+    for its request id (a retry), the distribution, the card, the worker's non-voided
+    collection, coverage periods and list entry. They only choose the message; the guards are
+    the conditional UPDATE and the unique indexes inside the write transaction."""
 
-    def refuse(outcome: Outcome, existing: Collection | None = None) -> ClaimResult:
+    stored: ClaimResult | None
+    distribution: object
+    card_ok: bool
+    existing: object
+    periods: tuple
+    listed: bool
+
+
+def _claim_statement():
+    dist, worker, card = Distribution.__table__, Worker.__table__, Card.__table__
+    coll, cov, listed = Collection.__table__, Coverage.__table__, DistributionListEntry.__table__
+    stored, stored_coll = ClaimRequest.__table__, Collection.__table__.alias("stored_collection")
+    worker_id, card_id = bindparam("worker_id"), bindparam("card_id")
+    joined = (
+        dist.outerjoin(worker, worker.c.id == worker_id)
+        .outerjoin(card, card.c.id == card_id)
+        .outerjoin(coll, and_(coll.c.distribution_id == dist.c.id, coll.c.worker_id == worker.c.id,
+                              coll.c.voided_at.is_(None)))
+        .outerjoin(cov, cov.c.worker_id == worker.c.id)
+        .outerjoin(listed, and_(listed.c.distribution_id == dist.c.id, listed.c.worker_id == worker.c.id))
+        .outerjoin(stored, stored.c.request_id == bindparam("request_id"))
+        .outerjoin(stored_coll, stored_coll.c.id == stored.c.collection_id)
+    )
+    fields = lambda t: (t.c.id, t.c.seq, t.c.collected_at, t.c.station, t.c.proxy_name,  # noqa: E731
+                        t.c.proxy_relation, t.c.handed_over_at)
+    return select(
+        dist.c.id, dist.c.status, dist.c.day, dist.c.eligibility, dist.c.packages_total, dist.c.packages_given,
+        worker.c.id, card.c.id, card.c.worker_id, card.c.revoked_at,
+        *fields(coll), cov.c.start_date, cov.c.end_date, listed.c.worker_id,
+        stored.c.request_id, stored.c.distribution_id, stored.c.worker_id, stored.c.outcome, *fields(stored_coll),
+    ).select_from(joined).where(dist.c.id == bindparam("distribution_id"))
+
+
+_CLAIM_STATEMENT = _claim_statement()
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A distribution or collection as read by ``_claim_facts`` (the attributes they are read by)."""
+
+    id: int
+    values: dict
+
+    def __getattr__(self, name):
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _collection_row(values) -> _Row | None:
+    if values[0] is None:
+        return None
+    names = ("id", "seq", "collected_at", "station", "proxy_name", "proxy_relation", "handed_over_at")
+    return _Row(values[0], dict(zip(names, values)))
+
+
+def _claim_facts(distribution_id: int, worker_id: int, request_id: str, card_id: int | None) -> _ClaimFacts:
+    rows = db.session.connection().execute(_CLAIM_STATEMENT, {
+        "distribution_id": distribution_id, "worker_id": worker_id, "card_id": card_id, "request_id": request_id,
+    }).all()
+    if not rows:
+        raise LookupError(f"no distribution {distribution_id}")
+    first = rows[0]
+    names = ("id", "status", "day", "eligibility", "packages_total", "packages_given")
+    distribution = _Row(first[0], dict(zip(names, first[:6])))
+    if first[20] is not None:  # this request id was answered before
+        stored_collection = _collection_row(first[24:31])
+        stored = ClaimResult(
+            outcome=Outcome(first[23]), distribution_id=first[21], worker_id=first[22],
+            packages_total=distribution.packages_total, packages_given=distribution.packages_given,
+            replayed=True, **(_collection_fields(stored_collection) if stored_collection else {}),
+        )
+        return _ClaimFacts(stored, distribution, True, None, (), False)
+    if first[6] is None:
+        raise LookupError(f"no worker {worker_id}")
+    card_ok = card_id is None or (first[7] is not None and first[8] == worker_id and first[9] is None)
+    periods = tuple((r[17], r[18]) for r in rows if r[17] is not None)
+    return _ClaimFacts(None, distribution, card_ok, _collection_row(first[10:17]), periods, first[19] is not None)
+
+
+def _claim_once(facts: _ClaimFacts, *, distribution_id, worker_id, request_id, card_id, device, staff,
+                station, hand_over, proxy_name, proxy_relation, handover_photo, no_card_reason) -> ClaimResult:
+    """The write of one claim (inside ``write_transaction``): its answer stored for its request
+    id, and for a package the conditional UPDATE and the collection with its audit event."""
+    session = db.session
+    distribution = facts.distribution
+    status = judge_pickup(
+        distribution, worker_id, card_ok=facts.card_ok, existing=facts.existing,
+        refusal=lambda: judge_rule(distribution.eligibility, distribution.day, periods=facts.periods,
+                                   listed=facts.listed),
+    )
+
+    def refuse(outcome: Outcome, existing=None, given: int | None = None) -> ClaimResult:
         session.add(ClaimRequest(
             request_id=request_id, distribution_id=distribution_id, worker_id=worker_id,
             outcome=outcome.value, collection_id=existing.id if existing else None,
         ))
-        session.flush()
+        session.flush()  # a concurrent same request id fails here, before the commit
         return ClaimResult(
             outcome=outcome, distribution_id=distribution_id, worker_id=worker_id,
-            packages_total=distribution.packages_total, packages_given=distribution.packages_given,
+            packages_total=distribution.packages_total,
+            packages_given=distribution.packages_given if given is None else given,
             **(_collection_fields(existing) if existing else {}),
         )
 
-    if card_id is not None:
-        card = session.get(Card, card_id, populate_existing=True)
-        if card is None or card.worker_id != worker_id or card.revoked_at is not None:
-            return refuse(Outcome.CARD_REVOKED)
-    # These reads only choose the message; the unique index and the UPDATE below are the guard.
-    existing = active_collection(distribution_id, worker_id)
-    if existing is not None:
-        return refuse(Outcome.ALREADY_COLLECTED, existing)
-    if distribution.status != "open":
-        return refuse(Outcome.NOT_OPEN)
-    worker = session.get(Worker, worker_id)
-    refusal = rule_refusal(distribution, worker)
-    if refusal is not None:
-        return refuse(refusal)
-
+    if status.outcome is Outcome.CARD_REVOKED:
+        return refuse(Outcome.CARD_REVOKED)
+    if status.outcome is Outcome.ALREADY_COLLECTED:
+        return refuse(Outcome.ALREADY_COLLECTED, facts.existing)
+    if status.outcome is not None and status.outcome is not Outcome.SOLD_OUT:
+        return refuse(status.outcome)
+    # Sold out as read, or a package to take: the conditional UPDATE decides.
     row = session.execute(
         text(
             "UPDATE distribution SET packages_given = packages_given + 1, next_seq = next_seq + 1 "
@@ -397,8 +483,10 @@ def _claim_once(*, distribution_id, worker_id, request_id, card_id, device, staf
         {"id": distribution_id},
     ).first()
     if row is None:
-        session.refresh(distribution)
-        return refuse(Outcome.NOT_OPEN if distribution.status != "open" else Outcome.SOLD_OUT)
+        now_status, now_given = session.execute(
+            select(Distribution.status, Distribution.packages_given).where(Distribution.id == distribution_id)
+        ).one()
+        return refuse(Outcome.NOT_OPEN if now_status != "open" else Outcome.SOLD_OUT, given=now_given)
     seq, given, total = row
     now = utcnow()
     collection = Collection(
@@ -415,7 +503,7 @@ def _claim_once(*, distribution_id, worker_id, request_id, card_id, device, staf
         collection.proxy_relation = proxy_relation if proxy_name else None
         collection.handover_photo = handover_photo
     session.add(collection)
-    session.flush()  # PostgreSQL: a concurrent duplicate of this worker fails here
+    session.flush()  # a concurrent duplicate of this worker fails here (the unique index)
     session.add(ClaimRequest(
         request_id=request_id, distribution_id=distribution_id, worker_id=worker_id,
         outcome=Outcome.COLLECTED.value, collection_id=collection.id,
@@ -434,17 +522,6 @@ def _claim_once(*, distribution_id, worker_id, request_id, card_id, device, staf
     return ClaimResult(
         outcome=Outcome.COLLECTED, distribution_id=distribution_id, worker_id=worker_id,
         packages_total=total, packages_given=given, **_collection_fields(collection),
-    )
-
-
-def _replay(stored: ClaimRequest) -> ClaimResult:
-    distribution = db.session.get(Distribution, stored.distribution_id, populate_existing=True)
-    collection = db.session.get(Collection, stored.collection_id) if stored.collection_id else None
-    return ClaimResult(
-        outcome=Outcome(stored.outcome), distribution_id=stored.distribution_id,
-        worker_id=stored.worker_id, packages_total=distribution.packages_total,
-        packages_given=distribution.packages_given, replayed=True,
-        **(_collection_fields(collection) if collection else {}),
     )
 
 

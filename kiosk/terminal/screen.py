@@ -16,7 +16,7 @@ from ..i18n import _l
 from sqlalchemy import and_, bindparam, select
 
 from ..extensions import db
-from ..models import Card, Collection, Coverage, Device, Distribution, DistributionListEntry, Worker
+from ..models import Card, Collection, Coverage, Distribution, DistributionListEntry, Worker
 from ..tokens import Refusal
 
 REFUSAL_TITLES = {
@@ -132,14 +132,10 @@ def _mask(nik: str) -> str:
     return mask_nik(nik)
 
 
-def coverage_view(worker: Worker, day: date | None = None) -> CoverageView:
-    """The worker's coverage on ``day`` (default today in Jakarta): the period covering it,
-    else the next to start, else the last to end; with its programmes in plain words."""
-    return coverage_view_of(worker.coverages, day)
-
-
 def coverage_view_of(periods, day: date | None = None) -> CoverageView:
-    """``coverage_view`` from periods read already (Coverage rows, or ``Period``)."""
+    """A worker's coverage on ``day`` (default today in Jakarta) from their periods (Coverage
+    rows, or ``Period``): the period covering it, else the next to start, else the last to
+    end; with its programmes in plain words."""
     from ..coverage import PROGRAMMES
     from ..enrollment import status_today
 
@@ -274,6 +270,14 @@ def _scan_statement(column: str):
 _SCAN_STATEMENTS = {column: _scan_statement(column) for column in ("id", "fallback_code")}
 
 
+def _periods(rows) -> tuple[Period, ...]:
+    """The coverage periods of ``_scan_statement``'s rows (one row per period, or one without)."""
+    return tuple(
+        Period(r[7], r[8], tuple(code for code, on in (("JKK", r[9]), ("JKM", r[10]), ("JHT", r[11])) if on))
+        for r in rows if r[7] is not None
+    )
+
+
 def read_scan(raw: str, device) -> ScanLookup:
     """The card behind ``raw`` (a QR token or a fallback code) with its worker, the worker's
     coverage periods, the device's distribution, the worker's collection in it and its list
@@ -293,12 +297,8 @@ def read_scan(raw: str, device) -> ScanLookup:
     if not verdict.ok:
         return ScanLookup(refusal=verdict.refusal, card=verdict.card)
     first = rows[0]
-    periods = tuple(
-        Period(r[7], r[8], tuple(code for code, on in (("JKK", r[9]), ("JKM", r[10]), ("JHT", r[11])) if on))
-        for r in rows if r[7] is not None
-    )
     return ScanLookup(
-        card=card, worker=ScannedWorker(first[1], first[4], first[5], first[6]), periods=periods,
+        card=card, worker=ScannedWorker(first[1], first[4], first[5], first[6]), periods=_periods(rows),
         distribution=ScannedDistribution(*first[12:18]) if first[12] is not None else None,
         collection=ScannedCollection(*first[18:25]) if first[18] is not None else None,
         listed=first[25] is not None,
@@ -329,24 +329,38 @@ def build_result(lookup: ScanLookup | None, device, *, photo_url: Callable, tick
     return result
 
 
-def build_claim_result(worker: Worker, card: Card, device: Device, *, request_id: str, photo_url: Callable) -> Result:
-    """Claim the package for ``worker`` (AMBIL) and return the screen that answers it."""
+def read_card(card_id: int) -> ScanLookup | None:
+    """The card ``card_id`` with its worker and their coverage periods (``read_scan``'s
+    statement, by id; the card is not judged again), or None when there is no such card."""
+    rows = db.session.connection().execute(
+        _SCAN_STATEMENTS["id"], {"key": card_id, "distribution_id": None}
+    ).all()
+    if not rows:
+        return None
+    first = rows[0]
+    return ScanLookup(card=ScannedCard(*first[:4]), worker=ScannedWorker(first[1], first[4], first[5], first[6]),
+                      periods=_periods(rows))
+
+
+def build_claim_result(worker_id: int, card_id: int, device, *, request_id: str, photo_url: Callable) -> Result | None:
+    """Claim the package for the worker of a claim ticket (AMBIL) and return the screen that
+    answers it; None when the ticket names a card or worker that is not there (any more)."""
     from .. import distribution as pickup
 
-    distribution = _distribution_of(device)
-    answer = pickup.claim(
-        distribution.id, worker.id, request_id=request_id, card_id=card.id,
-        device=device, station=device.name,
-    )
+    scanned = read_card(card_id)
+    if scanned is None or scanned.worker.id != worker_id:
+        return None
+    try:
+        answer = pickup.claim(
+            device.distribution_id, worker_id, request_id=request_id, card_id=card_id,
+            device=device, station=device.name,
+        )
+    except LookupError:
+        return None
     if answer.outcome is pickup.Outcome.CARD_REVOKED:
         return Result(refusal=Refusal.REVOKED)
+    worker = scanned.worker
     return Result(
         worker=worker, masked_nik=_mask(worker.nik), photo_url=photo_url(worker),
-        coverage=coverage_view(worker), sembako=_sembako_from(answer, None),
+        coverage=coverage_view_of(scanned.periods), sembako=_sembako_from(answer, None),
     )
-
-
-def _distribution_of(device: Device) -> Distribution | None:
-    if device.mode != "collect" or device.distribution_id is None:
-        return None
-    return db.session.get(Distribution, device.distribution_id)

@@ -213,19 +213,13 @@ def photo(ticket: str):
 def collect():
     """AMBIL: claim the sembako package offered on the result screen. The ticket carries the
     request id made when the screen was shown, so a double tap gets the first answer again."""
-    from ..models import Card, Worker
-
     try:
         data = _serializer("claim").loads(request.form.get("ticket", ""), max_age=TICKET_SECONDS)
     except BadData:
         data = None
     if not data or data.get("d") != g.device.id or g.device.mode != "collect" or data.get("x") != g.device.distribution_id:
         return _panel_or_page(_kiosk_args(), status=200)
-    worker = db.session.get(Worker, data["w"])
-    card = db.session.get(Card, data["c"])
-    if worker is None or card is None:
-        return _panel_or_page(_kiosk_args())
-    result = build_claim_result(worker, card, g.device, request_id=data["r"], photo_url=_photo_url)
+    result = build_claim_result(data["w"], data["c"], g.device, request_id=data["r"], photo_url=_photo_url)
     return _panel_or_page(_kiosk_args(result=result))
 
 

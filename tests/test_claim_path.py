@@ -1,0 +1,98 @@
+"""The claim's shape (``kiosk.distribution.claim``): the reads that only choose the message come
+before the write lock, in one statement; inside it only the conditional UPDATE and the INSERTs.
+And the SQLite writers of one process wait in line (``kiosk.database.WriterQueue``) instead of in
+SQLite's busy handler. Exactly-once itself is proven by test_distribution_concurrency.py and
+test_crash_safety.py. Counts, not speed (speed lives in ``make bench``).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import event
+
+from factories import covered_worker, make_card, make_distribution
+from kiosk.database import write_transaction, writer_queue
+from kiosk.distribution import Outcome, claim
+from kiosk.extensions import db
+
+
+def statements_of(action) -> list[str]:
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()).upper())
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        action()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    return seen
+
+
+def inside_write(seen: list[str]) -> list[str]:
+    begin = next(i for i, s in enumerate(seen) if s.startswith("BEGIN IMMEDIATE"))
+    return seen[begin + 1:]
+
+
+def test_a_claim_reads_once_then_writes_without_reading(app):
+    distribution = make_distribution(packages=5)
+    worker = covered_worker(name="Siti Aminah", sex="P")
+    card, _token = make_card(worker)
+    ids = distribution.id, worker.id, card.id  # read now: the factories' rows are expired
+    answers = []
+    seen = statements_of(lambda: answers.append(
+        claim(ids[0], ids[1], request_id="r-1", card_id=ids[2], station="Meja 1")))
+    assert answers[0].outcome is Outcome.COLLECTED
+    before = seen[:seen.index(next(s for s in seen if s.startswith("BEGIN IMMEDIATE")))]
+    assert [s for s in before if s.startswith("SELECT")] and len([s for s in before if s.startswith("SELECT")]) == 1
+    inside = inside_write(seen)
+    assert [s.split()[0] for s in inside] == ["UPDATE", "INSERT", "INSERT", "INSERT"], inside
+
+
+def test_a_retry_and_a_refusal_write_no_package(app):
+    distribution = make_distribution(packages=5)
+    worker = covered_worker(name="Siti Aminah", sex="P")
+    card, _token = make_card(worker)
+    d, w, c = distribution.id, worker.id, card.id
+    first = claim(d, w, request_id="r-1", card_id=c)
+    retry = statements_of(lambda: claim(d, w, request_id="r-1", card_id=c))
+    assert not [s for s in retry if s.startswith(("BEGIN IMMEDIATE", "INSERT", "UPDATE"))], retry
+    assert len([s for s in retry if s.startswith("SELECT")]) == 1, retry
+    again = claim(d, w, request_id="r-2", card_id=c)
+    assert first.outcome is Outcome.COLLECTED and again.outcome is Outcome.ALREADY_COLLECTED
+    refused = statements_of(lambda: claim(d, w, request_id="r-3", card_id=c))
+    assert [s.split()[0] for s in inside_write(refused)] == ["INSERT"], refused
+
+
+def test_writers_of_one_process_take_turns(app):
+    queue = writer_queue(db.engine)
+    assert queue is not None and queue.path.endswith("kiosk.sqlite3-writer.lock")
+    inside, most = [0], [0]
+    lock = threading.Lock()
+
+    def writer():
+        with app.app_context():
+            for _ in range(5):
+                with write_transaction():
+                    with lock:
+                        inside[0] += 1
+                        most[0] = max(most[0], inside[0])
+                    threading.Event().wait(0.002)
+                    with lock:
+                        inside[0] -= 1
+            db.session.remove()
+
+    threads = [threading.Thread(target=writer) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert most[0] == 1
+
+
+def test_a_write_inside_a_write_does_not_wait_for_itself(app):
+    with write_transaction():
+        with write_transaction():
+            pass
