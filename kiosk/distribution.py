@@ -467,6 +467,8 @@ def _claim_once(facts: _ClaimFacts, *, distribution_id, worker_id, request_id, c
             **(_collection_fields(existing) if existing else {}),
         )
 
+    if status.outcome is Outcome.CLOCK_WRONG:  # the clock went wrong since claim() asked
+        return ClaimResult(outcome=Outcome.CLOCK_WRONG, distribution_id=distribution_id, worker_id=worker_id)
     if status.outcome is Outcome.CARD_REVOKED:
         return refuse(Outcome.CARD_REVOKED)
     if status.outcome is Outcome.ALREADY_COLLECTED:

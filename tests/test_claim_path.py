@@ -12,6 +12,7 @@ import threading
 from sqlalchemy import event
 
 from factories import covered_worker, make_card, make_distribution
+from kiosk import clock
 from kiosk.database import write_transaction, writer_queue
 from kiosk.distribution import Outcome, claim
 from kiosk.extensions import db
@@ -41,6 +42,7 @@ def test_a_claim_reads_once_then_writes_without_reading(app):
     worker = covered_worker(name="Siti Aminah", sex="P")
     card, _token = make_card(worker)
     ids = distribution.id, worker.id, card.id  # read now: the factories' rows are expired
+    assert clock.trusted()  # the clock check's floor, read once per CHECK_SECONDS and process
     answers = []
     seen = statements_of(lambda: answers.append(
         claim(ids[0], ids[1], request_id="r-1", card_id=ids[2], station="Meja 1")))
@@ -56,6 +58,7 @@ def test_a_retry_and_a_refusal_write_no_package(app):
     worker = covered_worker(name="Siti Aminah", sex="P")
     card, _token = make_card(worker)
     d, w, c = distribution.id, worker.id, card.id
+    assert clock.trusted()
     first = claim(d, w, request_id="r-1", card_id=c)
     retry = statements_of(lambda: claim(d, w, request_id="r-1", card_id=c))
     assert not [s for s in retry if s.startswith(("BEGIN IMMEDIATE", "INSERT", "UPDATE"))], retry
