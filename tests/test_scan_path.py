@@ -82,7 +82,7 @@ def test_already_collected_and_refusals_read_as_much(engine_app):
         unknown = scan(client, "1234 5678 901")
     finally:
         counting.close()
-    assert 'data-sembako="already"' in page
+    assert 'data-sembako="waiting"' in page  # claimed, not handed over yet
     assert 'data-state="refused"' in unknown
     assert len(counting.seen) <= 2 * MAX_STATEMENTS, counting.seen
 
