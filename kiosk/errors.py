@@ -12,7 +12,8 @@ from .i18n import _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db, htmx
+from .extensions import db
+from .web import wants_fragment
 
 MESSAGES = {
     400: _l("Permintaan tidak bisa diproses. Muat ulang halaman lalu coba lagi."),
@@ -29,7 +30,7 @@ MESSAGES = {
 def render_error(code: int, message=None):
     """Render the error page (or fragment for htmx) with a status code."""
     message = message or MESSAGES.get(code) or MESSAGES[500]
-    template = "errors/_message.html" if htmx and not htmx.boosted else "errors/error.html"
+    template = "errors/_message.html" if wants_fragment() else "errors/error.html"
     return render_template(template, code=code, message=message), code
 
 

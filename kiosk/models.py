@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -88,6 +89,10 @@ class Staff(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Staff {self.username} {self.role}>"
+
+
+# One account per name whatever its case ("Rina" is "rina"); kiosk.staff stores lower case.
+Index("uq_staff_username_lower", func.lower(Staff.username), unique=True)
 
 
 class Worker(db.Model):

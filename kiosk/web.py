@@ -1,4 +1,5 @@
-"""What every response shares: security headers, safe redirects, template helpers."""
+"""What every response shares: security headers, ``Vary`` on the htmx headers, the choice of a
+fragment or the whole page, safe redirects, template helpers."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from typing import Mapping
+
 from werkzeug.routing import IntegerConverter
 
 import flask
-from flask import Flask, abort, g, make_response, request, session
+from flask import Flask, abort, g, make_response, render_template, request, session
+
+from .extensions import htmx
 
 request_log = logging.getLogger("kiosk.request")
 
@@ -63,6 +68,35 @@ def _local_path(target: str) -> bool:
     if any(ord(ch) < 32 or ord(ch) == 127 or ch.isspace() for ch in path):
         return False
     return not path.startswith(("//", "/\\"))
+
+
+# What decides between a fragment and a page: caches must keep the answers apart by them.
+HTMX_HEADERS = ("HX-Request", "HX-Target", "HX-Boosted", "HX-History-Restore-Request")
+
+
+def wants_fragment(target: str | None = None) -> bool:
+    """True when htmx asks to swap one element (``target``, its id; None: any): boosted
+    navigation and a history restore get the whole page, like a request without htmx."""
+    if not htmx or htmx.boosted or htmx.history_restore_request:
+        return False
+    return target is None or htmx.target == target
+
+
+def fragment_or_page(page: str, fragments: Mapping[str, str], context: Mapping, status: int = 200,
+                     headers: dict | None = None):
+    """Render the fragment template of ``fragments`` (element id -> template) whose element htmx
+    asks for, else ``page``, with ``context``. The page includes its fragments, so their markup
+    exists once; ``Vary`` is set for every answer by ``vary_on_htmx``."""
+    template = next((name for target, name in fragments.items() if wants_fragment(target)), page)
+    return make_response(render_template(template, **context), status, headers or {})
+
+
+def vary_on_htmx(response):
+    """Every page may answer an htmx request with a fragment: say so to caches (not for static)."""
+    if request.endpoint != "static":
+        for name in HTMX_HEADERS:
+            response.vary.add(name)
+    return response
 
 
 def safe_next(target: str | None, fallback: str) -> str:
@@ -180,6 +214,7 @@ def init_app(app: Flask) -> None:
     app.before_request(start_timer)
     app.after_request(log_request)
     app.after_request(security_headers)
+    app.after_request(vary_on_htmx)
     vendored = vendored_files(app.static_folder)
     app.add_template_global(lambda name: vendored[name], "vendored")
     app.add_template_global(lambda: app.view_functions.keys(), "url_endpoints")

@@ -18,7 +18,7 @@ from werkzeug.routing import AnyConverter, IntegerConverter
 
 from factories import make_card, make_coverage, make_distribution, make_staff, make_worker
 from kiosk import distribution as dist
-from kiosk.admin.views import set_active
+from kiosk.staff import set_active
 from kiosk.coverage import today_jakarta
 from kiosk.terminal import pairing
 

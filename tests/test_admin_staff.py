@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from factories import make_staff
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
-from kiosk.admin import views as admin
+from kiosk import staff as accounts
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, Staff
 
@@ -158,14 +159,26 @@ def test_an_admin_cannot_demote_or_deactivate_themselves(client, login_as):
 def test_the_last_active_admin_stays(engine_app):
     only = make_staff(role="admin", username="satu")
     helper = make_staff(role="petugas", username="bantu")
-    with pytest.raises(admin.StaffError):
-        admin.set_active(only, False, by=helper)
-    with pytest.raises(admin.StaffError):
-        admin.change_role(only, "petugas", by=helper)
+    with pytest.raises(accounts.StaffError):
+        accounts.set_active(only, False, by=helper)
+    with pytest.raises(accounts.StaffError):
+        accounts.set_role(only, "petugas", by=helper)
     second = make_staff(role="admin", username="dua")
-    admin.change_role(only, "petugas", by=second)
+    accounts.set_role(only, "petugas", by=second)
     db.session.expire_all()
     assert only.role == "petugas"
+
+
+def test_usernames_are_unique_whatever_their_case_in_the_database_itself(engine_app):
+    first = accounts.create(" Rina ", "Rina Wati", "petugas", PASSWORD, by=None)
+    assert first.username == "rina"
+    with pytest.raises(accounts.StaffError, match="sudah dipakai"):
+        accounts.create("RINA", "Rina Lain", "admin", PASSWORD, by=None)
+    db.session.add(Staff(username="Rina", full_name="Lewat samping", password_hash="-"))
+    with pytest.raises(IntegrityError):  # not only the service: the unique index on lower(username)
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Staff)) == 1
 
 
 def test_staff_pages_render(client, login_as):

@@ -44,6 +44,15 @@ class TestFirstRun:
         assert not os.path.exists(os.path.join(app.instance_path, "setup-code"))
         assert db.session.scalar(select(AuditEvent.action)) == "staff.create"
 
+    def test_a_taken_username_is_refused_and_the_code_kept(self, app, client):
+        make_staff(role="petugas", username=SETUP_FORM["username"])  # made with the CLI before setup
+        client.get("/setup")
+        code = setup_code(app)
+        response = client.post("/setup", data={**SETUP_FORM, "code": code})
+        assert response.status_code == 400 and "sudah dipakai" in response.get_data(as_text=True)
+        response = client.post("/setup", data={**SETUP_FORM, "username": "kepala", "code": code})
+        assert response.status_code == 302
+
     def test_wrong_code_refused(self, app, client):
         client.get("/setup")
         response = client.post("/setup", data={**SETUP_FORM, "code": "AAAA-BBBB-CCCC"})
@@ -178,8 +187,9 @@ def test_cli_create_staff(app, runner):
     assert result.exit_code == 0, result.output
     staff = db.session.scalar(select(Staff).where(Staff.username == "rina"))
     assert staff.role == "admin" and staff.check_password("sangat-rahasia")
-    again = runner.invoke(args=["create-staff", "rina", "--password-stdin"], input="sangat-rahasia\n")
-    assert again.exit_code != 0 and "already exists" in again.output
+    for same in ("rina", " RINA "):  # one account per name, whatever its case
+        again = runner.invoke(args=["create-staff", same, "--password-stdin"], input="sangat-rahasia\n")
+        assert again.exit_code != 0 and "sudah dipakai" in again.output
     short = runner.invoke(args=["create-staff", "dodi", "--password-stdin"], input="pendek\n")
     assert short.exit_code != 0
 

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from factories import covered_worker, make_card, make_coverage, make_distribution, make_worker
+from factories import covered_worker, make_card, make_distribution, make_worker
 from kiosk import card_registry
 from kiosk import distribution as dist
-from kiosk.coverage import today_jakarta
 from kiosk.extensions import db
 from kiosk.models import Collection, Distribution, DistributionListEntry
 from kiosk.nik import format_nik

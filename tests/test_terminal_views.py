@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from factories import covered_worker, make_card, make_coverage, make_distribution, make_staff, make_worker
+from factories import covered_worker, make_card, make_distribution, make_staff, make_worker
 from kiosk import card_registry, tokens
 from kiosk import distribution as dist
 from kiosk.coverage import today_jakarta

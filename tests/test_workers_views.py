@@ -608,9 +608,14 @@ def test_list_keyset_paging(client, staff):
     assert "setelah=" not in second.split("Kembali ke awal")[-1]  # last page: no next link
 
 
-def test_boosted_navigation_to_a_page_with_camera_script_loads_it_in_full(client, staff):
+def test_boosted_navigation_and_history_restore_get_whole_pages_with_the_camera_script(client, staff):
     worker = make_worker()
     for path in ("/pekerja/baru", f"/pekerja/{worker.id}", f"/pekerja/{worker.id}/ubah"):
         response = client.get(path, headers=hx("main") | {"HX-Boosted": "true"})
-        assert response.status_code == 200 and response.headers["HX-Redirect"] == path
-        assert "<html" in html(client.get(path))
+        assert response.status_code == 200 and "HX-Redirect" not in response.headers
+        assert "<html" in html(response) and "js/workers." in html(response)
+    restored = client.get("/pekerja/?q=x", headers=hx("worker-results") | {"HX-History-Restore-Request": "true"})
+    assert "<html" in html(restored)
+    assert {"HX-Request", "HX-Target", "HX-Boosted", "HX-History-Restore-Request"} <= set(restored.vary)
+
+

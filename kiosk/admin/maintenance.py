@@ -4,14 +4,15 @@ and the CLI for the office IT person (backup, restore)."""
 from __future__ import annotations
 
 import click
-from flask import abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask import abort, current_app, flash, redirect, send_file, url_for
 from flask_wtf import FlaskForm
 
 from .. import backup as backups
 from ..auth import admin_required
 from ..backup import BackupError, restore_backup
-from ..extensions import db, htmx
+from ..extensions import db
 from ..i18n import _l
+from ..web import fragment_or_page
 from . import bp
 
 PANEL = "backups"
@@ -32,13 +33,7 @@ def _panel_context() -> dict:
 def backups_page():
     """Backups: make one now, download one, the recent backups with size and time, the schedule
     and the free disk space. While a backup is being made the panel refreshes itself."""
-    if htmx.target == PANEL and not htmx.boosted:
-        response = current_app.make_response(render_template("admin/_backups.html", **_panel_context()))
-    else:
-        response = current_app.make_response(render_template("admin/backups.html", **_panel_context()))
-    response.vary.add("HX-Request")
-    response.vary.add("HX-Target")
-    return response
+    return fragment_or_page("admin/backups.html", {PANEL: "admin/_backups.html"}, _panel_context())
 
 
 @bp.post("/cadangan")

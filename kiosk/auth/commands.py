@@ -6,12 +6,9 @@ import sys
 
 import click
 from flask import current_app
-from sqlalchemy import select
 
-from ..audit import record
-from ..database import write_transaction
-from ..extensions import db
-from ..models import ROLES, Staff
+from .. import staff as accounts
+from ..models import ROLES
 from . import bp, setup
 
 
@@ -22,22 +19,17 @@ from . import bp, setup
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_staff(username: str, role: str, full_name: str, password_stdin: bool) -> None:
     """Create a staff account (asks for its password)."""
-    username = username.strip().lower()
-    if db.session.scalar(select(Staff).where(Staff.username == username)):
-        raise click.ClickException(f"username {username!r} already exists")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if len(password) < 8:
         raise click.ClickException("the password needs at least 8 characters")
-    with write_transaction():
-        staff = Staff(username=username, full_name=full_name or username, role=role)
-        staff.set_password(password)
-        db.session.add(staff)
-        db.session.flush()
-        record("staff.create", staff, after={"username": username, "role": role})
-    click.echo(f"created {role} {username}")
+    try:
+        staff = accounts.create(username, full_name, role, password, by=None)
+    except accounts.StaffError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"created {role} {staff.username}")
 
 
 @bp.cli.command("setup-code")

@@ -7,7 +7,7 @@ from ..i18n import _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
-from ..audit import record
+from .. import staff as accounts
 from ..database import utcnow, write_transaction
 from ..extensions import db, limiter
 from ..models import Staff
@@ -91,23 +91,18 @@ def first_run():
             form.code.errors.append(_l("Kode penyiapan salah atau sudah dipakai."))
         else:
             try:
-                with write_transaction():
-                    staff = Staff(
-                        username=form.username.data,
-                        full_name=form.full_name.data.strip(),
-                        role="admin",
-                    )
-                    staff.set_password(form.password.data)
-                    db.session.add(staff)
-                    db.session.flush()
-                    record("staff.create", staff, after={"username": staff.username, "role": "admin"}, staff=staff)
+                staff = accounts.create(form.username.data, form.full_name.data, "admin", form.password.data, by=None)
+            except accounts.StaffError as error:
+                setup.restore_code(consumed)
+                form.username.errors.append(error.message)
             except Exception:
                 setup.restore_code(consumed)
                 raise
-            setup.forget_code(consumed)
-            session.clear()
-            login_user(staff)
-            session[SEEN_KEY] = int(utcnow().timestamp())
-            flash(_l("Admin pertama dibuat. Selamat datang!"), "success")
-            return redirect(url_for("dashboard.home"))
+            else:
+                setup.forget_code(consumed)
+                session.clear()
+                login_user(staff)
+                session[SEEN_KEY] = int(utcnow().timestamp())
+                flash(_l("Admin pertama dibuat. Selamat datang!"), "success")
+                return redirect(url_for("dashboard.home"))
     return render_template("auth/setup.html", form=form), (400 if form.errors else 200)

@@ -22,14 +22,14 @@ from ..reports import charts, dashboard, lists, pdf
 from ..reports import coverage as coverage_report
 from ..auth import admin_required, staff_required
 from ..database import utcnow
-from ..extensions import db, htmx
+from ..extensions import db
 from ..models import Distribution
 from ..rupiah import format_rupiah
+from ..web import wants_fragment
 from . import bp
 
 LIVE_ID = "dashboard-live"
 KECAMATAN_ID = "dashboard-kecamatan"
-FRAGMENTS = {LIVE_ID: "dashboard/_live.html", KECAMATAN_ID: "dashboard/_kecamatan.html"}
 MIMETYPES = {
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -47,12 +47,6 @@ def rupiah_filter(amount) -> str:
 def angka_filter(number) -> str:
     """A count with the locale's thousands separator: "100.000" in Indonesian."""
     return format_decimal(number or 0)
-
-
-def _vary(response):
-    response.vary.add("HX-Request")
-    response.vary.add("HX-Target")
-    return response
 
 
 def _cached(key: str, compute):
@@ -107,14 +101,12 @@ def _office_pc_warnings() -> list:
 def home():
     """The staff home page: enrollment and aid at a glance. Its two panels poll this same URL
     (``HX-Target`` names the panel) and get only themselves back."""
-    target = htmx.target if htmx and not htmx.boosted else None
-    if target == LIVE_ID:
-        return _vary(current_app.make_response(render_template(FRAGMENTS[LIVE_ID], **_live_context())))
-    if target == KECAMATAN_ID:
-        return _vary(current_app.make_response(render_template(FRAGMENTS[KECAMATAN_ID], **_kecamatan_context())))
-    page = render_template("dashboard/home.html", **_live_context(), **_kecamatan_context(),
+    if wants_fragment(LIVE_ID):
+        return render_template("dashboard/_live.html", **_live_context())
+    if wants_fragment(KECAMATAN_ID):
+        return render_template("dashboard/_kecamatan.html", **_kecamatan_context())
+    return render_template("dashboard/home.html", **_live_context(), **_kecamatan_context(),
                            office_pc_warnings=_office_pc_warnings())
-    return _vary(current_app.make_response(page))
 
 
 def _int_arg(name: str, minimum: int = 0, maximum: int = 10_000) -> int | None:

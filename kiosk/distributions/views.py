@@ -16,15 +16,14 @@ from .. import backup, card_registry, photos
 from .. import distribution as dist
 from ..auth.access import admin_required, staff_required
 from ..database import utcnow
-from ..extensions import db, htmx
+from ..extensions import db
 from ..models import Collection, Distribution, Worker
 from ..nik import format_nik, mask_nik
 from ..phone import display_phone
-from ..web import photo_response, row_id
+from ..web import fragment_or_page, photo_response, row_id, wants_fragment
 from . import bp
 from .forms import DistributionForm, HandoverForm, PackageHandoverForm, PasteNiksForm, ScanForm, VoidForm
 
-VARY = "HX-Request, HX-Target"
 LIVE_ID = "distribution-live"
 DESK_RESULT_ID = "desk-result"
 DESK_COUNTER_ID = "desk-counter"
@@ -51,7 +50,7 @@ def helpers() -> dict:
     """Formatting helpers for the distribution templates."""
 
     def worker_photo_url(worker) -> str | None:
-        if worker is None or not worker.photo or "workers.photo" not in current_app.view_functions:
+        if worker is None or not worker.photo:
             return None
         return url_for("workers.photo", worker_id=worker.id)
 
@@ -74,17 +73,6 @@ def ago(moment) -> str:
     return format_timedelta(moment - utcnow(), granularity="minute", threshold=1.5, add_direction=True)
 
 
-def _fragment_for(target: str) -> bool:
-    """True when this request is htmx aimed at ``target`` (boosted navigation gets pages)."""
-    return bool(htmx) and not htmx.boosted and htmx.target == target
-
-
-def _respond(html: str, status: int = 200, headers: dict | None = None):
-    response = make_response(html, status)
-    response.headers["Vary"] = VARY
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    return response
 
 
 def _staff():
@@ -152,10 +140,8 @@ def detail(distribution_id: int):
     every few seconds by htmx while the distribution is open."""
     distribution = db.get_or_404(Distribution, distribution_id)
     context = _live_context(distribution)
-    if _fragment_for(LIVE_ID):
-        # Once closed the fragment comes back without its polling trigger: polling stops.
-        return _respond(render_template("distributions/_live.html", **context))
-    return _respond(render_template("distributions/detail.html", **context))
+    # Once closed the fragment comes back without its polling trigger: polling stops.
+    return fragment_or_page("distributions/detail.html", {LIVE_ID: "distributions/_live.html"}, context)
 
 
 @bp.post("/<int:distribution_id>/buka")
@@ -299,16 +285,19 @@ def _desk(distribution: Distribution, status: int = 200, headers: dict | None = 
     """The desk page, or only its result panel / counter / queue when htmx asks for that."""
     panel.setdefault("scan_form", ScanForm(formdata=None))
     context = {"distribution": distribution, **panel}
-    if _fragment_for(DESK_RESULT_ID):
-        return _respond(render_template("distributions/_desk_result.html", **context), status, headers)
+    if wants_fragment(DESK_RESULT_ID):
+        return _render("distributions/_desk_result.html", context, status, headers)
     context["progress"] = dist.progress(distribution)
-    if _fragment_for(DESK_COUNTER_ID):
-        return _respond(render_template("distributions/_desk_counter.html", **context), status, headers)
+    if wants_fragment(DESK_COUNTER_ID):
+        return _render("distributions/_desk_counter.html", context, status, headers)
     if "queue" not in context:
         context.update(_queue_context(distribution, request.args.get("antrian", "")))
-    if _fragment_for(DESK_QUEUE_ID):
-        return _respond(render_template("distributions/_desk_queue.html", **context), status, headers)
-    return _respond(render_template("distributions/desk.html", **context), status, headers)
+    fragments = {DESK_QUEUE_ID: "distributions/_desk_queue.html"}
+    return fragment_or_page("distributions/desk.html", fragments, context, status, headers)
+
+
+def _render(template: str, context: dict, status: int, headers: dict | None):
+    return make_response(render_template(template, **context), status, headers or {})
 
 
 def _queue_context(distribution: Distribution, q: str) -> dict:
@@ -415,8 +404,8 @@ def desk_queue(distribution_id: int):
     poll gets 204 while the list it shows (version ``v``) is unchanged."""
     distribution = db.get_or_404(Distribution, distribution_id)
     queue = _queue_context(distribution, request.args.get("antrian", ""))
-    if _fragment_for(DESK_QUEUE_ID) and request.args.get("v") == queue["queue_version"]:
-        return _respond("", 204)
+    if wants_fragment(DESK_QUEUE_ID) and request.args.get("v") == queue["queue_version"]:
+        return make_response("", 204)
     return _desk(distribution, **queue)
 
 

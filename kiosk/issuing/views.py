@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import (
     abort,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -21,9 +20,10 @@ from wtforms import SelectChoice
 from .. import card_registry, cards, wilayah
 from ..auth.access import staff_required
 from ..errors import render_error
-from ..extensions import db, htmx
+from ..extensions import db
 from ..models import Card, Distribution, Worker
 from ..tokens import format_fallback_code
+from ..web import wants_fragment
 from . import bp, selection
 from .forms import IssueEnrolledForm, IssueForm, ReissueForm, RevokeForm, SelectionForm
 
@@ -52,39 +52,22 @@ def _staff():
     return current_user._get_current_object()
 
 
-def _worker_url(worker_id: int) -> str:
-    """The worker page, which includes the cards panel; our own page stands in for it while the
-    workers blueprint has none."""
-    for endpoint in ("workers.detail", "workers.show"):
-        if endpoint in current_app.view_functions:
-            return url_for(endpoint, worker_id=worker_id)
-    return url_for("issuing.worker", worker_id=worker_id)
-
-
 def _panel_or_redirect(worker: Worker, message, category: str = "success", *, status: int = 200,
                        errors: dict | None = None):
     """The answer to an action on the cards panel: the panel itself for htmx, else back to the
     worker page (or, on a validation error, our worker page with the errors, 422)."""
-    if htmx.target == PANEL_ID:
-        response = make_response(
+    if wants_fragment(PANEL_ID):
+        return make_response(
             render_template(
                 "issuing/_worker_cards.html", worker=worker,
                 panel_message=(category, message) if message else None, card_errors=errors,
             ),
             status,
         )
-    elif errors:
-        response = make_response(
-            render_template("issuing/worker.html", worker=worker, card_errors=errors,
-                            worker_url=_worker_url(worker.id)),
-            status,
-        )
-    else:
-        flash(message, category)
-        response = redirect(_worker_url(worker.id))
-    response.vary.add("HX-Request")
-    response.vary.add("HX-Target")
-    return response
+    if errors:
+        return make_response(render_template("issuing/worker.html", worker=worker, card_errors=errors), status)
+    flash(message, category)
+    return redirect(url_for("workers.show", worker_id=worker.id))
 
 
 @bp.get("/pekerja/<int:worker_id>")
@@ -92,7 +75,7 @@ def _panel_or_redirect(worker: Worker, message, category: str = "success", *, st
 def worker(worker_id: int):
     """A worker's cards on a page of their own (the worker page includes the same panel)."""
     worker = db.get_or_404(Worker, worker_id)
-    return render_template("issuing/worker.html", worker=worker, worker_url=_worker_url(worker.id))
+    return render_template("issuing/worker.html", worker=worker)
 
 
 @bp.post("/pekerja/<int:worker_id>/terbitkan")
@@ -217,7 +200,6 @@ def index():
     return render_template(
         "issuing/index.html", form=form, chosen=chosen, batch=batch,
         distributions=distributions, sheet_url=_sheet_url(chosen) if chosen else None,
-        worker_url=_worker_url,
     ), status
 
 

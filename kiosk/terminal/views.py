@@ -29,7 +29,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import clock, settings
 from ..extensions import db, htmx, limiter
-from ..web import photo_response
+from ..web import fragment_or_page, photo_response, wants_fragment
 from . import bp, pairing
 from .screen import build_claim_result, build_result, read_scan
 
@@ -70,12 +70,7 @@ def device_required(view):
 
 def _panel_or_page(template_args: dict, status: int = 200):
     """The panel for an htmx request aimed at it, else the whole kiosk page."""
-    if htmx.target == PANEL and not htmx.boosted:
-        response = make_response(render_template("terminal/_panel.html", **template_args), status)
-    else:
-        response = make_response(render_template("terminal/kiosk.html", **template_args), status)
-    response.headers["Vary"] = "HX-Request, HX-Target"
-    return response
+    return fragment_or_page("terminal/kiosk.html", {PANEL: "terminal/_panel.html"}, template_args, status)
 
 
 def _kiosk_args(**extra) -> dict:
@@ -90,12 +85,8 @@ def _kiosk_args(**extra) -> dict:
 
 
 def _pairing_page(code: str = "", error=None, status: int = 200):
-    if htmx.target == "pairing-message":
-        response = make_response(render_template("terminal/_pairing_message.html", error=error), status)
-    else:
-        response = make_response(render_template("terminal/pairing.html", code=code, error=error), status)
-    response.headers["Vary"] = "HX-Request, HX-Target"
-    return response
+    return fragment_or_page("terminal/pairing.html", {"pairing-message": "terminal/_pairing_message.html"},
+                            {"code": code, "error": error}, status)
 
 
 @bp.get("/")
@@ -299,6 +290,6 @@ def kiosk_crash(error: Exception):
 
 
 def _error_screen(code: int, message):
-    template = "terminal/_error.html" if htmx and htmx.target == PANEL else "terminal/error.html"
+    template = "terminal/_error.html" if wants_fragment(PANEL) else "terminal/error.html"
     return render_template(template, **_kiosk_args(code=code, message=message)), code
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from .. import imports
 from ..auth import staff_required
-from ..extensions import htmx
+from ..web import fragment_or_page
 from . import bp, listing
 
 PREVIEW_PAGE = 100
@@ -18,7 +18,6 @@ MIMETYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",
 }
-VARY = "HX-Request, HX-Target"
 
 
 def _download(data: bytes, fmt: str, filename: str):
@@ -92,11 +91,7 @@ def import_preview(token: str):
         flash(exc.message, "error")
         return redirect(url_for("workers.import_form"), 303)
     context = _preview_context(result)
-    fragment = bool(htmx) and not htmx.boosted and htmx.target == "import-rows"
-    html = render_template("workers/_import_rows.html" if fragment else "workers/import_preview.html", **context)
-    response = make_response(html)
-    response.headers["Vary"] = VARY
-    return response
+    return fragment_or_page("workers/import_preview.html", {"import-rows": "workers/_import_rows.html"}, context)
 
 
 @bp.post("/impor/<token>")

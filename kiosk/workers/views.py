@@ -4,7 +4,6 @@ with photo and coverage, single and bulk renewal, deletion."""
 from __future__ import annotations
 
 from datetime import date
-from functools import wraps
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from ..i18n import _l
@@ -13,12 +12,11 @@ from flask_login import current_user
 from .. import coverage as coverage_rules
 from .. import duplicates, enrollment, photos
 from ..auth import staff_required
-from ..extensions import db, htmx
+from ..extensions import db
 from ..models import Worker
-from ..web import photo_response, row_id
+from ..web import fragment_or_page, photo_response, row_id, wants_fragment
 from . import bp, forms, listing, panels
 
-VARY = "HX-Request, HX-Target"
 # A live check of one field also answers the fields whose messages depend on it: the NIK
 # carries the birth date and sex, and was issued in a kecamatan.
 RELATED_FIELDS = {"nik": ("birth_date", "sex", "kecamatan"), "birth_date": ("nik",), "sex": ("nik",)}
@@ -56,35 +54,6 @@ def worker_helpers() -> dict:
     }
 
 
-def _fragment_for(target: str) -> bool:
-    """True when this request is htmx aimed at ``target`` (boosted navigation gets pages)."""
-    return bool(htmx) and not htmx.boosted and htmx.target == target
-
-
-def _vary(response):
-    response.headers["Vary"] = VARY
-    return response
-
-
-def _render(template_page: str, template_fragment: str, target: str, status: int = 200, **context):
-    fragment = _fragment_for(target)
-    html = render_template(template_fragment if fragment else template_page, **context)
-    return _vary(make_response(html, status))
-
-
-def needs_full_page(view):
-    """For pages that load ``workers.js``: boosted navigation swaps only the body (the script in
-    <head> would not run), so a boosted request is told to load the page in full."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if htmx.boosted and request.method == "GET":
-            return _vary(make_response("", 200, {"HX-Redirect": request.full_path.rstrip("?")}))
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 @bp.get("/")
 @staff_required
 def index():
@@ -92,7 +61,7 @@ def index():
     filters = listing.filters_from_args(request.args)
     result = listing.page(filters, row_id(request.args.get("setelah")))
     context = panels.list_context(result)
-    return _render("workers/index.html", "workers/_results.html", "worker-results", **context)
+    return fragment_or_page("workers/index.html", {"worker-results": "workers/_results.html"}, context)
 
 
 @bp.get("/desa")
@@ -100,12 +69,12 @@ def index():
 def desa_options():
     """The desa select of a kecamatan (reloaded when the kecamatan changes)."""
     kecamatan = request.args.get("kecamatan", "")
-    if not _fragment_for("field-desa"):
-        return _vary(redirect(url_for("workers.new", kecamatan=kecamatan)))
+    if not wants_fragment("field-desa"):
+        return redirect(url_for("workers.new", kecamatan=kecamatan))
     values = {"kecamatan": kecamatan, "desa": ""}
     html = render_template("workers/_desa.html", values=values, desa=forms.desa_choices(kecamatan),
                            errors={}, warnings={})
-    return _vary(make_response(html))
+    return make_response(html)
 
 
 def _form_context(values: dict, validation: enrollment.Validation | None, worker: Worker | None,
@@ -142,7 +111,6 @@ def _take_photo(values: dict, validation_errors: dict) -> None:
 
 @bp.route("/baru", methods=["GET", "POST"])
 @staff_required
-@needs_full_page
 def new():
     """Enroll a worker, optionally with their first coverage period."""
     today = coverage_rules.today_jakarta()
@@ -199,7 +167,6 @@ def _confirm_different(check: enrollment.Validation) -> str:
 
 @bp.route("/<int:worker_id>/ubah", methods=["GET", "POST"])
 @staff_required
-@needs_full_page
 def edit(worker_id: int):
     """Correct a worker's data."""
     worker = db.get_or_404(Worker, worker_id)
@@ -239,13 +206,13 @@ def check_field(field: str):
     coverage_values = None if worker else _coverage_values(request.form)
     check = enrollment.validate_worker(values, existing=worker)
     target = "contribution" if field == "coverage" else f"feedback-{field}"
-    if not _fragment_for(target):
+    if not wants_fragment(target):
         context = _form_context(values, check, worker, coverage_values)
-        return _vary(make_response(render_template("workers/form.html", **context), 422 if check.errors else 200))
+        return make_response(render_template("workers/form.html", **context), 422 if check.errors else 200)
     contribution = panels.contribution_preview(values, coverage_values)
     if field == "coverage":
         html = render_template("workers/_contribution.html", contribution=contribution, oob=False)
-        return _vary(make_response(html))
+        return make_response(html)
     parts = [_feedback_html(field, check, values)]
     for related in RELATED_FIELDS.get(field, ()):
         if values.get(related):
@@ -255,7 +222,7 @@ def check_field(field: str):
                                      errors={}, different=_different(request.form), oob=True))
     if field == "income" and coverage_values is not None:
         parts.append(render_template("workers/_contribution.html", contribution=contribution, oob=True))
-    return _vary(make_response("\n".join(parts)))
+    return make_response("\n".join(parts))
 
 
 def _coverage_values(form) -> dict:
@@ -278,7 +245,6 @@ def _feedback_html(field: str, check: enrollment.Validation, values: dict, oob: 
 
 @bp.get("/<int:worker_id>")
 @staff_required
-@needs_full_page
 def show(worker_id: int):
     """The worker page: identity (full NIK), photo, coverage, cards, collections, audit trail."""
     worker = db.get_or_404(Worker, worker_id)
@@ -315,24 +281,24 @@ def replace_photo(worker_id: int):
             error = exc.message
         else:
             enrollment.set_photo(worker, name, staff=current_user)
-    if _fragment_for("photo-panel"):
+    if wants_fragment("photo-panel"):
         html = render_template("workers/_photo.html", worker=worker, photo_error=error)
-        return _vary(make_response(html, 422 if error else 200))
+        return make_response(html, 422 if error else 200)
     if error:
         flash(error, "error")
     else:
         flash(_l("Foto sudah disimpan."), "success")
-    return _vary(redirect(url_for("workers.show", worker_id=worker.id), 303))
+    return redirect(url_for("workers.show", worker_id=worker.id), 303)
 
 
 def _coverage_answer(worker: Worker, *, error=None, form_values=None, form_errors=None, status=200):
-    if _fragment_for("coverage-panel"):
+    if wants_fragment("coverage-panel"):
         context = panels.coverage_context(worker, form_values=form_values, form_errors=form_errors, error=error)
-        return _vary(make_response(render_template("workers/_coverage.html", **context), status))
+        return make_response(render_template("workers/_coverage.html", **context), status)
     if error or form_errors:
         context = panels.worker_context(worker, form_values=form_values, form_errors=form_errors, error=error)
-        return _vary(make_response(render_template("workers/show.html", **context), status))
-    return _vary(redirect(url_for("workers.show", worker_id=worker.id) + "#coverage-panel", 303))
+        return make_response(render_template("workers/show.html", **context), status)
+    return redirect(url_for("workers.show", worker_id=worker.id) + "#coverage-panel", 303)
 
 
 @bp.post("/<int:worker_id>/cakupan")
