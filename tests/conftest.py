@@ -44,6 +44,7 @@ class CsrfClient(FlaskClient):
         # the per-context caches (Flask-Login's user, Flask-Babel's locale) as a server would.
         if has_app_context():
             g.pop("_login_user", None)
+            g.pop("csrf_token", None)  # Flask-WTF's per-request token, else a page shows an old session's
             flask_babel.refresh()
         method = (kwargs.get("method") or "GET").upper()
         if csrf and method not in ("GET", "HEAD", "OPTIONS"):

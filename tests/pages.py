@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote_plus, urljoin, urlsplit
 
 TEXT_INPUTS = {"text", "search", "tel", "email", "url", "number", "date", "hidden", "password", ""}
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "poster", "hx-get", "hx-post", "hx-put", "hx-patch", "hx-delete"}
@@ -45,6 +45,7 @@ class Form:
     enctype: str
     fields: list[Field] = field(default_factory=list)
     attrs: dict = field(default_factory=dict)
+    hx: list["HxRequest"] = field(default_factory=list)  # htmx requests made from inside the form
 
     def values(self) -> dict[str, list[str]]:
         """What a browser submits without anyone touching the form (buttons excluded)."""
@@ -120,7 +121,10 @@ class _Reader(HTMLParser):
                 else:
                     target = None  # "closest …", "next …": not an id this test follows
                 url = a[f"hx-{method}"] or self.page.url
-                self.page.hx.append(HxRequest(method.upper(), self._url(url), target, self.form))
+                request = HxRequest(method.upper(), self._url(url), target, self.form)
+                self.page.hx.append(request)
+                if self.form is not None and tag != "form":
+                    self.form.hx.append(request)
         if tag == "form":
             self.form = Form(
                 action=self._url(a.get("action") or self.page.url), method=(a.get("method") or "get").lower(),
@@ -214,9 +218,13 @@ class _TaintReader(HTMLParser):
 
     def _text(self, where: str, text: str) -> None:
         for match in self.marker.finditer(text):
+            if match.start() == 0 or text[match.start() - 1] != "=":
+                continue  # not the payload's head ("=<marker>"): a marker inside its markup, as text
             following = text[match.end(): match.end() + len(self.literal_after)]
-            if following != self.literal_after and not (self.literal_after.startswith(following) and
-                                                         match.end() + len(following) == len(text)):
+            # A URL in a form field (the language switch's "next") carries it percent-encoded.
+            encoded = unquote_plus(text[match.end(): match.end() + 3 * len(self.literal_after)])
+            if following != self.literal_after and not encoded.startswith(self.literal_after) and not (
+                    self.literal_after.startswith(following) and match.end() + len(following) == len(text)):
                 self.problems.append(f"{where}: {match.group(0)} is followed by {following!r}, not the typed "
                                      f"{self.literal_after!r} (evaluated as a template or format string?)")
 
@@ -276,14 +284,15 @@ def _query_only(value: str, marker: re.Pattern) -> bool:
     query_start = value.index("?")
     if any(m.start() < query_start for m in marker.finditer(value)):
         return False
-    return re.fullmatch(r"[A-Za-z0-9/?&=%._~+:,;*!$'()@-]*", value) is not None and "'" not in value
+    return re.fullmatch(r"[A-Za-z0-9/?&=%._~+:,;*!$'()@-]*", value) is not None
 
 
 def taint_problems(html: str, marker: re.Pattern, literal_after: str = "") -> list[str]:
     """Every place in ``html`` where ``marker`` is anything but text: a tag, an attribute name, an
     attribute value that is not plain text (an htmx attribute, an event handler, a URL outside a
     query string, a style), script or style content, a comment. Where the marker shows as text
-    it must be followed by ``literal_after`` as typed (not evaluated as ``{{ }}`` or ``%()s``)."""
+    after ``=`` (the payload's head) it must be followed by ``literal_after`` as typed (not evaluated
+    as ``{{ }}`` or ``%()s``)."""
     reader = _TaintReader(marker, literal_after)
     reader.feed(html)
     reader.close()

@@ -44,15 +44,16 @@ def test_planted_session_cookie_is_replaced_and_stays_anonymous(app, client, peo
     client.get("/masuk")
     with client.session_transaction() as sess:
         sess["planted"] = "oleh-penyerang"
+        old_csrf = sess.get("csrf_token")
     planted = session_cookie(client, app)
-    assert planted
+    assert planted and old_csrf
 
     sign_in(client, "siti")
     after = session_cookie(client, app)
     assert after and after != planted
     assert signed_in(client)
     with client.session_transaction() as sess:
-        assert "planted" not in sess and "csrf_token" not in sess  # the old CSRF secret is gone too
+        assert "planted" not in sess and sess.get("csrf_token") != old_csrf  # the old CSRF secret is gone too
 
     attacker = app.test_client()
     attacker.set_cookie(app.config["SESSION_COOKIE_NAME"], planted)

@@ -79,6 +79,8 @@ def desa_options():
 
 def _form_context(values: dict, validation: enrollment.Validation | None, worker: Worker | None,
                   coverage_values: dict | None = None, coverage_check: enrollment.Validation | None = None):
+    if values.get("photo") and not photos.is_photo_name(values["photo"]):
+        values = {**values, "photo": ""}  # a tampered photo name is refused, never shown as a URL
     return {
         "values": values,
         "errors": validation.errors if validation else {},
