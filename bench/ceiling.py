@@ -5,8 +5,8 @@ SQLAlchemy, the same database), doing the least the real endpoint could do.
   ``?bytes=N`` bytes (the size of the real scan answer, measured in the same run).
 - ``POST /claim`` does one indexed SELECT and one INSERT into a table with a unique index, in one
   write transaction, and answers with a fragment of ``?bytes=N`` bytes. The database is
-  ``CEILING_DATABASE_URL`` (SQLite: WAL, busy timeout, ``BEGIN IMMEDIATE``, as kiosk/database.py
-  sets it up); the bench creates the table before starting the server (``create_claim_table``).
+  ``CEILING_DATABASE_URL`` (SQLite: WAL, busy timeout, ``synchronous`` and ``BEGIN IMMEDIATE`` as
+  kiosk/database.py sets them up); the bench creates the table before starting the server (``create_claim_table``).
 
 Serve with ``gunicorn --config gunicorn.conf.py bench.ceiling:app``.
 """
@@ -19,6 +19,8 @@ from functools import lru_cache
 from flask import Flask, request
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import IntegrityError
+
+SQLITE_SYNCHRONOUS = "FULL"  # as kiosk/database.py (not imported: the ceiling stays bare Flask)
 
 app = Flask(__name__)
 _engine = None
@@ -63,7 +65,9 @@ def make_engine(url: str):
         def _connect(dbapi_conn, _record):
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
-            for pragma in ("busy_timeout = 30000", "journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON"):
+            # synchronous as the app has it (kiosk/database.py: FULL, an answer survives a power cut).
+            for pragma in ("busy_timeout = 30000", "journal_mode = WAL", f"synchronous = {SQLITE_SYNCHRONOUS}",
+                           "foreign_keys = ON"):
                 cur.execute(f"PRAGMA {pragma}")
             cur.close()
 

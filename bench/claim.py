@@ -361,6 +361,10 @@ def run(ctx: Context) -> BenchResult:
                 result.add(f"{kind}: claim ÷ ceiling", share * 100 if share else None, "%", goal="≥ 50 %",
                            met=None if share is None else share >= GOAL_RATIO,
                            note=f"ceiling {c_report.rps:.0f}/s, p99 {c_summary['p99_ms']:.0f} ms")
+                spread = ratio(summary["p99_ms"], summary["p50_ms"])
+                result.add(f"{kind}: p99 ÷ p50", spread, "×", goal="≤ 4×",
+                           met=None if spread is None else spread <= 4,
+                           note=f"p50 {summary['p50_ms']:.0f} ms, p99 {summary['p99_ms']:.0f} ms")
                 result.add(f"{kind}: errors", summary["errors"], "", goal="0", met=summary["errors"] == 0,
                            note="; ".join(summary["error_samples"][:2]))
                 result.add(f"{kind}: each worker exactly one package", "yes" if verify["exactly_one_each"] else "NO",

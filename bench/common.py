@@ -203,6 +203,19 @@ class Gunicorn:
         self.stop()
 
 
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU the processes ``pids`` have used so far, from /proc/<pid>/stat."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / ticks
+
+
 def vm_hwm_kib(pid: int) -> int | None:
     """Peak resident set size (VmHWM) of ``pid`` in KiB, from /proc."""
     try:
@@ -339,6 +352,13 @@ class LoadReport:
     latencies_ms: list[float]
     error_samples: list[str]
     client_cpu_s: float = 0.0  # CPU the load generator itself used (it shares the machine)
+    server_cpu_s: float | None = None  # CPU the server's workers used during the run, if asked
+
+    @property
+    def server_cpu_ms_per_request(self) -> float | None:
+        if self.server_cpu_s is None or not self.requests:
+            return None
+        return self.server_cpu_s * 1000 / self.requests
 
     @property
     def rps(self) -> float:
@@ -356,6 +376,8 @@ class LoadReport:
             "max_ms": _round(max(self.latencies_ms) if self.latencies_ms else None),
             "error_samples": self.error_samples[:5],
             "client_cpu_s": round(self.client_cpu_s, 3),
+            "server_cpu_s": _round(self.server_cpu_s),
+            "server_cpu_ms_per_request": _round(self.server_cpu_ms_per_request, 4),
         }
 
 
@@ -373,11 +395,13 @@ def run_load(
     max_requests: int,
     warmup: int = 0,
     setup: Callable[[int, Conn], None] | None = None,
+    server_pids: Iterable[int] | None = None,
 ) -> LoadReport:
     """Drive ``clients`` threads, each on its own keep-alive connection, until ``seconds`` have
     passed or ``max_requests`` were sent. ``make_request(client, i)`` gives the raw bytes of the
     client's i-th request; ``check(status, headers, body)`` returns None or an error text.
-    Each client first sends ``warmup`` untimed requests."""
+    Each client first sends ``warmup`` untimed requests. With ``server_pids``, the CPU those
+    processes used during the timed part is measured too."""
     import inspect
 
     wants_index = len(inspect.signature(check).parameters) >= 4
@@ -435,12 +459,15 @@ def run_load(
     for t in threads:
         t.start()
     state["deadline"] = time.perf_counter() + 3600  # set for real just below, once all are ready
+    pids = list(server_pids or ())
     start_gate.wait()
+    server_start = cpu_seconds(pids) if pids else None
     t_start = time.perf_counter()
     cpu_start = time.process_time()
     state["deadline"] = t_start + seconds
     for t in threads:
         t.join(seconds + 120)
     elapsed = time.perf_counter() - t_start
+    server_cpu = cpu_seconds(pids) - server_start if pids else None
     flat = [x for per in latencies for x in per]
-    return LoadReport(len(flat), errors[0], elapsed, flat, samples, time.process_time() - cpu_start)
+    return LoadReport(len(flat), errors[0], elapsed, flat, samples, time.process_time() - cpu_start, server_cpu)

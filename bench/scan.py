@@ -138,21 +138,22 @@ def inprocess_profile(population: dict, scans: int = 60) -> dict:
     csrf = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
     headers = {"X-CSRFToken": csrf, "HX-Request": "true", "HX-Target": "scan-result"}
     tokens = population["tokens"]
-    times = []
+    times, cpu = [], []
     for i in range(scans + 5):
         statements.clear()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         response = client.post("/kiosk/pindai", data={"code": tokens[i % len(tokens)]}, headers=headers)
-        took = (time.perf_counter() - t0) * 1000
+        took, used = (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
         if response.status_code != 200:
             raise RuntimeError(f"in-process scan answered {response.status_code}")
         if i >= 5:
             times.append(took)
+            cpu.append(used)
     kinds = [" ".join(sql.split()[:1]).upper() for sql in statements]
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-    return {"ms_p50": median(times), "statements_per_scan": len(statements),
+    return {"ms_p50": median(times), "cpu_ms_p50": median(cpu), "statements_per_scan": len(statements),
             "statements": [" ".join(sql.split())[:120] for sql in statements], "kinds": kinds}
 
 
@@ -181,6 +182,7 @@ def run(ctx: Context) -> BenchResult:
                     report = run_load(
                         target.server.port, clients, target.request_for, target.check,
                         seconds=seconds, max_requests=20_000, warmup=5, setup=target.setup,
+                        server_pids=target.server.worker_pids(),
                     )
                     target.sent += report.requests + 5 * clients
                     summary = {"target": target.label, "clients": clients, "round": round_no, **report.summary()}
@@ -198,15 +200,20 @@ def run(ctx: Context) -> BenchResult:
             ceil_rps = fig("ceiling", clients, "rps")
             result.add(f"ceiling, {clients} client{'s' if clients > 1 else ''}", ceil_rps, "req/s",
                        note=f"p50 {fig('ceiling', clients, 'p50_ms'):.2f} ms, p99 {fig('ceiling', clients, 'p99_ms'):.1f} ms")
+            ceil_cpu = fig("ceiling", clients, "server_cpu_ms_per_request")
             for app in apps:
                 rps = fig(app.label, clients, "rps")
+                cpu = fig(app.label, clients, "server_cpu_ms_per_request")
                 errors = sum(s["errors"] for s in figures[(app.label, clients)])
                 share = ratio(rps, ceil_rps)
                 result.add(f"{app.label} workers, {clients} client{'s' if clients > 1 else ''}: scan ÷ ceiling",
                            share * 100 if share else None, "%", goal="≥ 50 %",
                            met=None if share is None else (share >= GOAL_RATIO and not errors),
                            note=f"{rps:.0f} req/s, p50 {fig(app.label, clients, 'p50_ms'):.1f} ms, "
-                                f"p99 {fig(app.label, clients, 'p99_ms'):.1f} ms" + (f", {errors} errors" if errors else ""))
+                                f"p99 {fig(app.label, clients, 'p99_ms'):.1f} ms"
+                                + (f"; server CPU {cpu:.2f} ms per scan (ceiling {ceil_cpu:.2f})"
+                                   if cpu is not None and ceil_cpu is not None else "")
+                                + (f", {errors} errors" if errors else ""))
         for clients in CONCURRENCY:
             growth = ratio(fig(large, clients, "p50_ms"), fig(small, clients, "p50_ms"))
             result.add(f"p50 {large} ÷ p50 {small} workers, {clients} client{'s' if clients > 1 else ''}", growth, "×",
@@ -214,9 +221,18 @@ def run(ctx: Context) -> BenchResult:
         try:
             profile = inprocess_profile(populations[0])
             raw["inprocess"] = profile
-            result.add("one scan in-process (no HTTP): p50", profile["ms_p50"], "ms",
-                       note=f"{profile['statements_per_scan']} SQL statements per scan (Flask test client, "
-                            f"{populations[0]['count']:,} workers)")
+            result.add("one scan in-process (no HTTP): p50", profile["ms_p50"] * 1000, "µs",
+                       note=f"CPU p50 {profile['cpu_ms_p50'] * 1000:.0f} µs; Flask test client, "
+                            f"{populations[0]['count']:,} workers")
+            result.add("SQL statements per scan", profile["statements_per_scan"], "", goal="≤ 2",
+                       met=profile["statements_per_scan"] <= 2,
+                       note="; ".join(s.split(" FROM ")[0][:40] for s in profile["statements"]))
+            cpus = [fig(app.label, c, "server_cpu_ms_per_request") for app in apps[:1] for c in CONCURRENCY]
+            ceil_cpus = [fig("ceiling", c, "server_cpu_ms_per_request") for c in CONCURRENCY]
+            if all(v is not None for v in cpus + ceil_cpus):
+                result.add(f"server CPU per scan ({apps[0].label} workers, median over 1/4/16 clients)",
+                           median(cpus), "ms", note=f"ceiling: {median(ceil_cpus):.2f} ms per request "
+                           "(gunicorn workers' user+system CPU ÷ requests)")
         except Exception as error:  # noqa: BLE001 - a diagnostic only
             raw["inprocess_error"] = repr(error)
         raw["errors"] = sum(s["errors"] for s in raw["runs"])

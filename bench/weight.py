@@ -1,11 +1,19 @@
-"""Kiosk page weight: the bytes of HTML, CSS, JS, wasm (and images, audio) the kiosk screen loads,
-on first load (empty cache) and on the next load (same browser), in headless Chromium, from the
-CDP Network events: ``encodedDataLength`` of ``loadingFinished`` is what crossed the wire (headers
-included), the response body is what the browser got after decoding.
+"""Kiosk page weight: the bytes of HTML, CSS, JS, wasm (and images, audio) the kiosk screen loads
+in headless Chromium, from the CDP Network events: ``encodedDataLength`` of ``loadingFinished``
+is what crossed the wire (headers included), the response body is what the browser got after
+decoding. Three loads, each with its goal:
 
-The fake camera shows an empty desk, so the scanner starts and loads its decoder (the zxing wasm)
-but nothing is scanned. For each resource the bench also computes what gzip (level 6) would make
-of it, since the app may serve it uncompressed.
+- **first load, native QR detector** (a fresh browser context, empty cache) where the browser
+  reads QR codes itself (Chrome on Android/ChromeOS). Debian's Chromium has no such detector, so
+  a stand-in with its shape (``BarcodeDetector.getSupportedFormats`` answering ``qr_code``) is
+  added to the page: what it changes is only which files static/js/scanner.js fetches, which is
+  what this measures. Goal ≤ 300 kB.
+- **first load, no native detector** (another fresh context): the ponyfill and the zxing wasm
+  are fetched. Goal ≤ 600 kB.
+- **repeat load** (the second context again): goal ≤ 15 kB.
+
+The fake camera shows an empty desk, so the scanner starts and loads its decoder but nothing is
+scanned. For each resource the bench also computes what gzip (level 6) would make of it.
 """
 
 from __future__ import annotations
@@ -18,7 +26,15 @@ from urllib.parse import urlsplit
 from .browser import KioskSite, launch, require_browser, y4m_module
 from .common import BenchResult, Context
 
-GOAL_KB = 300
+GOAL_NATIVE_KB = 300
+GOAL_WASM_KB = 600
+GOAL_REPEAT_KB = 15
+NATIVE_STAND_IN = """
+window.BarcodeDetector = class {
+  static async getSupportedFormats() { return ["qr_code"]; }
+  async detect() { return []; }
+};
+"""
 KB = 1000  # the goal is in kB as browsers' devtools show them
 
 
@@ -100,6 +116,42 @@ def _page_resources(records: dict) -> list[tuple[str, dict]]:
     return out
 
 
+def _load(context, page, url: str, label: str, done, quiet: float = 1.5) -> list[dict]:
+    """Load ``url`` in ``page`` and return its resources as the network saw them."""
+    cdp = context.new_cdp_session(page)
+    net = NetworkLog(cdp)
+    page.goto(url, wait_until="load")
+    net.wait(page, done, timeout=25, quiet=quiet)
+    items = []
+    for rid, r in _page_resources(net.records):
+        body = net.body(rid) if label != "repeat" else None
+        items.append({
+            "url": urlsplit(r["url"]).path, "kind": kind_of(r["url"], r.get("mime")),
+            "status": r.get("status"), "transferred": r.get("encoded", 0), "body": r.get("decoded", 0),
+            "content_encoding": r.get("encoding"), "cache_control": r.get("cache_control"),
+            "from_cache": bool(r.get("from_cache") or r.get("from_disk") or r.get("from_memory")),
+            "gzip": len(gzip.compress(body, 6)) if body else None,
+            "raw": len(body) if body else None,
+        })
+    cdp.detach()
+    return items
+
+
+def _by_kind(items: list[dict]) -> dict[str, dict[str, int]]:
+    kinds: dict[str, dict[str, int]] = {}
+    for it in items:
+        k = kinds.setdefault(it["kind"], {"raw": 0, "transferred": 0, "gzip": 0, "count": 0})
+        k["raw"] += it["raw"] or it["body"]
+        k["transferred"] += it["transferred"]
+        k["gzip"] += it["gzip"] or it["transferred"]
+        k["count"] += 1
+    return kinds
+
+
+def _breakdown(kinds: dict) -> str:
+    return ", ".join(f"{k} {v['transferred'] / KB:.0f}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]["transferred"]))
+
+
 def run(ctx: Context) -> BenchResult:
     require_browser()
     from PIL import Image
@@ -109,80 +161,58 @@ def run(ctx: Context) -> BenchResult:
     y4m = y4m_module()
     desk = y4m.write_y4m([Image.new("RGB", (640, 480), y4m.DESK)], ctx.work / "camera" / "desk.y4m")
     raw: dict = {}
+    loads: dict[str, list[dict]] = {}
     with KioskSite(ctx, "weight") as site, sync_playwright() as p:
         browser = launch(p, desk)
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 800}, permissions=["camera"])
-            context.add_cookies([site.cookie()])
-            page = context.new_page()
             outside: list[str] = []
-            page.on("request", lambda req: outside.append(req.url) if not req.url.startswith(
-                ("http://127.0.0.1", "data:", "blob:")) else None)
+
+            def fresh_context():
+                context = browser.new_context(viewport={"width": 1280, "height": 800}, permissions=["camera"])
+                context.add_cookies([site.cookie()])
+                context.on("request", lambda req: outside.append(req.url) if not req.url.startswith(
+                    ("http://127.0.0.1", "data:", "blob:")) else None)
+                return context
 
             def wasm_done(records):
                 return any(r.get("url", "").endswith(".wasm") and "done" in r for r in records.values())
 
-            loads = {}
-            for label in ("first", "next"):
-                cdp = context.new_cdp_session(page)
-                net = NetworkLog(cdp)
-                page.goto(site.url, wait_until="load")
-                net.wait(page, wasm_done if label == "first" else (lambda r: True), timeout=25, quiet=1.5)
-                items = []
-                for rid, r in _page_resources(net.records):
-                    body = net.body(rid) if label == "first" else None
-                    items.append({
-                        "url": urlsplit(r["url"]).path, "kind": kind_of(r["url"], r.get("mime")),
-                        "status": r.get("status"), "transferred": r.get("encoded", 0), "body": r.get("decoded", 0),
-                        "content_encoding": r.get("encoding"), "cache_control": r.get("cache_control"),
-                        "from_cache": bool(r.get("from_cache") or r.get("from_disk") or r.get("from_memory")),
-                        "gzip": len(gzip.compress(body, 6)) if body else None,
-                        "raw": len(body) if body else None,
-                    })
-                loads[label] = items
-                cdp.detach()
+            def decoder(page, kind):
+                return lambda _records: page.get_attribute("[data-scanner]", "data-decoder") == kind
+
+            native = fresh_context()
+            page = native.new_page()
+            page.add_init_script(NATIVE_STAND_IN)
+            loads["native"] = _load(native, page, site.url, "native", decoder(page, "native"))
+            native.close()
+            plain = fresh_context()
+            page = plain.new_page()
+            loads["wasm"] = _load(plain, page, site.url, "wasm", wasm_done)
+            loads["repeat"] = _load(plain, page, site.url, "repeat", decoder(page, "wasm"))
+            plain.close()
             raw["loads"] = loads
             raw["outside_requests"] = outside
-            context.close()
         finally:
             browser.close()
 
-    first, nxt = loads["first"], loads["next"]
-    by_kind: dict[str, dict[str, int]] = {}
-    for it in first:
-        k = by_kind.setdefault(it["kind"], {"raw": 0, "transferred": 0, "gzip": 0, "count": 0})
-        k["raw"] += it["raw"] or it["body"]
-        k["transferred"] += it["transferred"]
-        k["gzip"] += it["gzip"] or it["transferred"]
-        k["count"] += 1
-    raw["first_by_kind"] = by_kind
+    raw["by_kind"] = {label: _by_kind(items) for label, items in loads.items()}
     result.raw = raw
-    total_raw = sum(k["raw"] for k in by_kind.values())
-    total_wire = sum(k["transferred"] for k in by_kind.values())
-    total_gzip = sum(k["gzip"] for k in by_kind.values())
-    compressed = [it for it in first if it["content_encoding"]]
-    wasm = [it for it in first if it["kind"] == "wasm"]
-    wasm_gzip = sum(it["gzip"] or 0 for it in wasm)
-    breakdown = ", ".join(f"{k} {v['transferred'] / KB:.0f}" for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1]["transferred"]))
-    served = "served compressed" if compressed else "served uncompressed (no Content-Encoding)"
-    result.add("first load: bytes over the wire", total_wire / KB, "kB", goal=f"< {GOAL_KB} kB compressed",
-               met=total_wire / KB < GOAL_KB,
-               note=f"{len(first)} requests, {served}; kB by kind: {breakdown}")
-    result.add("first load: raw (decoded) bytes", total_raw / KB, "kB")
-    result.add("first load if every response were gzip -6", total_gzip / KB, "kB", goal=f"< {GOAL_KB} kB",
-               met=total_gzip / KB < GOAL_KB,
-               note=f"the zxing wasm alone: {sum(it['raw'] or 0 for it in wasm) / KB:.0f} kB raw, {wasm_gzip / KB:.0f} kB gzip")
-    result.add("first load without the wasm, gzip -6", (total_gzip - wasm_gzip) / KB, "kB", goal=f"< {GOAL_KB} kB",
-               met=(total_gzip - wasm_gzip) / KB < GOAL_KB)
-    next_wire = sum(it["transferred"] for it in nxt)
-    # CDP reports a revalidated response with the cached 200's status: tell it by its size.
-    revalidated = sum(1 for it in nxt if it["status"] == 304 or (
-        not it["from_cache"] and it["body"] and it["transferred"] < min(it["body"], 2000)))
-    cached = sum(1 for it in nxt if it["from_cache"])
-    result.add("next load (cached): bytes over the wire", next_wire / KB, "kB",
-               note=f"{len(nxt)} requests: {revalidated} revalidated (304), {cached} from cache without asking; "
-                    + ", ".join(f"{it['url'].rstrip('/').rsplit('/', 1)[-1]} {it['transferred'] / KB:.0f} kB"
-                                for it in nxt if it["transferred"] > 2000))
+    for label, goal, what in (("native", GOAL_NATIVE_KB, "first load, browser reads QR itself"),
+                              ("wasm", GOAL_WASM_KB, "first load, no native QR detector (wasm)")):
+        items, kinds = loads[label], raw["by_kind"][label]
+        wire = sum(k["transferred"] for k in kinds.values())
+        compressed = sum(1 for it in items if it["content_encoding"])
+        result.add(f"{what}: bytes over the wire", wire / KB, "kB", goal=f"≤ {goal} kB", met=wire / KB <= goal,
+                   note=f"{len(items)} requests, {compressed} compressed; kB by kind: {_breakdown(kinds)}; "
+                        f"raw {sum(k['raw'] for k in kinds.values()) / KB:.0f} kB")
+    repeat = loads["repeat"]
+    wire = sum(it["transferred"] for it in repeat)
+    asked = [it for it in repeat if not it["from_cache"]]
+    result.add("repeat load: bytes over the wire", wire / KB, "kB", goal=f"≤ {GOAL_REPEAT_KB} kB",
+               met=wire / KB <= GOAL_REPEAT_KB,
+               note=f"{len(repeat)} requests, {len(repeat) - len(asked)} from the browser's cache without asking; "
+                    "asked: " + ", ".join(f"{it['url'].rstrip('/').rsplit('/', 1)[-1]} {it['transferred'] / KB:.1f} kB"
+                                          for it in asked))
     if raw["outside_requests"]:
         result.add("requests leaving 127.0.0.1", len(raw["outside_requests"]), "", goal="0", met=False,
                    note=", ".join(raw["outside_requests"][:3]))

@@ -8,13 +8,15 @@ long-lived ``lang`` cookie so a kiosk or tablet keeps it.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from flask import Blueprint, Flask, current_app, has_request_context, redirect, request
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_datetime, get_locale, get_translations
 from flask_babel import gettext as _gettext
 from flask_babel.speaklater import LazyString
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 from .web import safe_next
@@ -83,7 +85,29 @@ def tanggal(value: date | datetime | None, long: bool = True) -> str:
     pattern = "d MMMM y" if long else "d MMM y"
     if isinstance(value, datetime):
         return format_datetime(value, pattern)
-    return format_date(value, pattern)
+    return _date_in(str(get_locale()), value, pattern)
+
+
+@lru_cache(maxsize=4096)
+def _date_in(locale: str, value: date, pattern: str) -> str:
+    """A date (not a moment: no time zone) in ``locale``, formatted once per process."""
+    return babel_format_date(value, pattern, locale=locale)
+
+
+# Template texts, translated once per language and process (the catalog does not change while
+# the app runs): a page's ``{{ _("…") }}`` is then a dictionary look-up, not a trip through
+# flask-babel's request context for every text. Parameters are still escaped by Jinja.
+_template_texts: dict[tuple[str, str], str] = {}
+
+
+@pass_context
+def _template_gettext(context, text: str) -> str:
+    lang = context.get("page_lang") or str(get_locale())
+    key = (lang, text)
+    found = _template_texts.get(key)
+    if found is None:
+        found = _template_texts[key] = _gettext(text)
+    return found
 
 
 def waktu(value: datetime | None) -> str:
@@ -120,3 +144,12 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(tanggal)
     app.add_template_filter(waktu)
     app.add_template_global(lambda: str(get_locale()), "current_lang")
+    app.context_processor(lambda: {"page_lang": str(get_locale())})
+    # flask-babel installed its own callables; this replaces them with the same, but gettext cached.
+    app.jinja_env.install_gettext_callables(
+        gettext=_template_gettext,
+        ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
+    )

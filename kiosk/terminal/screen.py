@@ -270,6 +270,13 @@ def _scan_statement(column: str):
 _SCAN_STATEMENTS = {column: _scan_statement(column) for column in ("id", "fallback_code")}
 
 
+def _rows(statement, params: dict) -> list:
+    """The rows of one read on a pooled connection of its own: the scan needs no ORM session
+    (nothing to track, nothing to flush), and a connection is all the statement needs."""
+    with db.engine.connect() as conn:
+        return conn.execute(statement, params).all()
+
+
 def _periods(rows) -> tuple[Period, ...]:
     """The coverage periods of ``_scan_statement``'s rows (one row per period, or one without)."""
     return tuple(
@@ -289,9 +296,7 @@ def read_scan(raw: str, device) -> ScanLookup:
     if query.column is None:
         return ScanLookup(refusal=query.refusal)
     distribution_id = device.distribution_id if device.mode == "collect" else None
-    rows = db.session.connection().execute(
-        _SCAN_STATEMENTS[query.column], {"key": query.value, "distribution_id": distribution_id}
-    ).all()
+    rows = _rows(_SCAN_STATEMENTS[query.column], {"key": query.value, "distribution_id": distribution_id})
     card = ScannedCard(*rows[0][:4]) if rows else None
     verdict = card_registry.judge(card, query)
     if not verdict.ok:
@@ -332,9 +337,7 @@ def build_result(lookup: ScanLookup | None, device, *, photo_url: Callable, tick
 def read_card(card_id: int) -> ScanLookup | None:
     """The card ``card_id`` with its worker and their coverage periods (``read_scan``'s
     statement, by id; the card is not judged again), or None when there is no such card."""
-    rows = db.session.connection().execute(
-        _SCAN_STATEMENTS["id"], {"key": card_id, "distribution_id": None}
-    ).all()
+    rows = _rows(_SCAN_STATEMENTS["id"], {"key": card_id, "distribution_id": None})
     if not rows:
         return None
     first = rows[0]

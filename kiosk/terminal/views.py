@@ -15,6 +15,7 @@ from flask import (
     abort,
     current_app,
     g,
+    get_template_attribute,
     make_response,
     redirect,
     render_template,
@@ -24,6 +25,7 @@ from flask import (
 from flask_babel import get_locale
 from ..i18n import _l
 from itsdangerous import BadData, URLSafeTimedSerializer
+from markupsafe import Markup
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -39,6 +41,20 @@ PANEL = "scan-result"
 PHOTO_SECONDS = 120
 TICKET_SECONDS = 600
 TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+
+
+_icons: dict[tuple[str, int], Markup] = {}
+
+
+@bp.app_template_global("kiosk_icon")
+def kiosk_icon(name: str, size: int = 96) -> Markup:
+    """The kiosk's icon ``name`` at ``size`` pixels (the macro of terminal/_icons.html), rendered
+    once per process instead of on every answer."""
+    found = _icons.get((name, size))
+    if found is None:
+        # A macro's output is Markup already (autoescaped template): nothing typed is in it.
+        found = _icons[(name, size)] = get_template_attribute("terminal/_icons.html", "icon")(name, size)
+    return found
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
