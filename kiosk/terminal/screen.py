@@ -301,9 +301,15 @@ def read_scan(raw: str, device) -> ScanLookup:
     verdict = card_registry.judge(card, query)
     if not verdict.ok:
         return ScanLookup(refusal=verdict.refusal, card=verdict.card)
+    return _lookup(rows)
+
+
+def _lookup(rows) -> ScanLookup:
+    """What ``_scan_statement``'s rows say about a usable card (one row per coverage period)."""
     first = rows[0]
     return ScanLookup(
-        card=card, worker=ScannedWorker(first[1], first[4], first[5], first[6]), periods=_periods(rows),
+        card=ScannedCard(*first[:4]), worker=ScannedWorker(first[1], first[4], first[5], first[6]),
+        periods=_periods(rows),
         distribution=ScannedDistribution(*first[12:18]) if first[12] is not None else None,
         collection=ScannedCollection(*first[18:25]) if first[18] is not None else None,
         listed=first[25] is not None,
@@ -338,11 +344,7 @@ def read_card(card_id: int) -> ScanLookup | None:
     """The card ``card_id`` with its worker and their coverage periods (``read_scan``'s
     statement, by id; the card is not judged again), or None when there is no such card."""
     rows = _rows(_SCAN_STATEMENTS["id"], {"key": card_id, "distribution_id": None})
-    if not rows:
-        return None
-    first = rows[0]
-    return ScanLookup(card=ScannedCard(*first[:4]), worker=ScannedWorker(first[1], first[4], first[5], first[6]),
-                      periods=_periods(rows))
+    return _lookup(rows) if rows else None
 
 
 def build_claim_result(worker_id: int, card_id: int, device, *, request_id: str, photo_url: Callable) -> Result | None:
