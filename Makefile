@@ -8,6 +8,8 @@ HOST ?= 0.0.0.0
 PORT ?= 5000
 WORKERS ?= 2
 HTTPS ?= 0
+# The LAN certificate lives with the other secrets: KIOSK_SECRETS_DIR, else KIOSK_INSTANCE_PATH.
+TLS_DIR ?= $(or $(KIOSK_SECRETS_DIR),$(KIOSK_INSTANCE_PATH),instance)/tls
 PO := $(wildcard kiosk/translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
@@ -24,9 +26,9 @@ run: install translations static
 	$(FLASK) db upgrade
 	$(FLASK) setup-code
 ifeq ($(HTTPS),1)
-	test -f instance/tls/server.crt || $(FLASK) make-cert
+	test -f "$(TLS_DIR)/server.crt" || $(FLASK) make-cert
 	@echo "Kiosk BPU: https://$$(hostname -I 2>/dev/null | cut -d' ' -f1 || echo localhost):$(PORT)/  (kiosk screen: /kiosk)"
-	KIOSK_PREFER_HTTPS=true KIOSK_CERTFILE=instance/tls/server.crt KIOSK_KEYFILE=instance/tls/server.key \
+	KIOSK_PREFER_HTTPS=true KIOSK_CERTFILE="$(TLS_DIR)/server.crt" KIOSK_KEYFILE="$(TLS_DIR)/server.key" \
 	  $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) wsgi:app
 else
 	@echo "Kiosk BPU: http://$$(hostname -I 2>/dev/null | cut -d' ' -f1 || echo localhost):$(PORT)/  (kiosk screen: /kiosk)"

@@ -22,6 +22,15 @@ loglevel = "info"
 control_socket_disable = True
 
 
+def on_starting(server):
+    """Before serving: refuse a database that is in use with secrets this server does not hold
+    (another server's card keys or secret key), with a message saying what to give it; on a
+    new installation, register this server's secrets. See kiosk/installation.py."""
+    from kiosk.installation import check_before_serving
+
+    check_before_serving()
+
+
 def post_worker_init(worker):
     """Each worker starts the app's background jobs (the daily backup's scheduler; the database
     decides which worker makes each backup). Other apps served with this file have none."""

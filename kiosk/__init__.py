@@ -55,7 +55,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def load_config(app: Flask, test_config: dict | None) -> None:
-    """Layer the configuration and make sure ``instance/`` and the secret key exist."""
+    """Layer the configuration and make sure ``instance/``, the secrets folder and the secret key
+    exist (the secret key is made on first use unless given: see ``kiosk.installation``)."""
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_object(config_module.Defaults)
     app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(
@@ -65,8 +66,11 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     app.config.update(config_module.from_environment(os.environ))
     if test_config:
         app.config.update(config_module.canonical(test_config))
+    secrets_dir = Path(app.config.get("SECRETS_DIR") or app.instance_path).resolve()
+    secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    app.config["SECRETS_DIR"] = str(secrets_dir)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = config_module.secret_key(app.instance_path)
+        app.config["SECRET_KEY"] = config_module.secret_key(secrets_dir)
     app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE"]
     if app.config["PREFER_HTTPS"]:
         app.config["SESSION_COOKIE_SECURE"] = True

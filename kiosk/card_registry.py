@@ -16,20 +16,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+import logging
+import threading
+
 from flask import current_app
-from .i18n import _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from . import settings, tokens
+from . import photos, settings, tokens
 from .audit import record
 from .database import utcnow, write_transaction
 from .extensions import db
-from .models import Card, Staff, Worker
+from .i18n import _l
+from .models import Card, CardKey, Staff, Worker
 from .nik import mask_nik
-from . import photos
 from .tokens import Refusal
+
+log = logging.getLogger(__name__)
+_RING_LOCK = threading.Lock()
 
 _ISSUE_ATTEMPTS = 5
 # Card.id is a 32-bit INTEGER on PostgreSQL; a genuine token can name any 40-bit id, and asking
@@ -66,13 +71,58 @@ class _CardKeyEntity:
     id = None
 
 
+class DatabaseRegistry:
+    """The installation's card keys as the database holds them (table ``card_key``). Written in
+    the current session, so a rotation lands with its audit event or not at all; read on a
+    connection of its own, so the state a process keeps for a few seconds is the latest one and
+    never an older snapshot a long request still looks at."""
+
+    def load(self) -> tokens.RingState:
+        with db.engine.connect() as conn:
+            rows = conn.execute(select(CardKey.id, CardKey.fingerprint, CardKey.retired_at)).all()
+        return tokens.RingState(
+            {row.id: row.fingerprint for row in rows},
+            frozenset(row.id for row in rows if row.retired_at is not None),
+        )
+
+    def add(self, key_id: str, fingerprint: str) -> None:
+        db.session.add(CardKey(id=key_id, fingerprint=fingerprint))
+        db.session.flush()
+
+    def retire(self, key_id: str) -> None:
+        db.session.execute(
+            update(CardKey).where(CardKey.id == key_id, CardKey.retired_at.is_(None)).values(retired_at=utcnow())
+        )
+
+    def writing(self):
+        return write_transaction()
+
+
 def keyring() -> tokens.KeyRing:
-    """The app's card-signing key ring (``instance/card-keys``), opened once per app."""
+    """The app's card-signing key ring, opened once per app: the keys this server holds
+    (``<secrets>/card-keys/``, ``KIOSK_CARD_KEYS``) checked against the database's registry.
+
+    Opening it registers this server's keys on an installation that has none yet. A server
+    lacking keys the installation uses is refused at start (``kiosk.installation``); here its
+    problem is logged, and those keys' cards are refused and not printed. Call it outside a
+    write transaction (it may open one)."""
     ring = current_app.extensions.get("card_keyring")
-    if ring is None:
-        path = current_app.config.get("CARD_KEYS_PATH") or f"{current_app.instance_path}/card-keys"
-        ring = tokens.KeyRing.load_or_create(path)
-        current_app.extensions["card_keyring"] = ring
+    if ring is not None:
+        return ring
+    with _RING_LOCK:
+        ring = current_app.extensions.get("card_keyring")
+        if ring is None:
+            store = tokens.KeyStore(f"{current_app.config['SECRETS_DIR']}/card-keys", current_app.config.get("CARD_KEYS"))
+            ring = tokens.KeyRing(store, DatabaseRegistry())
+            for _attempt in range(2):
+                try:
+                    ring.ensure()
+                except IntegrityError:
+                    continue  # another process registered the first key at the same moment: check it
+                except tokens.KeyRingError as exc:
+                    log.error("card keys: %s", exc)
+                break
+            current_app.extensions["card_keyring"] = ring
     return ring
 
 
@@ -169,6 +219,7 @@ def issue(worker: Worker, *, staff: Staff | None) -> Card:
     """Issue the first card for a worker who has no valid card. Raises ``CardExists`` when the
     worker has one (a second tap lands here, not on a second card). Audited."""
     worker_id = worker.id
+    key_id = keyring().signing_id()
     for _attempt in range(_ISSUE_ATTEMPTS):
         try:
             with write_transaction():
@@ -177,7 +228,7 @@ def issue(worker: Worker, *, staff: Staff | None) -> Card:
                 )
                 if current is not None:
                     raise CardExists(current)
-                card = _new_card(worker_id, staff=staff, replaces=None)
+                card = _new_card(worker_id, key_id, staff=staff, replaces=None)
             return card
         except IntegrityError:
             continue  # a fallback code clash, or a concurrent issue: look again
@@ -189,6 +240,7 @@ def reissue(card: Card, *, staff: Staff | None, reason: str) -> Card:
     the same worker, in one transaction. Raises ``CardNotValid`` if ``card`` is already revoked.
     Audited."""
     card_id, worker_id = card.id, card.worker_id
+    key_id = keyring().signing_id()
     for _attempt in range(_ISSUE_ATTEMPTS):
         try:
             with write_transaction():
@@ -197,7 +249,7 @@ def reissue(card: Card, *, staff: Staff | None, reason: str) -> Card:
                     raise CardNotValid(old)
                 _revoke(old, staff=staff, reason=reason)
                 db.session.flush()  # the partial unique index must see the old card revoked
-                new = _new_card(worker_id, staff=staff, replaces=old.id)
+                new = _new_card(worker_id, key_id, staff=staff, replaces=old.id)
             return new
         except IntegrityError:
             continue
@@ -220,6 +272,7 @@ def issue_many(workers: Iterable[Worker], *, staff: Staff | None) -> list[Card]:
     """Issue a first card to each of ``workers`` that has no valid card, all in one transaction
     (all or none). Workers who have one are skipped. Audited per card."""
     worker_ids = sorted({w.id for w in workers})
+    key_id = keyring().signing_id()
     for _attempt in range(_ISSUE_ATTEMPTS):
         try:
             with write_transaction():
@@ -231,7 +284,7 @@ def issue_many(workers: Iterable[Worker], *, staff: Staff | None) -> list[Card]:
                     )
                 ) if worker_ids else set()
                 cards = [
-                    _new_card(worker_id, staff=staff, replaces=None)
+                    _new_card(worker_id, key_id, staff=staff, replaces=None)
                     for worker_id in worker_ids
                     if worker_id not in having
                 ]
@@ -254,11 +307,11 @@ def _locked_card(card_id: int) -> Card:
     return card
 
 
-def _new_card(worker_id: int, *, staff: Staff | None, replaces: int | None) -> Card:
+def _new_card(worker_id: int, key_id: str, *, staff: Staff | None, replaces: int | None) -> Card:
     card = Card(
         worker_id=worker_id,
         fallback_code=tokens.new_fallback_code(),
-        key_id=keyring().current_id,
+        key_id=key_id,
         issued_by_id=staff.id if staff else None,
     )
     db.session.add(card)
@@ -286,14 +339,21 @@ def _revoke(card: Card, *, staff: Staff | None, reason: str) -> None:
 
 
 def rotate_key(*, staff: Staff | None = None) -> str:
-    """Make a new signing key current; cards already printed keep working. Audited."""
+    """Make a new signing key current (registered for every server; its key file is made in
+    this server's secrets folder); cards already printed keep working. Audited."""
     ring = keyring()
-    with write_transaction():
-        before = ring.current_id
-        key_id = ring.rotate()
-        record("card_key.rotate", _CardKeyEntity(), before={"current": before},
-               after={"current": key_id}, staff=staff)
-    return key_id
+    for _attempt in range(2):
+        try:
+            with write_transaction():
+                ring.forget_cached_state()
+                before = ring.current_id
+                key_id = ring.rotate()
+                record("card_key.rotate", _CardKeyEntity(), before={"current": before},
+                       after={"current": key_id}, staff=staff)
+            return key_id
+        except IntegrityError:
+            ring.forget_cached_state()  # another server rotated at the same moment: next slot
+    raise tokens.KeyRingError("the card key could not be rotated; try again")
 
 
 def cards_signed_with(key_id: str) -> list[Card]:
@@ -316,6 +376,7 @@ def retire_key(key_id: str, *, staff: Staff | None = None) -> list[Card]:
     ring = keyring()
     stopped = cards_signed_with(key_id)
     with write_transaction():
+        ring.forget_cached_state()
         ring.retire(key_id)
         record("card_key.retire", _CardKeyEntity(), after={
             "key_id": key_id, "valid_cards_stopped": len(stopped)}, staff=staff)

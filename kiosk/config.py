@@ -28,6 +28,8 @@ from typing import Mapping
 from flask import Config
 
 PREFIX = "KIOSK_"
+# Read from the environment as text, never as JSON (a secret of digits is not a number).
+TEXT_SETTINGS = frozenset({"SECRET_KEY", "CARD_KEYS", "SECRETS_DIR"})
 log = logging.getLogger("kiosk.config")
 
 
@@ -90,14 +92,19 @@ class Defaults:
     BACKUP_POLL_SECONDS = 300
     DISK_WARN_FREE_PERCENT = 10
 
+    # Secrets: given to every server of an installation alike (docs/operations.md, "Several
+    # servers"). SECRETS_DIR holds secret_key, card-keys/ and tls/; default: the instance folder.
+    SECRETS_DIR = None
+    CARD_KEYS = None  # "A:<64 hex> B:<64 hex>": card keys given here instead of card-keys/ files
+
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
 
 
-def secret_key(instance_path: str | os.PathLike) -> str:
-    """Return the app secret from ``instance/secret_key``, creating it (mode 0600) on first use."""
-    path = Path(instance_path) / "secret_key"
+def secret_key(secrets_dir: str | os.PathLike) -> str:
+    """Return the app secret from ``<secrets>/secret_key``, creating it (mode 0600) on first use."""
+    path = Path(secrets_dir) / "secret_key"
     try:
         return path.read_text().strip()
     except FileNotFoundError:
@@ -144,11 +151,15 @@ def from_environment(environ: os._Environ | dict) -> dict:
     for name, raw in environ.items():
         if not name.startswith(PREFIX) or name == "KIOSK_INSTANCE_PATH":
             continue
+        key = key_for(name, " in the environment")
+        if key in TEXT_SETTINGS:
+            found[key] = raw
+            continue
         try:
             value = json.loads(raw)
         except ValueError:
             value = raw
-        found[key_for(name, " in the environment")] = value
+        found[key] = value
     return found
 
 

@@ -39,6 +39,7 @@ from sqlalchemy.types import TypeDecorator
 from .extensions import db
 
 SQLITE_BUSY_MS = 30_000
+WRITING = "kiosk.write_transaction"  # session.info key: a write transaction is open
 SQLITE_SYNCHRONOUS = "FULL"
 # synchronous_commit values that flush this server's WAL before a commit returns.
 PG_DURABLE_COMMIT = ("on", "local", "remote_write", "remote_apply")
@@ -202,15 +203,28 @@ def write_transaction() -> Iterator:
     On SQLite the write lock is taken when the transaction begins (``BEGIN IMMEDIATE``), so a
     read-then-write block can never deadlock against another writer. Any read transaction the
     request had open is ended first (nothing is pending in it: views write only through here).
+    Inside another ``write_transaction`` it joins that one: the outer block commits or rolls
+    back the whole.
     """
     session = db.session()  # the request's Session behind the scoped proxy
+    if session.info.get(WRITING):
+        yield session
+        return
     if session.in_transaction():
         session.commit()
     with _turn(session):
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        session.info[WRITING] = True
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+        finally:
+            session.info.pop(WRITING, None)
+
+
+def in_write_transaction() -> bool:
+    """True inside ``write_transaction``."""
+    return bool(db.session().info.get(WRITING))

@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
+from .tokens import KeyRingError
 from .web import wants_fragment
 
 MESSAGES = {
@@ -40,6 +41,17 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(400, _l("Formulir kedaluwarsa atau tidak sah. Muat ulang halaman lalu coba lagi."))
+
+    @app.errorhandler(KeyRingError)
+    def card_key_missing(error: KeyRingError):
+        # A server without a card key the installation uses (several servers, secrets not
+        # shared): say so, instead of a 500 on every card picture.
+        db.session.rollback()
+        app.logger.error("card key: %s", error)
+        return render_error(503, _l(
+            "Kartu dengan kunci %(key)s tidak bisa dibuat di server ini: kuncinya tidak ada di sini. "
+            "Buat dari server lain, atau minta petugas TI memberi server ini folder rahasia yang sama "
+            "(docs/operations.md, bagian \"Several servers\").", key=error.key_id or "?"))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -403,6 +403,32 @@ class Device(db.Model):
     distribution: Mapped[Optional[Distribution]] = relationship()
 
 
+class CardKey(db.Model):
+    """A card-signing key of the installation: the key letter in the token, the fingerprint of
+    the key (the key itself stays in the servers' secrets, see ``kiosk.tokens``), when it was
+    made and when it was retired. Every server reads this table, so a key id means one key on
+    every server and a rotation made on one is seen by all. The current key is the newest."""
+
+    __tablename__ = "card_key"
+
+    id: Mapped[str] = mapped_column(String(1), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
+class InstallationSecret(db.Model):
+    """What every server of the installation must agree on, kept as a digest, never the secret:
+    the fingerprint of the app's secret key (``secret_key``), and the hash of the one-time setup
+    code while setup is open (``setup_code``). See ``kiosk.installation``."""
+
+    __tablename__ = "installation_secret"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Photo(db.Model):
     """A stored JPEG (see ``kiosk.photos``): a worker's portrait or a handover photo, kept in the
     database so that every server shows it. Referred to by name from ``Worker.photo`` and

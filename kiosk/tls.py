@@ -1,6 +1,7 @@
 """HTTPS for the office LAN: the kiosk's camera needs a secure context, and
 ``http://192.168.x.y`` is not one. This makes a small certificate authority of the office's own
-(``instance/tls/ca.crt``, installed once on each kiosk tablet) and a server certificate signed by
+(``<secrets>/tls/ca.crt``, installed once on each kiosk tablet; ``<secrets>`` is
+``KIOSK_SECRETS_DIR``, default the instance folder) and a server certificate signed by
 it for this machine's host names and IP addresses (``server.crt`` / ``server.key``, given to
 gunicorn). When the server's address changes, only the server certificate is made again; the
 tablets keep trusting the CA.
@@ -40,20 +41,21 @@ class TlsFiles:
     key: Path
 
 
-def tls_folder(instance_path: str | os.PathLike) -> Path:
-    """``instance/tls/``."""
-    return Path(instance_path) / "tls"
+def tls_folder(secrets_dir: str | os.PathLike) -> Path:
+    """``<secrets>/tls/``: with the other secrets, so several servers can share one office CA
+    (and one certificate naming them all)."""
+    return Path(secrets_dir) / "tls"
 
 
-def files(instance_path: str | os.PathLike) -> TlsFiles:
-    """The file names inside ``instance/tls/`` (whether or not they exist yet)."""
-    folder = tls_folder(instance_path)
+def files(secrets_dir: str | os.PathLike) -> TlsFiles:
+    """The file names inside ``<secrets>/tls/`` (whether or not they exist yet)."""
+    folder = tls_folder(secrets_dir)
     return TlsFiles(folder, folder / "ca.crt", folder / "ca.key", folder / "server.crt", folder / "server.key")
 
 
-def ca_certificate_path(instance_path: str | os.PathLike) -> Path | None:
+def ca_certificate_path(secrets_dir: str | os.PathLike) -> Path | None:
     """The CA certificate to install on the tablets, or ``None`` before ``make-cert`` ran."""
-    path = files(instance_path).ca_cert
+    path = files(secrets_dir).ca_cert
     return path if path.is_file() else None
 
 
@@ -125,7 +127,7 @@ def subject_alt_names(names: list[str], addresses: list[str]) -> str:
 
 
 def make_certificate(
-    instance_path: str | os.PathLike,
+    secrets_dir: str | os.PathLike,
     names: list[str] | None = None,
     addresses: list[str] | None = None,
     *,
@@ -133,7 +135,7 @@ def make_certificate(
 ) -> TlsFiles:
     """Make (or remake) the server certificate for ``names`` and ``addresses`` (default: this
     machine's), signed by the office CA, which is made first if missing (or if ``new_ca``)."""
-    paths = files(instance_path)
+    paths = files(secrets_dir)
     paths.folder.mkdir(parents=True, exist_ok=True)
     os.chmod(paths.folder, 0o700)
     names = names if names is not None else local_names()

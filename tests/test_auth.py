@@ -14,8 +14,10 @@ from kiosk.models import AuditEvent, Staff
 
 
 def setup_code(app) -> str:
-    with open(os.path.join(app.instance_path, "setup-code")) as fh:
-        return fh.read().strip()
+    """A new setup code, as `flask --app kiosk setup-code` prints it."""
+    from kiosk.auth import setup
+
+    return setup.new_code()
 
 
 SETUP_FORM = {"username": "Admin", "full_name": "Ibu Admin", "password": "kuat-sekali-1", "confirm": "kuat-sekali-1"}
@@ -28,12 +30,20 @@ class TestFirstRun:
         assert page.status_code == 200
         assert "kode penyiapan" in page.get_data(as_text=True).lower()
 
-    def test_setup_code_file_is_private(self, app, client):
+    def test_only_the_setup_codes_hash_is_stored_and_in_the_database(self, app, client):
+        from kiosk.auth import setup
+        from kiosk.models import InstallationSecret
+
         client.get("/setup")
-        path = os.path.join(app.instance_path, "setup-code")
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert not setup.code_exists()  # a page view makes none: the console command does
+        code = setup_code(app)
+        digest = db.session.get(InstallationSecret, "setup_code").digest
+        assert setup.normalise(code) not in digest and len(digest) == 64
+        assert not any(name.startswith("setup") for name in os.listdir(app.instance_path))
 
     def test_right_code_creates_admin_and_signs_in(self, app, client):
+        from kiosk.auth import setup
+
         client.get("/setup")
         response = client.post("/setup", data={**SETUP_FORM, "code": setup_code(app).lower().replace("-", " ")})
         assert response.status_code == 302 and response.headers["Location"] == "/"
@@ -41,7 +51,7 @@ class TestFirstRun:
         assert admin.username == "admin" and admin.role == "admin"
         assert admin.password_hash != SETUP_FORM["password"]
         assert client.get("/").status_code == 200
-        assert not os.path.exists(os.path.join(app.instance_path, "setup-code"))
+        assert not setup.code_exists()
         assert db.session.scalar(select(AuditEvent.action)) == "staff.create"
 
     def test_a_taken_username_is_refused_and_the_code_kept(self, app, client):
@@ -69,9 +79,25 @@ class TestFirstRun:
         assert response.status_code == 302 and response.headers["Location"] == "/masuk"
         assert db.session.scalar(select(Staff).where(Staff.username == "kedua")) is None
 
-    def test_cli_prints_setup_code(self, app, runner):
-        result = runner.invoke(args=["setup-code"])
-        assert setup_code(app) in result.output
+    def test_cli_prints_a_new_setup_code_and_the_older_one_stops_working(self, app, client, runner):
+        import re
+
+        first = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", runner.invoke(args=["setup-code"]).output).group(0)
+        second = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", runner.invoke(args=["setup-code"]).output).group(0)
+        assert first != second
+        assert client.post("/setup", data={**SETUP_FORM, "code": first}).status_code == 400
+        assert client.post("/setup", data={**SETUP_FORM, "code": second}).status_code == 302
+
+    def test_the_code_survives_an_admin_that_could_not_be_created(self, app, client):
+        from kiosk.auth import setup
+
+        code = setup_code(app)
+        make_staff(role="petugas", username="admin")  # the name the form asks for is taken
+        refused = client.post("/setup", data={**SETUP_FORM, "code": code})
+        assert refused.status_code == 400 and "sudah dipakai" in refused.get_data(as_text=True)
+        assert setup.code_exists() and not setup.admin_exists()
+        response = client.post("/setup", data={**SETUP_FORM, "username": "kepala", "code": code})
+        assert response.status_code == 302 and setup.admin_exists()
 
 
 class TestSignIn:

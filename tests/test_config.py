@@ -60,7 +60,7 @@ def test_secret_key_created_once_with_mode_0600(tmp_path):
 
 def test_instance_secrets_are_ignored_by_git():
     root = os.path.dirname(os.path.dirname(__file__))
-    names = ["instance/secret_key", "instance/kiosk.sqlite3", "instance/card-keys/1", "instance/setup-code"]
+    names = ["instance/secret_key", "instance/kiosk.sqlite3", "instance/card-keys/1", "instance/tls/ca.key"]
     result = subprocess.run(["git", "-C", root, "check-ignore", *names], capture_output=True, text=True)
     assert result.stdout.split() == names
 

@@ -168,7 +168,7 @@ needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="no o
 def test_make_cert_cli_covers_names_and_addresses(runner, app):
     result = runner.invoke(args=["make-cert", "--name", "kiosk.lan", "--ip", "192.168.1.10"])
     assert result.exit_code == 0, result.output
-    paths = tls.files(app.instance_path)
+    paths = tls.files(app.config["SECRETS_DIR"])
     text = subprocess.run(["openssl", "x509", "-in", str(paths.cert), "-noout", "-text"],
                           capture_output=True, text=True, check=True).stdout
     assert "DNS:kiosk.lan" in text and "IP Address:192.168.1.10" in text

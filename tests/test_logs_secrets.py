@@ -83,10 +83,10 @@ def test_full_run_leaks_no_nik_token_code_or_secret(app, every_log_record):
         return response
 
     # First run: the setup code (mode 0600) makes the first admin.
+    from kiosk.auth import setup
+
     keep(staff_client.get("/setup"))
-    code_file = instance / "setup-code"
-    assert mode_of(code_file) == 0o600
-    setup_code = code_file.read_text().strip()
+    setup_code = setup.new_code()
     response = keep(staff_client.post("/setup", data={
         "code": setup_code, "username": "admin", "full_name": "Admin Dinas",
         "password": "rahasia-123", "confirm": "rahasia-123"}))
@@ -156,7 +156,7 @@ def test_full_run_leaks_no_nik_token_code_or_secret(app, every_log_record):
     assert mode_of(instance / "card-keys") == 0o700
     keys = sorted((instance / "card-keys").glob("*.key"))
     assert keys and all(mode_of(k) == 0o600 for k in keys)
-    assert not code_file.exists()  # consumed
+    assert not setup.code_exists()  # consumed
 
     logs = "\n".join(every_log_record.lines)
     assert "kiosk.request" in logs and "/kiosk/pindai" in logs  # the capture works

@@ -27,7 +27,7 @@ def redis_answers() -> bool:
 
 
 def test_setup_code_guessing_is_throttled_and_the_code_survives(app, client):
-    code = setup.setup_code(app.instance_path)
+    code = setup.new_code()
     for n in range(10):
         response = client.post("/setup", data={"code": f"AAAA-BBBB-{n:04d}", "username": "admin", "full_name": "Admin",
                                                "password": "rahasia-123", "confirm": "rahasia-123"})
@@ -37,7 +37,7 @@ def test_setup_code_guessing_is_throttled_and_the_code_survives(app, client):
     assert response.status_code == 429
     assert "Terlalu banyak percobaan" in response.get_data(as_text=True)
     assert not setup.admin_exists()
-    assert setup.setup_code(app.instance_path) == code  # not consumed by the refused attempt
+    assert setup.code_exists()  # not consumed by the refused attempt
 
 
 def test_pairing_code_guessing_is_throttled(app, client):

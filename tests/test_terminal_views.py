@@ -239,8 +239,8 @@ def test_retired_key_is_refused(kiosk):
     _w, _card, token = carded_worker()
     ring = card_registry.keyring()
     old = ring.current_id
-    ring.rotate()
-    ring.retire(old)
+    card_registry.rotate_key()
+    card_registry.retire_key(old)
     html = text_of(kiosk.post("/kiosk/pindai", data={"code": token}, headers=PANEL))
     assert "Kartu sudah tidak berlaku" in html
 
@@ -445,7 +445,7 @@ def test_certificate_download(client, app):
     assert client.get("/kiosk/sertifikat").status_code == 404
     from kiosk import tls
 
-    paths = tls.files(app.instance_path)
+    paths = tls.files(app.config["SECRETS_DIR"])
     paths.folder.mkdir(parents=True)
     paths.ca_cert.write_text("-----BEGIN CERTIFICATE-----\n")
     response = client.get("/kiosk/sertifikat")

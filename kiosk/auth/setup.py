@@ -1,19 +1,24 @@
 """First run: a one-time setup code, printed on the server console, lets the person installing
-the app create the first admin (as Jenkins and Gitea do). The code lives in ``instance/setup-code``
-(mode 0600) and is consumed atomically (a rename) when used."""
+the app create the first admin (as Jenkins and Gitea do).
+
+Only the code's hash is stored, in the database (``InstallationSecret`` ``setup_code``), so any
+server of the installation accepts it and nobody can read it back: ``flask --app kiosk
+setup-code`` (run by ``make run``) makes a new code each time and prints it; the previous one
+stops working. Using the code deletes its row in the same transaction that creates the admin:
+both land, or neither."""
 
 from __future__ import annotations
 
-import os
+import hashlib
 import secrets
-from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from ..database import write_transaction
 from ..extensions import db
-from ..models import Staff
+from ..models import InstallationSecret, Staff
 
-CODE_FILE = "setup-code"
+CODE_ROW = "setup_code"
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
@@ -22,21 +27,18 @@ def admin_exists() -> bool:
     return db.session.scalar(select(Staff.id).where(Staff.role == "admin").limit(1)) is not None
 
 
-def setup_code(instance_path: str) -> str:
-    """The current setup code, created on first call."""
-    path = Path(instance_path) / CODE_FILE
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
+def new_code() -> str:
+    """A new one-time setup code; the previous one, if any, stops working."""
     code = "-".join("".join(secrets.choice(ALPHABET) for _ in range(4)) for _ in range(3))
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(code + "\n")
+    with write_transaction():
+        db.session.execute(delete(InstallationSecret).where(InstallationSecret.name == CODE_ROW))
+        db.session.add(InstallationSecret(name=CODE_ROW, digest=_digest(code)))
     return code
+
+
+def code_exists() -> bool:
+    """True while a setup code waits to be used."""
+    return db.session.get(InstallationSecret, CODE_ROW) is not None
 
 
 def normalise(code: str) -> str:
@@ -44,30 +46,18 @@ def normalise(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
-def claim_code(instance_path: str, typed: str) -> Path | None:
-    """Consume the code if ``typed`` matches: returns the path of the consumed file (to restore
-    on failure), or None when it does not match or was already used."""
-    path = Path(instance_path) / CODE_FILE
-    try:
-        expected = path.read_text().strip()
-    except FileNotFoundError:
-        return None
-    # As bytes: compare_digest refuses str with non-ASCII characters (a 500 on "¹").
-    if not secrets.compare_digest(normalise(expected).encode(), normalise(typed).encode()):
-        return None
-    consumed = path.with_name(CODE_FILE + ".used")
-    try:
-        os.replace(path, consumed)
-    except FileNotFoundError:  # another request consumed it a moment ago
-        return None
-    return consumed
+def _digest(code: str) -> str:
+    return hashlib.sha256(b"kiosk-bpu setup code:" + normalise(code).encode("utf-8", "replace")).hexdigest()
 
 
-def restore_code(consumed: Path) -> None:
-    """Put a consumed code back (the admin could not be created)."""
-    consumed.rename(consumed.with_name(CODE_FILE))
-
-
-def forget_code(consumed: Path) -> None:
-    """Delete a consumed code for good."""
-    consumed.unlink(missing_ok=True)
+def take_code(typed: str) -> bool:
+    """Use up the setup code if ``typed`` is it, inside the caller's write transaction (it is
+    gone once that commits, and back if it rolls back). False for a wrong or used code."""
+    if not isinstance(typed, str) or len(typed) > 100:
+        return False
+    used = db.session.execute(
+        delete(InstallationSecret).where(
+            InstallationSecret.name == CODE_ROW, InstallationSecret.digest == _digest(typed)
+        )
+    )
+    return used.rowcount == 1

@@ -80,26 +80,24 @@ def first_run():
     if setup.admin_exists():
         flash(_l("Aplikasi sudah disiapkan. Silakan masuk."), "info")
         return redirect(url_for("auth.login"))
-    setup.setup_code(current_app.instance_path)  # made on first use (mode 0600)
     # The code itself never goes to the log (log files outlive the setup); the console of
     # `make run` prints it, as does `flask --app kiosk setup-code`.
-    current_app.logger.warning("Setup is open: run `flask --app kiosk setup-code` to see the one-time setup code")
+    current_app.logger.warning("Setup is open: run `flask --app kiosk setup-code` to get a one-time setup code")
     form = SetupForm()
     if form.validate_on_submit():
-        consumed = setup.claim_code(current_app.instance_path, form.code.data)
-        if consumed is None:
-            form.code.errors.append(_l("Kode penyiapan salah atau sudah dipakai."))
+        staff = None
+        try:
+            with write_transaction():
+                # The code is used up in the admin's own transaction: both land, or neither.
+                if setup.take_code(form.code.data):
+                    staff = accounts.create(form.username.data, form.full_name.data, "admin", form.password.data,
+                                            by=None)
+        except accounts.StaffError as error:
+            form.username.errors.append(error.message)
         else:
-            try:
-                staff = accounts.create(form.username.data, form.full_name.data, "admin", form.password.data, by=None)
-            except accounts.StaffError as error:
-                setup.restore_code(consumed)
-                form.username.errors.append(error.message)
-            except Exception:
-                setup.restore_code(consumed)
-                raise
+            if staff is None:
+                form.code.errors.append(_l("Kode penyiapan salah atau sudah dipakai."))
             else:
-                setup.forget_code(consumed)
                 session.clear()
                 login_user(staff)
                 session[SEEN_KEY] = int(utcnow().timestamp())

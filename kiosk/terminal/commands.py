@@ -14,11 +14,13 @@ from . import bp
 @click.option("--ip", "addresses", multiple=True, help="IP address to include (repeatable; default: this machine's).")
 @click.option("--new-ca", is_flag=True, help="Also make a new office CA (every tablet must then trust it again).")
 def make_cert(names: tuple[str, ...], addresses: tuple[str, ...], new_ca: bool) -> None:
-    """Make the HTTPS certificate for the LAN in instance/tls/ (server.crt, server.key, and the
-    office CA ca.crt to install on the kiosk tablets; see docs/kiosk-setup.md)."""
+    """Make the HTTPS certificate for the LAN in <secrets>/tls/ (server.crt, server.key, and the
+    office CA ca.crt to install on the kiosk tablets; see docs/kiosk-setup.md). <secrets> is
+    KIOSK_SECRETS_DIR, default instance/. With several servers, make one certificate naming
+    them all (--name/--ip for each) in the shared secrets folder."""
     try:
         made = tls.make_certificate(
-            current_app.instance_path,
+            current_app.config["SECRETS_DIR"],
             list(names) or None,
             list(addresses) or None,
             new_ca=new_ca,

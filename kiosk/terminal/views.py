@@ -267,7 +267,7 @@ def certificate():
     trust this server's HTTPS (see docs/kiosk-setup.md)."""
     from ..tls import ca_certificate_path
 
-    path = ca_certificate_path(current_app.instance_path)
+    path = ca_certificate_path(current_app.config["SECRETS_DIR"])
     if path is None:
         abort(404)
     response = make_response(path.read_bytes())

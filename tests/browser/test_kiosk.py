@@ -277,8 +277,8 @@ def test_every_refusal_says_what_to_do(browser_factory, live_server, output_dir)
     _w, _c, old_token = enrolled_worker("Kunci Lama")
     ring = card_registry.keyring()
     old_key = ring.current_id
-    ring.rotate()
-    ring.retire(old_key)
+    card_registry.rotate_key()
+    card_registry.retire_key(old_key)
     scan_by_keyboard(page, old_token)
     page.wait_for_selector("#scan-result[data-state=refused]:has-text('Kartu sudah tidak berlaku')")
     assert not page.errors, page.errors

@@ -187,7 +187,7 @@ def test_current_key_cannot_be_retired(ring):
 
 
 def test_another_process_sees_rotation_and_retirement(ring, token):
-    other = KeyRing(ring.path)  # e.g. a second gunicorn worker
+    other = KeyRing.load_or_create(ring.path)  # e.g. a second gunicorn worker
     assert other.current_id == "A"
     ring.rotate()
     assert tokens.read(tokens.sign(1, ring), other).ok
@@ -234,13 +234,175 @@ def test_keys_never_reach_the_log(tmp_path, caplog):
 
 def test_a_damaged_key_file_stops_the_ring_from_loading(ring):
     (ring.path / "A.key").write_text("not hex")
-    with pytest.raises(KeyRingError):
-        KeyRing(ring.path)
+    with pytest.raises(KeyRingError, match="does not hold"):
+        KeyRing.load_or_create(ring.path)
 
 
 def test_a_damaged_directory_later_does_not_break_reading(ring, token):
     (ring.path / "ring.json").write_text("{broken")
     assert tokens.read(token, ring).ok  # keeps the keys it had
+
+
+# --- keys held by this server, checked against the installation's registry ------------------
+
+
+class MemoryRegistry:
+    """The installation's registry as the database holds it, shared by the rings of several
+    'servers' in one test."""
+
+    def __init__(self):
+        self.fingerprints: dict[str, str] = {}
+        self.retired: set[str] = set()
+        self.loads = 0
+
+    def load(self):
+        self.loads += 1
+        return tokens.RingState(dict(self.fingerprints), frozenset(self.retired))
+
+    def add(self, key_id, fingerprint):
+        assert key_id not in self.fingerprints  # the database's primary key
+        self.fingerprints[key_id] = fingerprint
+
+    def retire(self, key_id):
+        self.retired.add(key_id)
+
+    def writing(self):
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
+def server(tmp_path, registry, name: str, given=None, max_age: float = 0) -> KeyRing:
+    return KeyRing(tokens.KeyStore(tmp_path / name / "card-keys", given), registry, max_age=max_age)
+
+
+def test_first_server_makes_key_a_and_a_second_server_without_it_is_refused(tmp_path):
+    registry = MemoryRegistry()
+    first = server(tmp_path, registry, "a")
+    first.ensure()
+    assert first.current_id == "A" and list(registry.fingerprints) == ["A"]
+    second = server(tmp_path, registry, "b")  # its own empty folder: must not invent another A
+    with pytest.raises(KeyRingError, match="card key A is in use but not on this server"):
+        second.ensure()
+    assert not (tmp_path / "b" / "card-keys" / "A.key").exists()
+    token = tokens.sign(7, first)
+    assert refused(tokens.read(token, second), Refusal.UNKNOWN_KEY)
+    with pytest.raises(KeyRingError, match="not on this server") as missing:
+        tokens.sign(7, second)
+    assert missing.value.key_id == "A"
+
+
+def test_a_server_with_a_different_key_a_is_refused(tmp_path):
+    registry = MemoryRegistry()
+    server(tmp_path, registry, "a").ensure()
+    tokens.KeyStore(tmp_path / "b" / "card-keys").create("A")  # a key A of its own, made elsewhere
+    impostor = server(tmp_path, registry, "b")
+    with pytest.raises(KeyRingError, match="not the key A this installation uses"):
+        impostor.ensure()
+    with pytest.raises(KeyRingError, match="not the key A"):
+        tokens.sign(7, impostor)
+
+
+def test_servers_sharing_a_folder_or_given_keys_agree(tmp_path):
+    registry = MemoryRegistry()
+    first = server(tmp_path, registry, "shared")
+    first.ensure()
+    same_folder = server(tmp_path, registry, "shared")
+    same_folder.ensure()
+    key_a = (tmp_path / "shared" / "card-keys" / "A.key").read_text().strip()
+    given = server(tmp_path, registry, "env-only", given=f"A:{key_a}")
+    given.ensure()
+    token = tokens.sign(99, first)
+    assert tokens.read(token, same_folder).ok and tokens.read(token, given).ok
+    assert tokens.sign(99, given) == token
+
+
+def test_a_rotation_on_one_server_is_seen_by_the_others(tmp_path):
+    registry = MemoryRegistry()
+    first = server(tmp_path, registry, "shared")
+    first.ensure()
+    other = server(tmp_path, registry, "shared", max_age=3600)  # a long cache: only misses reload
+    old_token = tokens.sign(5, other)
+    assert first.rotate() == "B" and first.current_id == "B"
+    new_token = tokens.sign(5, first)
+    assert tokens.read(new_token, other).ok  # a key id not seen yet is looked up at once
+    assert other.current_id == "B"
+    first.retire("A")
+    other.forget_cached_state()
+    assert refused(tokens.read(old_token, other), Refusal.RETIRED_KEY)
+
+
+def test_the_registry_is_read_from_a_cache_not_on_every_scan(tmp_path):
+    registry = MemoryRegistry()
+    ring = server(tmp_path, registry, "a", max_age=3600)
+    ring.ensure()
+    token = tokens.sign(1, ring)
+    before = registry.loads
+    for _ in range(50):
+        assert tokens.read(token, ring).ok
+    assert registry.loads == before
+
+
+def test_a_rotation_on_a_server_without_the_folder_leaves_the_others_short_of_the_key(tmp_path):
+    registry = MemoryRegistry()
+    first, second = server(tmp_path, registry, "a"), server(tmp_path, registry, "b")
+    first.ensure()
+    key_a = (tmp_path / "a" / "card-keys" / "A.key").read_text().strip()
+    (tmp_path / "b" / "card-keys").mkdir(parents=True)
+    (tmp_path / "b" / "card-keys" / "A.key").write_text(key_a)
+    second.ensure()
+    first.rotate()
+    token_b = tokens.sign(3, first)
+    assert refused(tokens.read(token_b, second), Refusal.UNKNOWN_KEY)
+    with pytest.raises(KeyRingError, match="card key B is in use but not on this server"):
+        second.ensure()
+    # Copying the key file over is the fix.
+    (tmp_path / "b" / "card-keys" / "B.key").write_text((tmp_path / "a" / "card-keys" / "B.key").read_text())
+    second.ensure()
+    assert tokens.read(token_b, second).ok
+
+
+def test_a_missing_retired_key_does_not_stop_a_server(tmp_path):
+    registry = MemoryRegistry()
+    first = server(tmp_path, registry, "shared")
+    first.ensure()
+    old_token = tokens.sign(8, first)
+    first.rotate()
+    first.retire("A")
+    (tmp_path / "shared" / "card-keys" / "A.key").unlink()
+    second = server(tmp_path, registry, "shared")
+    second.ensure()
+    assert refused(tokens.read(old_token, second), Refusal.RETIRED_KEY)
+
+
+def test_an_older_ring_in_the_folder_becomes_the_installations(tmp_path):
+    old = KeyRing.load_or_create(tmp_path / "old" / "card-keys")
+    token_a = tokens.sign(11, old)
+    old.rotate()
+    old.retire("A")
+    token_b = tokens.sign(11, old)
+    registry = MemoryRegistry()
+    upgraded = KeyRing(tokens.KeyStore(old.path), registry, max_age=0)
+    upgraded.ensure()
+    assert upgraded.current_id == "B" and upgraded.retired_ids == {"A"}
+    assert set(registry.fingerprints) == {"A", "B"}
+    assert tokens.read(token_b, upgraded).ok
+    assert refused(tokens.read(token_a, upgraded), Refusal.RETIRED_KEY)
+
+
+@pytest.mark.parametrize("given", ["A:xyz", "AB:" + "00" * 32, "A:" + "00" * 31, "a" + "00" * 32, "?:" + "00" * 32])
+def test_badly_given_keys_are_refused_without_echoing_them(given):
+    with pytest.raises(KeyRingError, match="KIOSK_CARD_KEYS") as refused_:
+        tokens.KeyStore("/nonexistent", given)
+    assert "00" * 31 not in str(refused_.value)
+
+
+def test_given_keys_parse_in_every_spelling(tmp_path):
+    a, b = "11" * 32, "22" * 32
+    for given in (f"A:{a} B:{b}", f"A={a},B={b}", f"a:{a}, b:{b}", {"A": a, "B": b}):
+        store = tokens.KeyStore(tmp_path, given)
+        assert store.held() == {"A": bytes.fromhex(a), "B": bytes.fromhex(b)}
+        assert a not in repr(store) and b not in repr(store)
 
 
 def test_the_key_slots_run_out(ring):
