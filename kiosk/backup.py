@@ -1,5 +1,7 @@
-"""Backups: one archive holding a consistent copy of the database and everything in ``instance/``
-the app cannot recreate (photos, card-signing keys, the app secret, the LAN certificate).
+"""Backups: one archive holding a consistent copy of the database (photos included) and the
+secrets the app cannot recreate (card-signing keys, the app secret, the LAN certificate). The
+secrets are taken from and restored into the secrets folder (``KIOSK_SECRETS_DIR``, default
+``instance/``); in the archive they sit under ``instance/`` whichever folder they came from.
 
 The copy is taken while the app keeps serving: SQLite through its online backup API (a snapshot
 of one moment, WAL included), PostgreSQL through ``pg_dump`` (one transaction snapshot).
@@ -54,10 +56,13 @@ from .extensions import db
 from .i18n import _l, waktu
 from .models import ScheduledTask
 
-# What a backup holds besides the database: files and folders of instance/. The one list (the
-# restore checks archives against it too).
+# What a backup holds besides the database: files and folders of the secrets folder. The one
+# list (the restore checks archives against it too).
 FILES = ("secret_key",)
-FOLDERS = ("photos", "card-keys", "tls")
+FOLDERS = ("card-keys", "tls")
+# Archives of versions that kept photos on disk hold instance/photos/: restored into instance/,
+# where the next `flask db upgrade` copies them into the database.
+OLD_FOLDERS = ("photos",)
 DB_SQLITE = "database.sqlite3"
 DB_PG = "database.pgdump"
 KINDS = ("daily", "close", "manual", "upgrade")
@@ -111,14 +116,14 @@ def _schema_revision(engine: str, staging: Path, database_uri: str) -> str | Non
         return None
 
 
-def make_backup(instance_path: str, database_uri: str, target_dir: str, kind: str = "manual") -> Path:
+def make_backup(secrets_dir: str, database_uri: str, target_dir: str, kind: str = "manual") -> Path:
     """Write ``kiosk-backup-<UTC time>-<kind>.tar.gz`` into ``target_dir`` and return its path.
 
     The archive is written under a ``.partial`` name (mode 0600 from the first byte: it holds the
     keys) and renamed when complete, so a half-written backup is never listed."""
     if kind not in KINDS:
         raise ValueError(f"unknown backup kind {kind!r}")
-    instance = Path(instance_path)
+    instance = Path(secrets_dir)
     target = Path(target_dir)
     target.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
@@ -250,7 +255,7 @@ def check_archive(tar: tarfile.TarFile) -> dict:
             raise BackupError(f"refusing archive member outside instance/: {name!r}")
         if not (member.isfile() or member.isdir()):
             raise BackupError(f"refusing archive member that is not a plain file or folder: {name!r}")
-        if parts[0] == "instance" and len(parts) > 1 and parts[1] not in FILES + FOLDERS:
+        if parts[0] == "instance" and len(parts) > 1 and parts[1] not in FILES + FOLDERS + OLD_FOLDERS:
             raise BackupError(f"refusing archive member a backup never holds: {name!r}")
         if name == "manifest.json":
             manifest_member = member
@@ -263,7 +268,8 @@ def check_archive(tar: tarfile.TarFile) -> dict:
     if (not isinstance(manifest, dict) or manifest.get("engine") not in ("sqlite", "postgresql")
             or not isinstance(manifest.get("files"), list) or not isinstance(manifest.get("folders"), list)):
         raise BackupError("malformed manifest")
-    unknown = [n for n in manifest["files"] if n not in FILES] + [n for n in manifest["folders"] if n not in FOLDERS]
+    unknown = [n for n in manifest["files"] if n not in FILES] + [
+        n for n in manifest["folders"] if n not in FOLDERS + OLD_FOLDERS]
     if unknown:
         raise BackupError(f"refusing names a backup never holds: {unknown!r}")
     kinds = {member.name.rstrip("/"): member for member in members}
@@ -298,13 +304,15 @@ def _pg_replace(database_uri: str, dump: Path) -> None:
             raise BackupError(f"{command[0]} failed: {result.stderr.strip()}")
 
 
-def restore_backup(archive: str, instance_path: str, database_uri: str) -> dict:
-    """Put an archive back: the database, then the instance files. Stop the server first.
+def restore_backup(archive: str, instance_path: str, database_uri: str, secrets_dir: str | None = None) -> dict:
+    """Put an archive back: the database, then the secrets (into ``secrets_dir``, default the
+    instance folder). Stop the server first (every server, when several share the database).
 
     Returns the archive's manifest. The database is replaced whole (SQLite: through the backup
     API into the live file; PostgreSQL: see ``_pg_replace``).
     """
     instance = Path(instance_path)
+    secrets = Path(secrets_dir or instance_path)
     url = make_url(database_uri)
     with tempfile.TemporaryDirectory() as tmp, _open_archive(archive) as tar:
         manifest = check_archive(tar)
@@ -319,10 +327,10 @@ def restore_backup(archive: str, instance_path: str, database_uri: str) -> dict:
         else:
             _pg_replace(database_uri, staging / DB_PG)
         for name in manifest["files"]:
-            shutil.copy2(staging / "instance" / name, instance / name)
-            os.chmod(instance / name, 0o600)
+            shutil.copy2(staging / "instance" / name, secrets / name)
+            os.chmod(secrets / name, 0o600)
         for name in manifest["folders"]:
-            destination = instance / name
+            destination = (instance if name in OLD_FOLDERS else secrets) / name
             if destination.exists():
                 shutil.rmtree(destination)
             shutil.copytree(staging / "instance" / name, destination)
@@ -409,7 +417,7 @@ def run(kind: str, *, due_only: bool = False, target: str | os.PathLike | None =
         db.session.remove()  # no read transaction of ours is held open while copying
         folder = Path(target) if target else backup_folder()
         try:
-            path = make_backup(current_app.instance_path, current_app.config["SQLALCHEMY_DATABASE_URI"], folder, kind)
+            path = make_backup(current_app.config["SECRETS_DIR"], current_app.config["SQLALCHEMY_DATABASE_URI"], folder, kind)
         except Exception as error:
             log.error("backup (%s) failed: %s", kind, error)
             _settle(lease, f"{type(error).__name__}: {error}")
@@ -582,7 +590,7 @@ def before_migration(destination) -> Path | None:
         return None
     folder = backup_folder()
     try:
-        path = make_backup(current_app.instance_path, current_app.config["SQLALCHEMY_DATABASE_URI"], folder, "upgrade")
+        path = make_backup(current_app.config["SECRETS_DIR"], current_app.config["SQLALCHEMY_DATABASE_URI"], folder, "upgrade")
     except (OSError, BackupError) as error:
         raise BackupError(f"no backup could be made before migrating, so nothing was migrated: {error}") from error
     prune(folder, int(current_app.config["BACKUP_KEEP"]))

@@ -4,6 +4,9 @@ import os
 import stat
 import tarfile
 import threading
+from pathlib import Path
+
+import pytest
 
 from sqlalchemy import func, select, text
 
@@ -42,12 +45,12 @@ def _counts():
 def test_backup_under_load_and_restore(engine_app, tmp_path):
     app = engine_app
     runner = app.test_cli_runner()
-    make_worker(name="Sebelum Cadangan")
-    photos = os.path.join(app.instance_path, "photos")
-    os.makedirs(photos, exist_ok=True)
-    with open(os.path.join(photos, "a.jpg"), "wb") as fh:
-        fh.write(b"\xff\xd8photo")
-    from kiosk import card_registry
+    from kiosk import card_registry, photos
+    from kiosk.models import Photo
+
+    db.session.add(Photo(name=PHOTO, data=b"\xff\xd8photo"))
+    db.session.commit()
+    make_worker(name="Sebelum Cadangan", photo=PHOTO)
 
     card_registry.keyring()  # make the card keys exist
     db.session.remove()
@@ -67,15 +70,15 @@ def test_backup_under_load_and_restore(engine_app, tmp_path):
     assert stat.S_IMODE(os.stat(archive).st_mode) == 0o600
     with tarfile.open(archive) as tar:
         names = tar.getnames()
-    assert "instance/secret_key" in names and "instance/photos/a.jpg" in names
-    assert any(name.startswith("instance/card-keys/") for name in names)
+    assert "instance/secret_key" in names and "instance/card-keys/A.key" in names
+    assert not any(name.startswith("instance/photos") for name in names)  # photos are in the database
 
     total_after_load = _counts()
     # damage: a row removed, the photo gone
     with db.engine.begin() as conn:
         conn.execute(text("DELETE FROM coverage"))
         conn.execute(text("DELETE FROM worker WHERE name = 'Sebelum Cadangan'"))
-    os.remove(os.path.join(photos, "a.jpg"))
+        conn.execute(text("DELETE FROM photo"))
     db.session.remove()
 
     result = runner.invoke(args=["restore", archive, "--yes"])
@@ -86,11 +89,53 @@ def test_backup_under_load_and_restore(engine_app, tmp_path):
     assert workers == coverages + 1
     assert 20 <= coverages <= total_after_load[1]
     assert db.session.scalar(select(Worker).where(Worker.name == "Sebelum Cadangan")) is not None
-    with open(os.path.join(photos, "a.jpg"), "rb") as fh:
-        assert fh.read() == b"\xff\xd8photo"
+    assert photos.load(PHOTO) == b"\xff\xd8photo"
     if db.engine.dialect.name == "sqlite":
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+
+
+PHOTO = "0123456789abcdef0123456789abcdef.jpg"
+
+
+@pytest.fixture
+def app_config(request, tmp_path):
+    """The secrets in a folder of their own (KIOSK_SECRETS_DIR) for the test that says so."""
+    return {"SECRETS_DIR": str(tmp_path / "secrets")} if "secrets_elsewhere" in request.node.name else {}
+
+
+def test_secrets_elsewhere_are_backed_up_and_restored_there(app, tmp_path):
+    from kiosk import card_registry, tls
+
+    secrets = tmp_path / "secrets"
+    assert app.config["SECRETS_DIR"] == str(secrets)
+    card_registry.keyring()
+    paths = tls.files(secrets)
+    paths.folder.mkdir()
+    paths.ca_key.write_text("office CA key")
+    runner = app.test_cli_runner()
+    archive = runner.invoke(args=["backup", "--to", str(tmp_path / "backups")]).output.strip()
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+    assert {"instance/secret_key", "instance/card-keys/A.key", "instance/tls/ca.key"} <= names
+    key = (secrets / "card-keys" / "A.key").read_text()
+    (secrets / "card-keys" / "A.key").unlink()
+    paths.ca_key.unlink()
+    db.session.remove()
+    assert runner.invoke(args=["restore", archive, "--yes"]).exit_code == 0
+    assert (secrets / "card-keys" / "A.key").read_text() == key and paths.ca_key.read_text() == "office CA key"
+    assert not (Path(app.instance_path) / "card-keys").exists()
+
+
+def test_an_older_archive_with_photos_on_disk_restores_them_for_the_upgrade(app, tmp_path):
+    runner = app.test_cli_runner()
+    archive = runner.invoke(args=["backup", "--to", str(tmp_path)]).output.strip()
+    old = _tampered(tmp_path, archive, "older", lambda ms, mf: (
+        ms + [_file("instance/photos/", kind=tarfile.DIRTYPE), _file(f"instance/photos/{PHOTO}", b"\xff\xd8old")],
+        mf | {"folders": mf["folders"] + ["photos"]}))
+    db.session.remove()
+    assert runner.invoke(args=["restore", old, "--yes"]).exit_code == 0
+    assert (Path(app.instance_path) / "photos" / PHOTO).read_bytes() == b"\xff\xd8old"
 
 
 def test_restore_refuses_other_engine_backup(app, tmp_path):

@@ -64,7 +64,8 @@ def backup_download(name: str):
 @bp.cli.command("backup")
 @click.option("--to", "target", default=None, help="Folder for the archive (default: the backup folder, backups/ beside instance/).")
 def backup(target: str | None) -> None:
-    """Back up the database, photos, card keys, LAN certificate and app secret into one archive (safe while serving)."""
+    """Back up the database (photos included) and the secrets (card keys, LAN certificate, app
+    secret) into one archive (safe while serving)."""
     try:
         archive = backups.run("manual", target=target, lease=False)
     except BackupError as error:
@@ -102,13 +103,15 @@ def service_unit(user: str, host: str, port: int, workers: int, https: bool, out
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def restore(archive: str, yes: bool) -> None:
-    """Put a backup archive back (replaces the database and instance files; stop the server first)."""
+    """Put a backup archive back (replaces the database and the secrets; stop the server first,
+    every server when several share the database)."""
     if not yes:
-        click.confirm("This replaces the current database, photos and keys. Continue?", abort=True)
+        click.confirm("This replaces the current database (photos included) and keys. Continue?", abort=True)
     db.session.remove()
     db.engine.dispose()
     try:
-        manifest = restore_backup(archive, current_app.instance_path, current_app.config["SQLALCHEMY_DATABASE_URI"])
+        manifest = restore_backup(archive, current_app.instance_path, current_app.config["SQLALCHEMY_DATABASE_URI"],
+                                  current_app.config["SECRETS_DIR"])
     except BackupError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"restored {manifest['engine']} backup made at {manifest['made_at']}")
