@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 
 from . import photos, settings, tokens
 from .audit import record
-from .database import utcnow, write_transaction
+from .database import in_write_transaction, utcnow, write_transaction
 from .extensions import db
 from .i18n import _l
 from .models import Card, CardKey, Staff, Worker
@@ -73,13 +73,18 @@ class _CardKeyEntity:
 
 class DatabaseRegistry:
     """The installation's card keys as the database holds them (table ``card_key``). Written in
-    the current session, so a rotation lands with its audit event or not at all; read on a
-    connection of its own, so the state a process keeps for a few seconds is the latest one and
-    never an older snapshot a long request still looks at."""
+    the caller's write transaction when there is one, so a rotation lands with its audit event or
+    not at all. Read there too (it sees its own writes, and holds the write lock on SQLite);
+    otherwise on a connection of its own, so the state a process keeps for a few seconds is the
+    latest and never an older snapshot that a long request's read transaction still looks at."""
 
     def load(self) -> tokens.RingState:
-        with db.engine.connect() as conn:
-            rows = conn.execute(select(CardKey.id, CardKey.fingerprint, CardKey.retired_at)).all()
+        query = select(CardKey.id, CardKey.fingerprint, CardKey.retired_at)
+        if in_write_transaction():
+            rows = db.session.execute(query).all()
+        else:
+            with db.engine.connect() as conn:
+                rows = conn.execute(query).all()
         return tokens.RingState(
             {row.id: row.fingerprint for row in rows},
             frozenset(row.id for row in rows if row.retired_at is not None),
@@ -95,7 +100,7 @@ class DatabaseRegistry:
         )
 
     def writing(self):
-        return write_transaction()
+        return write_transaction()  # joins the caller's, if one is open
 
 
 def keyring() -> tokens.KeyRing:

@@ -287,6 +287,9 @@ class KeyRing:
     it has not seen yet). A key this server lacks, or holds differently from the registry, is
     not used: its tokens are refused as ``UNKNOWN_KEY`` and signing with it raises
     ``KeyRingError``. Key material never appears in ``repr``/``str``, pickles or logs.
+
+    A registry has ``load()`` (a ``RingState``), ``add(key_id, fingerprint)``, ``retire(key_id)``
+    and ``writing()``, the transaction a change runs in.
     """
 
     def __init__(self, store: KeyStore, registry, max_age: float = STATE_MAX_AGE):
@@ -394,7 +397,7 @@ class KeyRing:
         """Register a new key in the next free slot as the current one and return its id; older
         keys still verify. The key is the one this server holds for that slot (given in the
         configuration) or a new key file."""
-        with self._lock:
+        with self._lock, self._registry.writing():
             state = self._registry.load()
             free = [k for k in KEY_IDS if k not in state.fingerprints]
             if not free:
@@ -407,7 +410,7 @@ class KeyRing:
 
     def retire(self, key_id: str) -> None:
         """Refuse tokens signed with ``key_id`` from now on; the current key cannot be retired."""
-        with self._lock:
+        with self._lock, self._registry.writing():
             state = self._registry.load()
             if key_id not in state.fingerprints:
                 raise KeyRingError(f"no card key {key_id!r}", key_id)
