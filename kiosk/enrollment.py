@@ -384,6 +384,12 @@ def _check_place(v: Validation, kec_raw: str, desa_raw: str) -> None:
                     v.error("kecamatan", _l("Isi kecamatan: ada desa \"%(desa)s\" di beberapa kecamatan: %(names)s.",
                                             desa=desa_raw, names=names))
                     return
+            else:
+                v.error("kecamatan", _place_refusal(
+                    anywhere,
+                    _l("Isi kecamatan: desa \"%(desa)s\" tidak ada di Kabupaten Muara Enim.", desa=desa_raw),
+                    _l("Isi kecamatan."), with_kecamatan=True))
+                return
         if not kec_raw:
             v.error("kecamatan", _l("Pilih kecamatan."))
             return

@@ -444,6 +444,38 @@ class Photo(db.Model):
         return f"<Photo {self.name}>"
 
 
+class ImportUpload(db.Model):
+    """A worker list as the clerk uploaded it (CSV/XLSX bytes), kept for a few hours so any
+    server can ask which column is which, preview it again, and give back its refused rows
+    (``kiosk.imports.uploads``). ``refused``: [[line, [reason, ...]], ...] of the last check."""
+
+    __tablename__ = "import_upload"
+    __table_args__ = (Index("ix_import_upload_created_at", "created_at"),)
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # The header row and the field of each column the last preview used.
+    header_line: Mapped[Optional[int]] = mapped_column(Integer)
+    columns: Mapped[Optional[list]] = mapped_column(JSON)
+    refused: Mapped[Optional[list]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ColumnMapping(db.Model):
+    """Which column is which, as a clerk said for a file whose headers the app did not know:
+    remembered by the header row (``signature``, a hash of its normalised texts) for the next
+    file with the same headers. ``columns``: the field key of each column, or null."""
+
+    __tablename__ = "column_mapping"
+
+    signature: Mapped[str] = mapped_column(String(64), primary_key=True)
+    columns: Mapped[list] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+
+
 class AuditEvent(db.Model):
     """Who did what, when, to which record, with the values before and after. Append-only."""
 

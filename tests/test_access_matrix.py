@@ -71,6 +71,8 @@ ROUTES = {
     "workers.import_confirm": "staff",
     "workers.import_cancel": "staff",
     "workers.import_row_different": "staff",
+    "workers.import_columns": "staff",
+    "workers.import_refused": "staff",
     "workers.export": "staff",
     "workers.probable_list": "staff",
     "workers.probable_different": "staff",
@@ -134,6 +136,7 @@ STRING_VALUES = {
     "name": "0123456789abcdef.jpg",
     "field": "nik",
     "token": "0123456789abcdef0123456789abcdef",
+    "upload": "0123456789abcdef0123456789abcdef",
 }
 
 

@@ -84,7 +84,7 @@ def test_semicolon_windows_1252_csv_without_kecamatan_and_income(app):
     # No income column: the base income, said on the row and counted.
     assert rows[2].clean["income"] == 1_000_000 and rows[2].base_income
     assert "penghasilan dasar Rp1.000.000" in text(rows[2].warnings)
-    assert result.counts["base_income"] == 3 and "Penghasilan per Bulan" not in result.missing
+    assert result.counts["base_income"] == 3 and result.missing == []  # no income, no kecamatan: not missing
     # Village names as people write them; the kecamatan from the village.
     assert rows[2].clean["desa_name"] == "Pasar I Muara Enim" and rows[2].clean["kecamatan_code"] == "160302"
     assert "dibaca sebagai Pasar I Muara Enim" in text(rows[2].warnings)
@@ -262,3 +262,144 @@ def test_preview_page_shows_held_rows_and_base_income_and_takes_orang_berbeda(ap
     assert "dicatat sebagai orang berbeda" in after and "Simpan 2 baris" in after
     assert written()[0] == 1  # still only the enrolled worker
     assert staff is not None
+
+
+# ---- columns the app does not know ---------------------------------------------------------------------
+
+def kartu_keluarga_csv(rows: list[list[str]]) -> bytes:
+    """A list copied from a family-card register: column names the app does not know."""
+    header = ["Nomor Urut", "No. Induk", "Nama Anggota", "Kelamin (L/P)", "Lahir Tgl", "Kampung", "Usaha"]
+    return village_csv(rows, header=header)
+
+
+def kk_row(n: int, name: str, birth: date, kampung: str, usaha: str, sex: str = "L") -> list[str]:
+    return [str(n), nik_for(birth, sex, "160302", serial=n), name, sex, birth.strftime("%d/%m/%Y"), kampung, usaha]
+
+
+def upload(client, data: bytes, name: str):
+    return client.post("/pekerja/impor", data={"berkas": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+
+
+MAPPING = {"kolom-1": "nik", "kolom-2": "name", "kolom-3": "sex", "kolom-4": "birth_date", "kolom-5": "desa",
+           "kolom-6": "occupation"}
+
+
+def test_unknown_columns_are_asked_then_remembered_for_the_next_file(app, client, login_as):
+    login_as("petugas")
+    rows = [kk_row(1, "Rahmat", date(1977, 7, 7), "Pasar 2", "Petani"),
+            kk_row(2, "Sari", date(1979, 9, 9), "Pasar 3", "Pedagang", sex="P")]
+    response = upload(client, kartu_keluarga_csv(rows), "kk.csv")
+    assert response.status_code == 303 and "/kolom" in response.headers["Location"]
+    columns_url = response.headers["Location"]
+    page = client.get(columns_url).get_data(as_text=True)
+    assert "Judul kolom berkas ini belum dikenal" in page
+    assert "Nama Anggota" in page and "Rahmat" in page  # the header and samples to choose from
+    assert written() == (0, 0, 0, 0)
+
+    missing = client.post(columns_url, data={"baris": "1", "kolom-2": "name", "kolom-3": "name"})
+    assert missing.status_code == 422
+    text_ = missing.get_data(as_text=True)
+    assert "Pilih kolom mana yang berisi NIK" in text_ and "dipilih untuk lebih dari satu kolom" in text_
+
+    chosen = client.post(columns_url, data={"baris": "1", **MAPPING})
+    assert chosen.status_code == 303 and "/pekerja/impor/" in chosen.headers["Location"]
+    preview = client.get(chosen.headers["Location"]).get_data(as_text=True)
+    assert "Simpan 2 baris" in preview and "Kolom yang tidak dipakai: Nomor Urut" in preview
+    assert written() == (0, 0, 0, 0)
+
+    # The next file with the same header row goes straight to its preview, on any server.
+    second = upload(client, kartu_keluarga_csv([kk_row(3, "Ujang", date(1970, 1, 3), "Pasar 1", "Petani")]), "kk-2.csv")
+    assert second.status_code == 303 and "/kolom" not in second.headers["Location"]
+    assert "Simpan 1 baris" in client.get(second.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_remembered_mapping_lives_in_the_database(app, staff):
+    from kiosk.imports import mappings
+
+    header = ["Nomor Urut", "No. Induk", "Nama Anggota", "Kelamin (L/P)", "Lahir Tgl", "Kampung", "Usaha"]
+    mappings.remember(header, {1: "nik", 2: "name", 3: "sex"}, staff=staff)
+    mappings.remember([h.upper() for h in header], {1: "nik", 2: "name", 4: "birth_date"}, staff=staff)  # same header
+    from kiosk.models import ColumnMapping
+
+    (stored,) = db.session.scalars(select(ColumnMapping)).all()
+    assert stored.columns == [None, "nik", "name", None, "birth_date", None, None] and stored.updated_by_id == staff.id
+    table = [(1, ["DAFTAR"]), (2, ["  nomor urut ", "No Induk", "nama anggota", "kelamin L/P", "lahir tgl", "kampung",
+                                   "usaha"])]
+    assert mappings.remembered(table) == (1, {1: "nik", 2: "name", 4: "birth_date"})
+
+
+def test_the_header_row_can_be_chosen(app, client, login_as):
+    login_as("petugas")
+    data = kartu_keluarga_csv([kk_row(1, "Rahmat", date(1977, 7, 7), "Pasar 2", "Petani")])
+    columns_url = upload(client, data, "kk.csv").headers["Location"]
+    page = client.get(columns_url + "?baris=2").get_data(as_text=True)
+    assert 'value="2" selected' in page
+    assert client.get(columns_url + "?baris=99999999999").status_code == 200
+
+
+def test_someone_elses_or_an_unknown_upload_is_gone(app, client, login_as):
+    from kiosk.imports import uploads
+
+    other = make_staff()
+    kept = uploads.keep(village_csv([villager(1, "Rahmat", date(1977, 7, 7))]), "x.csv", staff=other)
+    login_as("petugas")
+    for url in (f"/pekerja/impor/berkas/{kept}/kolom", f"/pekerja/impor/berkas/{kept}/ditolak.xlsx",
+                "/pekerja/impor/berkas/tidak-ada-sama-sekali-0123/kolom"):
+        response = client.get(url)
+        assert response.status_code == 303 and response.headers["Location"].endswith("/pekerja/impor"), url
+
+
+# ---- the refused rows, to fix and import again ------------------------------------------------------------
+
+def refused_sheet(client, url: str):
+    from openpyxl import load_workbook
+
+    response = client.get(url)
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    ws = load_workbook(io.BytesIO(response.data)).active
+    return [[c.value for c in row] for row in ws.iter_rows()], ws
+
+
+def test_refused_rows_come_back_in_the_files_own_columns_with_alasan(app, client, login_as):
+    login_as("petugas")
+    good = villager(1, "Rahmat", date(1977, 7, 7))
+    bad_date = villager(2, "Sari", date(1979, 9, 9), sex="P")
+    bad_date[5] = "31/02/1979"
+    unknown_desa = villager(3, "Ujang", date(1970, 1, 3), desa="Desa Antah")
+    data = village_csv([good, bad_date, unknown_desa])
+    preview_url = upload(client, data, "desa.csv").headers["Location"]
+    preview = client.get(preview_url).get_data(as_text=True)
+    link = next(part.split('"')[0] for part in preview.split('href="') if "ditolak.xlsx" in part.split('"')[0])
+    assert "Unduh 2 baris yang ditolak" in preview
+    rows, ws = refused_sheet(client, link)
+    assert rows[0] == ["No", "NIK", "Nama", "L/P", "Tempat Lahir", "Tgl Lahir", "Alamat", "Desa", "Pekerjaan", "Alasan"]
+    assert [r[2] for r in rows[1:]] == ["Sari", "Ujang"]
+    assert rows[1][1] == bad_date[1] and ws["B2"].number_format == "@"  # the NIK stays text
+    assert rows[1][5] == "31/02/1979" and "Tanggal lahir tidak dikenali" in rows[1][-1]
+    assert "Desa Antah" in rows[2][-1]
+
+    # Saved: the accepted row is written; the import page offers the refused rows again.
+    done = client.post(preview_url)
+    assert done.status_code == 303 and "ditolak=" in done.headers["Location"]
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Unduh baris yang ditolak (.xlsx)" in page
+    after, _ws = refused_sheet(client, link)
+    assert [r[2] for r in after[1:]] == ["Sari", "Ujang"] and count(Worker) == 1
+
+
+def test_refused_rows_of_an_xlsx_with_a_title_row_keep_its_header_and_types(app, client, login_as):
+    staff = login_as("petugas")
+    ids = [nik_for(date(1980 + n, n, 10 + n), "L", "160307", serial=n) for n in range(1, 3)]
+    data = office_xlsx([
+        [1, int(ids[0]), "Rudi", "L", date(1981, 1, 11), "Lawang Kidul", "Tanjung Enim", "Petani", ""],
+        [2, int(ids[1]), "Joko", "L", date(1982, 2, 12), "Lawang Kidul", "Tanjng Enim", "Sopir", 81234567890],
+    ])
+    preview_url = upload(client, data, "daftar.xlsx").headers["Location"]
+    token = preview_url.rstrip("/").rsplit("/", 1)[1]
+    shown = imports.load(token, staff=staff)
+    rows, ws = refused_sheet(client, f"/pekerja/impor/berkas/{shown.upload}/ditolak.xlsx")
+    assert rows[0][:3] == ["NO", "NIK", "NAMA LENGKAP"] and rows[0][-1] == "Alasan"
+    assert rows[1][:3] == [2, ids[1], "Joko"]  # the NIK number written back as its 16 digits, as text
+    assert rows[1][4].date() == date(1982, 2, 12) and rows[1][8] == "81234567890"
+    assert "Tanjung Enim" in rows[1][-1]
+

@@ -6,6 +6,8 @@ enrolled with that NIK, or is refused and why — writing nothing. The preview w
 (``previews``) until the person confirms; ``commit`` (``writing``) then checks the rows again and
 writes every accepted row in one transaction, all or nothing. ``columns`` names the columns and
 their synonyms; ``export`` writes the template and the filtered list with the same columns.
+``uploads`` keeps the uploaded file (in the database, a few hours) to ask which column is which
+(``mappings``, remembered by header row) and to give back the refused rows as a spreadsheet.
 
 The names below are the package's entry points for the views, the CLI and the tests.
 """
@@ -14,12 +16,13 @@ from .checking import ImportPreview, RowResult, base_income, check_rows, preview
 from .columns import COLUMNS, EXAMPLE_ROW, HEADERS, TEMPLATE_KEYS, column_for
 from .export import export_csv, export_xlsx, template
 from .previews import STORE_HOURS, ImportExpired, discard, load, mark_different, save
-from .reading import MAX_ROWS, ImportFileError, read_table, rows_from_table
+from .reading import MAX_ROWS, ImportFileError, UnknownColumns, read_table, rows_from_table
 from .writing import ImportChanged, ImportOutcome, commit
+from . import mappings, uploads  # noqa: E402 - they use the modules above
 
 __all__ = [
     "COLUMNS", "EXAMPLE_ROW", "HEADERS", "MAX_ROWS", "STORE_HOURS", "TEMPLATE_KEYS", "ImportChanged",
     "ImportExpired", "ImportFileError", "ImportOutcome", "ImportPreview", "RowResult", "base_income", "check_rows",
     "column_for", "commit", "discard", "export_csv", "export_xlsx", "load", "mark_different", "preview", "read_table",
-    "rows_from_table", "save", "template",
+    "rows_from_table", "save", "template", "UnknownColumns",
 ]

@@ -82,6 +82,18 @@ class ImportPreview:
     missing: list[str] = field(default_factory=list)
     filename: str = ""
     token: str | None = None
+    # The stored upload (kiosk.imports.uploads), the header row's line and texts, and the field
+    # of each column (None: not used).
+    upload: str | None = None
+    header_line: int | None = None
+    header: list[str] = field(default_factory=list)
+    fields: list[str | None] = field(default_factory=list)
+
+    @property
+    def unused(self) -> list[str]:
+        """The named columns of the file that no field reads."""
+        return [name for col, name in enumerate(self.header)
+                if name and (col >= len(self.fields) or self.fields[col] is None)]
 
     @property
     def accepted(self) -> int:
@@ -308,13 +320,31 @@ def counts(results: list[RowResult]) -> dict[str, int]:
 
 def preview(file: IO[bytes] | bytes, *, filename: str = "", today: date | None = None) -> ImportPreview:
     """Read a CSV/XLSX file and say, for every row, whether it will be added, update the worker
-    with that NIK, or is refused and why. Writes nothing. Raises ``ImportFileError``."""
-    rows, found = rows_from_table(read_table(file, filename))
-    return preview_of(rows, found, filename, today)
+    with that NIK, or is refused and why. Writes nothing. Raises ``ImportFileError`` (and
+    ``UnknownColumns`` when no header row is known)."""
+    return preview_table(read_table(file, filename), filename=filename, today=today)
+
+
+def preview_table(table, *, filename: str = "", today: date | None = None,
+                  header: tuple[int, dict[int, str]] | None = None) -> ImportPreview:
+    """``preview`` of a table already read; ``header``: (index of the header row, column ->
+    field) as the clerk chose it, else the remembered or known column names."""
+    from .mappings import header_for
+
+    index, columns = header or header_for(table)
+    rows, found = rows_from_table(table, (index, columns))
+    result = preview_of(rows, found, filename, today)
+    line, values = table[index]
+    result.header_line = line
+    result.header = [" ".join(str(v).split()) if v is not None else "" for v in values]
+    result.fields = [columns.get(col) for col in range(max(len(values), max(columns, default=-1) + 1))]
+    return result
 
 
 def preview_of(rows, found, filename, today=None, different=None) -> ImportPreview:
     results = check_rows(rows, today=today, different=different)
-    # A missing income column is not a refusal: every new worker gets the base income.
-    missing = [HEADERS[k] for k in REQUIRED_KEYS if k not in found and k != "income"]
+    # Not refusals: a missing income column (every new worker gets the base income), a missing
+    # kecamatan column beside a desa column (each desa names its kecamatan).
+    optional = {"income"} | ({"kecamatan"} if "desa" in found else set())
+    missing = [HEADERS[k] for k in REQUIRED_KEYS if k not in found and k not in optional]
     return ImportPreview(rows=results, counts=counts(results), columns=found, missing=missing, filename=filename)

@@ -52,6 +52,10 @@ def save(result: ImportPreview, *, staff: Staff | None) -> str:
         "filename": result.filename,
         "columns": result.columns,
         "missing": result.missing,
+        "upload": result.upload,
+        "header_line": result.header_line,
+        "header": result.header,
+        "fields": result.fields,
         "rows": [
             {"line": r.line, "data": r.data, "action": r.action, "reasons": [str(m) for m in r.reasons],
              "warnings": [str(m) for m in r.warnings], "changes": r.changes, "nik": r.nik, "name": r.name,
@@ -108,7 +112,9 @@ def load(token: str, *, staff: Staff | None) -> ImportPreview:
         for r in payload["rows"]
     ]
     return ImportPreview(rows=rows, counts=counts(rows), columns=payload["columns"], missing=payload["missing"],
-                         filename=payload["filename"], token=token)
+                         filename=payload["filename"], token=token, upload=payload.get("upload"),
+                         header_line=payload.get("header_line"), header=payload.get("header", []),
+                         fields=payload.get("fields", []))
 
 
 def mark_different(token: str, line: int, reason: str, *, staff: Staff | None) -> bool:

@@ -34,7 +34,13 @@ class ImportFileError(Exception):
         self.message = message
 
 
-def _read_bytes(file: IO[bytes] | bytes) -> bytes:
+class UnknownColumns(ImportFileError):
+    """No row looks like the header (NIK and name among known column names): the clerk is
+    asked which column is which."""
+
+
+def read_bytes(file: IO[bytes] | bytes) -> bytes:
+    """The file's bytes, refused when too big or empty (``ImportFileError``)."""
     if isinstance(file, (bytes, bytearray)):
         data = bytes(file)
     else:
@@ -58,7 +64,7 @@ def read_table(file: IO[bytes] | bytes, filename: str = "") -> list[tuple[int, l
     """The rows of the first sheet of an XLSX or of a CSV, as (line number, cell values),
     empty rows left out. The type is told by the content, not the file name. Raises
     ``ImportFileError`` with the reason for a file that cannot be read."""
-    data = _read_bytes(file)
+    data = read_bytes(file)
     if data[:4] == b"PK\x03\x04":
         return _read_xlsx(data)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
@@ -438,21 +444,27 @@ def _read_csv(data: bytes) -> list[tuple[int, list[Any]]]:
     return rows
 
 
-def _find_header(rows: list[tuple[int, list[Any]]]) -> tuple[int, dict[int, str]]:
+def find_header(rows: list[tuple[int, list[Any]]]) -> tuple[int, dict[int, str]]:
     """The index (in ``rows``) of the header row and its column -> field map."""
     for index, (_line, values) in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        mapping: dict[int, str] = {}
-        for col, value in enumerate(values):
-            key = column_for(value)
-            if key and key not in mapping.values():
-                mapping[col] = key
+        mapping = header_fields(values)
         keys = set(mapping.values())
         if "nik" in keys and ("name" in keys) and len(keys) >= 3:
             return index, mapping
-    raise ImportFileError(
+    raise UnknownColumns(
         _l("Baris judul kolom tidak ditemukan. Baris judul harus memuat kolom NIK dan Nama Lengkap, "
            "ditambah kolom lain dari templat; unduh templat untuk contohnya.")
     )
+
+
+def header_fields(values: list[Any]) -> dict[int, str]:
+    """column -> field of the known column names in a row (the first column of each field)."""
+    mapping: dict[int, str] = {}
+    for col, value in enumerate(values):
+        key = column_for(value)
+        if key and key not in mapping.values():
+            mapping[col] = key
+    return mapping
 
 
 def _cell_text(key: str, value: Any) -> str:
@@ -512,11 +524,15 @@ def _split_place_and_date(text: str) -> tuple[str, str]:
     return text, ""
 
 
-def rows_from_table(table: list[tuple[int, list[Any]]]) -> tuple[list[tuple[int, dict]], list[str]]:
-    """The data rows under the header as (line, {field: text}), and the fields found."""
+def rows_from_table(
+    table: list[tuple[int, list[Any]]], header: tuple[int, dict[int, str]] | None = None
+) -> tuple[list[tuple[int, dict]], list[str]]:
+    """The data rows under the header as (line, {field: text}), and the fields found. ``header``:
+    (index of the header row in ``table``, column -> field) as the clerk chose it; else the
+    header is found by its column names (``UnknownColumns`` when none is)."""
     if not table:
         raise ImportFileError(_l("Berkas kosong. Pilih berkas Excel (.xlsx) atau CSV yang berisi data pekerja."))
-    index, mapping = _find_header(table)
+    index, mapping = header if header is not None else find_header(table)
     nik_column = next((col for col, key in mapping.items() if key == "nik"), None)
     rows = []
     for line, values in table[index + 1 :]:

@@ -3,7 +3,7 @@ after checking the rows again."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
@@ -35,6 +35,9 @@ class ImportOutcome:
     added: int
     updated: int
     refused: int
+    # [[line, [reason, ...]], ...] of the rows not written, and the upload they came from.
+    refused_rows: list = field(default_factory=list)
+    upload: str | None = None
 
 
 def commit(preview_or_token: ImportPreview | str, *, staff: Staff | None, today: date | None = None) -> ImportOutcome:
@@ -53,7 +56,10 @@ def commit(preview_or_token: ImportPreview | str, *, staff: Staff | None, today:
         with write_transaction():
             fresh = check_rows(rows, today=today, different=different)
             if [(r.line, r.action) for r in fresh] != before:
-                raise ImportChanged(preview_of(rows, shown.columns, shown.filename, today, different))
+                changed = preview_of(rows, shown.columns, shown.filename, today, different)
+                changed.upload, changed.header_line = shown.upload, shown.header_line
+                changed.header, changed.fields = shown.header, shown.fields
+                raise ImportChanged(changed)
             workers = _existing_workers(fresh)
             adding = [r for r in fresh if r.action == "add"]
             added = _insert_new(adding, staff)
@@ -80,7 +86,10 @@ def commit(preview_or_token: ImportPreview | str, *, staff: Staff | None, today:
         raise ImportFileError(_l("Impor dibatalkan, tidak ada yang disimpan: %(why)s", why=exc.message)) from None
     if shown.token:
         discard(shown.token)
-    return ImportOutcome(added=added, updated=updated, refused=len(fresh) - added - updated)
+    from .uploads import refused_of
+
+    return ImportOutcome(added=added, updated=updated, refused=len(fresh) - added - updated,
+                         refused_rows=refused_of(fresh), upload=shown.upload)
 
 
 def _insert_new(rows: list[RowResult], staff: Staff | None) -> int:

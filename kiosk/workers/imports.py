@@ -31,8 +31,16 @@ def _download(data: bytes, fmt: str, filename: str):
 @bp.get("/impor")
 @staff_required
 def import_form():
-    """The import page: upload a CSV/XLSX list, download the template."""
-    return render_template("workers/import.html", error=None)
+    """The import page: upload a CSV/XLSX list, download the template; after an import with
+    refused rows, the link to download them."""
+    refused_upload = None
+    token = request.args.get("ditolak", "")
+    if token:
+        try:
+            refused_upload = imports.uploads.get(token, staff=current_user)
+        except imports.ImportExpired:
+            refused_upload = None
+    return render_template("workers/import.html", error=None, refused_upload=refused_upload)
 
 
 @bp.get("/impor/templat.<fmt>")
@@ -47,16 +55,100 @@ def import_template(fmt: str):
 @bp.post("/impor")
 @staff_required
 def import_upload():
-    """Read the uploaded list and show what importing it would do; nothing is written yet."""
+    """Read the uploaded list and show what importing it would do; nothing is written yet. A
+    file whose column names are not known goes to the page that asks which column is which."""
     upload = request.files.get("berkas")
     if upload is None or not upload.filename:
-        return render_template("workers/import.html", error=_l("Pilih berkas Excel (.xlsx) atau CSV dahulu.")), 422
+        return render_template("workers/import.html", error=_l("Pilih berkas Excel (.xlsx) atau CSV dahulu."),
+                               refused_upload=None), 422
     try:
-        result = imports.preview(upload.stream, filename=upload.filename)
+        kept = imports.uploads.keep(upload.stream, upload.filename, staff=current_user)
     except imports.ImportFileError as exc:
-        return render_template("workers/import.html", error=exc.message), 422
-    token = imports.save(result, staff=current_user)
-    return redirect(url_for("workers.import_preview", token=token), 303)
+        return render_template("workers/import.html", error=exc.message, refused_upload=None), 422
+    try:
+        result = imports.uploads.preview_upload(kept, staff=current_user)
+    except imports.UnknownColumns:
+        flash(_l("Judul kolom berkas ini belum dikenal. Pilih isi setiap kolom; pilihan Anda diingat untuk "
+                 "berkas berikutnya dengan judul kolom yang sama."), "warning")
+        return redirect(url_for("workers.import_columns", upload=kept), 303)
+    except imports.ImportFileError as exc:
+        imports.uploads.forget(kept)
+        return render_template("workers/import.html", error=exc.message, refused_upload=None), 422
+    return redirect(url_for("workers.import_preview", token=result.token), 303)
+
+
+def _columns_context(upload, table, index: int, columns: dict[int, str], problems=()) -> dict:
+    from ..imports.columns import HEADERS
+    from ..imports.mappings import FIELDS
+
+    line, header = table[index]
+    samples = [values for _line, values in table[index + 1 : index + 4]]
+    width = max([len(header)] + [len(values) for values in samples] + [max(columns, default=-1) + 1])
+    return {
+        "upload": upload, "line": line, "problems": problems,
+        "lines": [(row_line, " · ".join(str(v) for v in values if v not in (None, ""))[:80])
+                  for row_line, values in table[:15]],
+        "columns": [
+            {"index": col, "name": header[col] if col < len(header) and header[col] is not None else "",
+             "samples": [values[col] for values in samples if col < len(values) and values[col] not in (None, "")],
+             "field": columns.get(col, "")}
+            for col in range(width)
+        ],
+        "choices": [(key, HEADERS[key]) for key in FIELDS],
+    }
+
+
+@bp.route("/impor/berkas/<upload>/kolom", methods=["GET", "POST"])
+@staff_required
+def import_columns(upload: str):
+    """Say which column of the uploaded file is which (NIK, Nama, …), from the header row;
+    remembered for the next file with the same header row, then the preview."""
+    from ..imports import mappings
+    from ..imports.columns import COLUMNS
+
+    try:
+        kept = imports.uploads.get(upload, staff=current_user)
+        table = imports.read_table(kept.content, kept.filename)
+    except imports.ImportFileError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("workers.import_form"), 303)
+    line_arg = request.values.get("baris", "")
+    index, columns = mappings.guess(table, int(line_arg) if line_arg.isascii() and line_arg.isdigit() and len(line_arg) < 7 else None)
+    if request.method == "GET":
+        return render_template("workers/import_columns.html", **_columns_context(kept, table, index, columns))
+    keys = {key for key, _h, _o in COLUMNS}
+    chosen = {}
+    for name, value in request.form.items():
+        col = name.removeprefix("kolom-")
+        if name.startswith("kolom-") and col.isascii() and col.isdigit() and len(col) < 3 and value in keys:
+            chosen[int(col)] = value
+    problems = mappings.check(chosen)
+    if problems:
+        context = _columns_context(kept, table, index, chosen, problems)
+        return render_template("workers/import_columns.html", **context), 422
+    mappings.remember(table[index][1], chosen, staff=current_user)
+    try:
+        result = imports.uploads.preview_upload(upload, staff=current_user, header=(index, chosen))
+    except imports.ImportFileError as exc:
+        context = _columns_context(kept, table, index, chosen, [exc.message])
+        return render_template("workers/import_columns.html", **context), 422
+    return redirect(url_for("workers.import_preview", token=result.token), 303)
+
+
+@bp.get("/impor/berkas/<upload>/ditolak.xlsx")
+@staff_required
+def import_refused(upload: str):
+    """The refused rows of an uploaded list as XLSX: the file's own columns in their order,
+    with an added "Alasan" column, to fix and import again."""
+    try:
+        kept = imports.uploads.get(upload, staff=current_user)
+        data = imports.uploads.refused_xlsx(kept)
+    except imports.ImportFileError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("workers.import_form"), 303)
+    stem = (kept.filename.rsplit(".", 1)[0] or "impor")
+    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "-" for ch in stem)[:60]
+    return _download(data, "xlsx", f"ditolak-{safe}")
 
 
 def _preview_context(result: imports.ImportPreview) -> dict:
@@ -112,6 +204,9 @@ def import_confirm(token: str):
         return redirect(url_for("workers.import_form"), 303)
     flash(_l("Impor selesai: %(added)s pekerja ditambahkan, %(updated)s diperbarui, %(refused)s baris ditolak "
              "(tidak disimpan).", added=outcome.added, updated=outcome.updated, refused=outcome.refused), "success")
+    if outcome.refused and outcome.upload:
+        imports.uploads.note_refused(outcome.upload, outcome.refused_rows)
+        return redirect(url_for("workers.import_form", ditolak=outcome.upload), 303)
     return redirect(url_for("workers.index"), 303)
 
 
@@ -134,6 +229,8 @@ def import_row_different(token: str, line: int):
         flash(exc.message, "error")
         return redirect(url_for("workers.import_form"), 303)
     if marked:
+        shown = imports.load(token, staff=current_user)
+        imports.uploads.note_refused(shown.upload, imports.uploads.refused_of(shown.rows))
         flash(_l("Baris %(line)s dicatat sebagai orang berbeda; baris itu akan ditambah saat disimpan.", line=line),
               "success")
     return redirect(back, 303)
