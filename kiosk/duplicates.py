@@ -286,6 +286,21 @@ def registry_count() -> int:
     return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
+def of_worker(worker: Worker) -> tuple[list[Probable], list[tuple[Worker, DistinctPair]]]:
+    """For the worker page: the enrolled workers probably the same person as ``worker``, and
+    those staff confirmed are different people (with the decision). Two queries."""
+    values = {"nik": worker.nik, "name": worker.name, "birth_date": worker.birth_date, "desa_code": worker.desa_code}
+    probable = for_worker(values, exclude_id=worker.id)
+    other = aliased(Worker)
+    decided = db.session.execute(
+        select(other, DistinctPair)
+        .join(DistinctPair, or_(and_(DistinctPair.worker_id == worker.id, DistinctPair.other_id == other.id),
+                                and_(DistinctPair.other_id == worker.id, DistinctPair.worker_id == other.id)))
+        .order_by(DistinctPair.decided_at)
+    ).all()
+    return probable, [(w, pair) for w, pair in decided]
+
+
 # ---- "orang berbeda" ----------------------------------------------------------------------------
 
 class ReasonError(ValueError):

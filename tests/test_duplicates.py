@@ -180,3 +180,19 @@ def test_migration_fills_name_keys_of_existing_workers(engine_app):
     upgrade()
     db.session.remove()
     assert db.session.scalar(select(Worker.name_key)) == "sitinurhayati"
+
+
+def test_the_worker_page_shows_probable_and_confirmed_different_workers(engine_app):
+    from factories import make_staff
+
+    client = engine_app.test_client()
+    make_staff(role="admin", username="siti", password="benar-sekali")
+    client.post("/masuk", data={"username": "siti", "password": "benar-sekali"})
+    a, b = enrolled(serial=12), enrolled(serial=13)
+    c = enrolled("Budi Santoso", serial=14)
+    page = client.get(f"/pekerja/{a.id}").get_data(as_text=True)
+    assert "Kemungkinan data ganda" in page and f'href="/pekerja/{b.id}"' in page and f'href="/pekerja/{c.id}"' in page
+    duplicates.confirm_different(a, b, "Kembar <b>dicek</b>", staff=None)
+    page = client.get(f"/pekerja/{a.id}").get_data(as_text=True)
+    assert "Bukan orang yang sama dengan Budi Santoso: Kembar &lt;b&gt;dicek&lt;/b&gt;" in page
+    assert "Kemungkinan data ganda" not in client.get(f"/pekerja/{enrolled('Lain', birth=date(1970, 1, 1)).id}").get_data(as_text=True)

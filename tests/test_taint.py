@@ -80,6 +80,10 @@ NOT_TYPED = {
     "collection.handover_photo": "a random name the server gives a stored photo",
     "claim_request.request_id": "letters, digits, '_' and '-' only",
     "claim_request.outcome": "the server's own outcome names",
+    "column_mapping.signature": "a hash of a header row (kiosk.imports.mappings)",
+    "column_mapping.columns": "field keys from a closed list (kiosk.imports.mappings.FIELDS)",
+    "import_upload.token": "made by the server",
+    "import_upload.columns": "field keys from a closed list (kiosk.imports.mappings.FIELDS)",
 }
 # GET endpoints that answer without a person's text in them.
 NOT_RENDERED = {
@@ -309,9 +313,13 @@ def _ids(app) -> dict[str, list[int]]:
     from kiosk.models import Card, Collection, Device, Distribution, Staff, Worker
 
     db.session.remove()
+    from kiosk.models import ImportUpload
+
     tables = {"worker_id": Worker, "card_id": Card, "distribution_id": Distribution, "staff_id": Staff,
               "device_id": Device, "collection_id": Collection, "first_id": Worker, "second_id": Worker}
-    return {name: list(db.session.scalars(select(model.id).order_by(model.id))) for name, model in tables.items()}
+    ids = {name: list(db.session.scalars(select(model.id).order_by(model.id))) for name, model in tables.items()}
+    ids["upload"] = list(db.session.scalars(select(ImportUpload.token)))  # the uploaded lists (string ids)
+    return ids
 
 
 STRINGS = {"fmt": ["csv", "xlsx", "pdf"], "kind": ["penerima", "belum-menerima"], "lang": ["id"],
@@ -330,7 +338,8 @@ def _urls(app, rule, ids: dict[str, list[int]], limit: int = 60) -> list[str]:
         if isinstance(converter, IntegerConverter):
             choices.append([(name, i) for i in ids.get(name, [])] or [(name, 1)])
         else:
-            options = sorted(converter.items) if hasattr(converter, "items") else STRINGS.get(name, ["x"])
+            options = (sorted(converter.items) if hasattr(converter, "items")
+                       else ids.get(name) or STRINGS.get(name, ["x"]))
             choices.append([(name, v) for v in options])
     adapter = app.url_map.bind("localhost")
     urls = []
@@ -500,8 +509,9 @@ def _import(taint: Taint, role: str) -> None:
             out = io.BytesIO()
             workbook.save(out)
             data = out.getvalue()
+        filename = f"{taint.payload(f'import {fmt} file name')}.{fmt}"
         response, _body = taint.request(role, "POST", "/pekerja/impor", multipart=True,
-                                        data={"berkas": (io.BytesIO(data), f"daftar.{fmt}")}, where=f"import {fmt}")
+                                        data={"berkas": (io.BytesIO(data), filename)}, where=f"import {fmt}")
         assert response.status_code == 303, (fmt, response.status_code, _body[-600:])
         preview = local_path(response.headers["Location"])
         for show in ("semua", "tolak"):

@@ -118,7 +118,12 @@ def worker_context(worker: Worker, **coverage_args) -> dict:
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(100)
     ).all()
+    from .. import duplicates
+
+    probable, different = duplicates.of_worker(worker)
     return coverage_context(worker, **coverage_args) | {
+        "probable": probable,
+        "different": different,
         "kecamatan_name": kecamatan_names().get(worker.kecamatan_code, worker.kecamatan_code),
         "cards": cards,
         "collections": collections,
