@@ -66,16 +66,20 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-@bp.post("/bahasa/<lang>")
-def switch(lang: str):
-    """Switch the interface language and go back to where the person was."""
-    response = redirect(safe_next(request.form.get("next") or request.referrer, "/"))
+def set_language(response, lang: str):
+    """Keep ``lang`` as this browser's language (the ``lang`` cookie) from the next request on."""
     if lang in current_app.config["LANGUAGES"]:
         response.set_cookie(
             LANG_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
             secure=current_app.config["SESSION_COOKIE_SECURE"],
         )
     return response
+
+
+@bp.post("/bahasa/<lang>")
+def switch(lang: str):
+    """Switch the interface language and go back to where the person was."""
+    return set_language(redirect(safe_next(request.form.get("next") or request.referrer, "/")), lang)
 
 
 def tanggal(value: date | datetime | None, long: bool = True) -> str:

@@ -32,6 +32,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -53,6 +54,9 @@ _BASE32 = frozenset(KEY_IDS)
 # other work, so a pasted novel costs nothing.
 _MAX_RAW = 64
 _SCANNER_WHITESPACE = " \t\r\n"
+# The AIM symbology identifier a keyboard-wedge scanner may type before what it read: "]Q1" is
+# a QR code (modifiers 0-6); with Caps Lock on it arrives as "]q1".
+_AIM_QR = re.compile(r"\][Qq][0-6]")
 _KEY_BYTES = 32
 _STATE_FILE = "ring.json"
 # A process re-reads the installation's registry of keys at most this often (seconds): a rotation
@@ -578,12 +582,23 @@ def sign(card_id: int, ring: KeyRing, key_id: str | None = None) -> str:
     return VERSION + key_id + body
 
 
+def scanned_text(raw: str) -> str:
+    """What a scanner typed, as the card holds it: whitespace and the AIM symbology identifier
+    of a QR code (``]Q1``) taken off, and upper case (the token alphabet is upper-case base32;
+    Caps Lock on a keyboard-wedge scanner turns it to lower case). Anything else is kept as it
+    is, to be refused by the check."""
+    text = raw.strip(_SCANNER_WHITESPACE)
+    if _AIM_QR.match(text):
+        text = text[3:].strip(_SCANNER_WHITESPACE)
+    return text.upper() if text.isascii() else text
+
+
 def read(raw: str, ring: KeyRing) -> TokenCheck:
     """Check a scanned token; never raises. ``ok`` means genuine, not that the card is valid:
     the caller still looks the card up and refuses ``UNKNOWN_CARD`` / ``REVOKED``."""
     if not isinstance(raw, str) or len(raw) > _MAX_RAW:
         return TokenCheck(ok=False, reason=Refusal.MALFORMED)
-    token = raw.strip(_SCANNER_WHITESPACE)
+    token = scanned_text(raw)
     if len(token) != TOKEN_LENGTH or not _BASE32.issuperset(token):
         return TokenCheck(ok=False, reason=Refusal.MALFORMED)
     if token[0] != VERSION:

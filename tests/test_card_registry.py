@@ -179,7 +179,7 @@ def test_forged_and_foreign_tokens_are_refused(app):
     flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
     assert card_registry.resolve(flipped).refusal is Refusal.BAD_SIGNATURE
     assert card_registry.resolve("K7" + token[2:]).refusal is Refusal.UNKNOWN_KEY
-    assert card_registry.resolve(token.lower()).refusal is Refusal.MALFORMED
+    assert card_registry.resolve(token.lower()).card.id == card.id  # Caps Lock on a scanner
     assert card_registry.resolve(None).refusal is Refusal.MALFORMED
 
 

@@ -40,6 +40,24 @@ REFUSAL_DETAILS = {
     Refusal.REVOKED: _l("Kartu ini sudah diganti atau dibatalkan. Minta kartu baru kepada petugas."),
 }
 
+# A code typed on the keypad (digits, not a QR token) that is refused: words about the code,
+# never about holding a card still.
+TYPED_TITLES = {
+    Refusal.MALFORMED: _l("Kode salah"),
+    Refusal.UNKNOWN_CARD: _l("Kode tidak terdaftar"),
+}
+TYPED_DETAILS = {
+    Refusal.MALFORMED: _l("Kode salah, periksa lagi angkanya. Kodenya 11 angka di bawah QR pada kartu."),
+    Refusal.UNKNOWN_CARD: _l("Kode ini tidak ada dalam data kami. Periksa lagi angkanya."),
+}
+
+
+def looks_typed(raw: str) -> bool:
+    """True when ``raw`` is a code a person typed (digits and separators), not a scanned token."""
+    raw = (raw or "").strip()
+    return bool(raw) and len(raw) <= 40 and all(ch.isdigit() or ch in " -." for ch in raw)
+
+
 @dataclass
 class CoverageView:
     """The coverage line: status code ("aktif" / "belum_aktif" / "berakhir" / "none")."""
@@ -81,6 +99,7 @@ class Result:
 
     refusal: Refusal | None = None
     too_many: bool = False
+    typed: bool = False
     worker: Worker | None = None
     masked_nik: str = ""
     photo_url: str | None = None
@@ -95,12 +114,16 @@ class Result:
     def title(self):
         if self.too_many:
             return _l("Terlalu banyak percobaan")
+        if self.typed and self.refusal in TYPED_TITLES:
+            return TYPED_TITLES[self.refusal]
         return REFUSAL_TITLES[self.refusal] if self.refusal else None
 
     @property
     def message(self):
         if self.too_many:
             return _l("Tunggu beberapa menit, lalu coba lagi.")
+        if self.typed and self.refusal in TYPED_DETAILS:
+            return TYPED_DETAILS[self.refusal]
         return REFUSAL_DETAILS[self.refusal] if self.refusal else None
 
     @property
@@ -317,12 +340,13 @@ def _lookup(rows) -> ScanLookup:
 
 
 def build_result(lookup: ScanLookup | None, device, *, photo_url: Callable, ticket: Callable,
-                 too_many: bool = False) -> Result:
-    """The result screen for a scan (``read_scan``) on ``device``."""
+                 too_many: bool = False, typed: bool = False) -> Result:
+    """The result screen for a scan (``read_scan``) on ``device``; ``typed`` when the code was
+    typed (a refusal then speaks of the code)."""
     if too_many or lookup is None:
         return Result(too_many=True)
     if not lookup.ok:
-        return Result(refusal=lookup.refusal)
+        return Result(refusal=lookup.refusal, typed=typed)
     worker, card, distribution = lookup.worker, lookup.card, lookup.distribution
     result = Result(
         worker=worker, masked_nik=_mask(worker.nik), photo_url=photo_url(worker),

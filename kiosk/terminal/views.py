@@ -23,17 +23,17 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
-from ..i18n import _l
+from ..i18n import _l, set_language
 from itsdangerous import BadData, URLSafeTimedSerializer
 from markupsafe import Markup
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .. import clock, settings
+from .. import clock, settings, tokens
 from ..extensions import db, htmx, limiter
 from ..web import fragment_or_page, photo_response, wants_fragment
 from . import bp, pairing
-from .screen import build_claim_result, build_result, read_scan
+from .screen import build_claim_result, build_result, looks_typed, read_scan
 
 log = logging.getLogger("kiosk.terminal")
 
@@ -107,10 +107,20 @@ def _pairing_page(code: str = "", error=None, status: int = 200):
 
 @bp.get("/")
 def index():
-    """The kiosk: the welcome screen of a paired device, else the pairing screen."""
+    """The kiosk: the welcome screen of a paired device, else the pairing screen. Back to
+    welcome (``awal``) the screen returns to Bahasa Indonesia, the whole of it: the next person
+    starts in the office's language."""
     if g.device is None:
         return _pairing_page()
     pairing.seen(g.device)
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.args.get("awal") and str(get_locale()) != default:
+        if htmx:
+            response = make_response("", 204)
+            response.headers["HX-Refresh"] = "true"
+        else:
+            response = redirect(url_for("terminal.index"), 303)
+        return set_language(response, default)
     return _panel_or_page(_kiosk_args())
 
 
@@ -121,10 +131,19 @@ def pair_form():
     return _pairing_page(code=code)
 
 
+def _not_a_pairing_scan() -> bool:
+    """A code the pairing screen's camera or scanner read that is no pairing code (a worker's
+    card shown there): ignored, and not counted against the pairing limit."""
+    return bool(request.form.get("scanned")) and pairing.pairing_code_from(request.form.get("code", "")) is None
+
+
 @bp.post("/pasang")
-@limiter.limit("10 per 5 minutes")
+@limiter.limit("10 per 5 minutes", exempt_when=_not_a_pairing_scan)
 def pair():
-    """Pair this browser with a device using its one-time code; sets the credential cookie."""
+    """Pair this browser with a device using its one-time code; sets the credential cookie. A
+    scanned code that is no pairing code changes nothing on the screen (204)."""
+    if _not_a_pairing_scan():
+        return "", 204
     found = pairing.pair(request.form.get("code", ""))
     if found is None:
         return _pairing_page(error=_l("Kode pemasangan salah atau sudah kedaluwarsa. Minta kode baru ke admin."), status=422)
@@ -149,8 +168,8 @@ def _device_key() -> str:
 def _token_shaped() -> bool:
     """A QR token (26 base32 characters) is checked by its signature and cannot be guessed; only
     typed fallback codes count against the per-device limit."""
-    raw = request.form.get("code", "").strip()
-    return len(raw) == 26 and TOKEN_CHARS.issuperset(raw)
+    raw = tokens.scanned_text(request.form.get("code", ""))
+    return len(raw) == tokens.TOKEN_LENGTH and TOKEN_CHARS.issuperset(raw)
 
 
 @limiter.request_filter
@@ -173,7 +192,8 @@ def _scan_refused(_response) -> bool:
 def scan():
     """Read a scanned card or a typed fallback code and show the worker's coverage (and, on a
     collect kiosk, their sembako)."""
-    lookup = read_scan(request.form.get("code", ""), g.device)
+    raw = request.form.get("code", "")
+    lookup = read_scan(raw, g.device)
     if not lookup.ok:
         g.scan_refused = True
         # The reason and the card id only: never the token or code (they would open the card).
@@ -181,7 +201,7 @@ def scan():
             "kiosk refusal device=%s reason=%s card=%s", g.device.id, lookup.refusal.value,
             lookup.card.id if lookup.card is not None else "-",
         )
-    result = build_result(lookup, g.device, photo_url=_photo_url, ticket=_claim_ticket)
+    result = build_result(lookup, g.device, photo_url=_photo_url, ticket=_claim_ticket, typed=looks_typed(raw))
     return _panel_or_page(_kiosk_args(result=result))
 
 

@@ -117,12 +117,25 @@ def test_padded_is_malformed(ring, token, padded):
     assert refused(tokens.read(padded.format(token, token), ring), Refusal.MALFORMED)
 
 
-def test_lower_case_is_malformed(ring, token):
-    assert refused(tokens.read(token.lower(), ring), Refusal.MALFORMED)
+def test_case_does_not_matter(ring, token):
+    """Caps Lock on a keyboard-wedge scanner types the token in lower case: the same card (the
+    signature, not the case, makes a token genuine)."""
+    genuine = tokens.read(token, ring)
+    assert tokens.read(token.lower(), ring) == genuine
     for i, ch in enumerate(token):
         if ch.isalpha():
             one_lower = token[:i] + ch.lower() + token[i + 1:]
-            assert refused(tokens.read(one_lower, ring), Refusal.MALFORMED), i
+            assert tokens.read(one_lower, ring) == genuine, i
+
+
+@pytest.mark.parametrize("prefix", ["]Q0", "]Q1", "]q1", "]Q6", " ]Q3 "])
+def test_aim_qr_prefix_is_taken_off(ring, token, prefix):
+    assert tokens.read(prefix + token, ring) == tokens.read(token, ring)
+
+
+@pytest.mark.parametrize("prefix", ["]Q7", "]C0", "]d2", "]Q", "Q1", "]]Q1"])
+def test_other_prefixes_are_malformed(ring, token, prefix):
+    assert refused(tokens.read(prefix + token, ring), Refusal.MALFORMED)
 
 
 def test_inner_whitespace_and_other_symbols_are_malformed(ring, token):
