@@ -1,7 +1,7 @@
 """The kiosk in a busy hall, as requests: keyboard-wedge scanners (AIM symbology prefixes, Caps
 Lock), typed codes refused in words about the code, the pairing screen ignoring a worker's card,
 and the language going back to Bahasa Indonesia at welcome. (The browser side — dialogs,
-countdowns, offline — is in tests/browser/test_kiosk_hall.py.)"""
+countdowns, offline — is in tests/browser/test_kiosk_never_traps.py.)"""
 
 from __future__ import annotations
 

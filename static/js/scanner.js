@@ -19,6 +19,8 @@
 // Options, read from the root (or the form): data-dedupe-ms (default 4000): the same code seen
 // again within that many ms of its last sighting is not submitted again; data-scan-interval-ms
 // (default 100); data-scanner-keep-focus="false": do not pull the focus back to the input.
+// data-scan-accept on the form: a regular expression a code must match to be sent (others are
+// dropped without a word: the pairing screen ignores a worker's card).
 // Any element (or ancestor) marked data-scanner-keep-focus="false" or data-keypad keeps the
 // focus it was given.
 //
@@ -225,12 +227,24 @@ async function tick(scanner) {
   if (scanner.stream) schedule(scanner);
 }
 
+// data-scan-accept on the form: a pattern a code must match to be sent at all (the pairing
+// screen takes pairing codes only; a worker's card shown to it is ignored, not refused).
+function accepts(scanner, code) {
+  const pattern = scanner.form.getAttribute("data-scan-accept");
+  if (!pattern) return true;
+  try {
+    return new RegExp(pattern).test(code);
+  } catch (err) {
+    return true; // a broken pattern must not stop the scanner; the server still checks
+  }
+}
+
 function seen(scanner, code, source) {
   const now = performance.now();
   const repeat = code === scanner.lastCode && now - scanner.lastSeen < intOption(scanner, "data-dedupe-ms", DEFAULT_DEDUPE_MS);
   scanner.lastCode = code;
   scanner.lastSeen = now;
-  if (repeat) return;
+  if (repeat || !accepts(scanner, code)) return;
   const input = inputOf(scanner);
   if (!input) return;
   input.value = code;
@@ -275,6 +289,16 @@ function onFocusOut(evt) {
   const scanner = scanners.get(target.form);
   if (!scanner) return;
   window.setTimeout(() => refocus(scanner), REFOCUS_DELAY_MS);
+}
+
+// Before htmx sees it (capture): what a USB scanner typed that the form does not accept.
+function onSubmitCapture(evt) {
+  const scanner = scanners.get(evt.target);
+  const input = scanner && inputOf(scanner);
+  if (!input || accepts(scanner, input.value)) return;
+  evt.preventDefault();
+  evt.stopImmediatePropagation();
+  input.value = "";
 }
 
 function onSubmit(evt) {
@@ -332,6 +356,14 @@ export function stop() {
   scanners.forEach((scanner) => stopCamera(scanner));
 }
 
+/** Forget the codes seen lately: a card still before the camera is read (and sent) again. */
+export function forget() {
+  scanners.forEach((scanner) => {
+    scanner.lastCode = "";
+    scanner.lastSeen = -Infinity;
+  });
+}
+
 /** The state of the first bound scanner's camera, for pages and tests. */
 export function cameraState() {
   const first = scanners.values().next().value;
@@ -343,6 +375,7 @@ function listen() {
   if (listening) return;
   listening = true;
   document.addEventListener("focusout", onFocusOut);
+  document.addEventListener("submit", onSubmitCapture, true);
   document.addEventListener("submit", onSubmit);
   // htmx swaps markup in and out: bind what arrived, release what left.
   document.addEventListener("htmx:afterSettle", bind);
@@ -355,4 +388,4 @@ listen();
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", bind, { once: true });
 else bind();
 
-window.KioskScanner = { bind, start, stop, cameraState };
+window.KioskScanner = { bind, start, stop, forget, cameraState };

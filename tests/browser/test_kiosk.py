@@ -248,7 +248,7 @@ REFUSAL_TITLES = {
     "unknown_key": "Kartu tidak sah",
     "bad_signature": "Kartu tidak sah",
     "unknown_card": "Kartu tidak terdaftar",
-    "fallback_unknown": "Kartu tidak terdaftar",
+    "fallback_unknown": "Kode tidak terdaftar",  # typed: words about the code
     "revoked": "Kartu sudah tidak berlaku",
     "retired_key": "Kartu sudah tidak berlaku",
 }
