@@ -115,6 +115,7 @@ ROUTES = {
     "admin.device_new": "admin",
     "admin.device_code": "admin",
     "admin.device_revoke": "admin",
+    "admin.device_edit": "admin",
     "admin.settings": "admin",
     "admin.settings_save": "admin",
     "admin.backups_page": "admin",

@@ -33,6 +33,8 @@ def text_of(response) -> str:
     ("/admin/perangkat/baru", "post"),
     ("/admin/perangkat/1/kode", "post"),
     ("/admin/perangkat/1/cabut", "post"),
+    ("/admin/perangkat/1/ubah", "get"),
+    ("/admin/perangkat/1/ubah", "post"),
 ])
 @pytest.mark.parametrize("role", [None, "petugas"])
 def test_only_admins_manage_devices(client, login_as, path, method, role):
@@ -119,6 +121,53 @@ def test_revoke_ends_the_kiosk_and_is_audited(client, login_as, app):
     client.post(f"/admin/perangkat/{device.id}/kode")
     db.session.refresh(device)
     assert device.pairing_code_hash is None
+
+
+def test_rename_and_change_the_task_without_pairing_again(client, login_as, app):
+    admin = login_as("admin")
+    tahap1 = make_distribution(name="Tahap I")
+    tahap2 = make_distribution(name="Tahap II")
+    device, code = pairing.add_device("Kios aula", "check", None, staff=None)
+    kiosk = app.test_client()
+    kiosk.post("/kiosk/pasang", data={"code": code})
+    credential = db.session.get(Device, device.id).credential_hash
+    before = kiosk.get("/kiosk/ping").headers["X-Kiosk-Device"]
+    assert f'data-device-version="{before}"' in text_of(kiosk.get("/kiosk/"))
+
+    form = text_of(client.get(f"/admin/perangkat/{device.id}/ubah"))
+    assert 'value="Kios aula"' in form and "Printer struk 58 mm" in form
+    changed = client.post(f"/admin/perangkat/{device.id}/ubah", data={
+        "name": "Kios sembako 2", "mode": "collect", "distribution": str(tahap2.id), "slip_paper": "58"})
+    assert changed.status_code == 302
+    row = db.session.get(Device, device.id, populate_existing=True)
+    assert (row.name, row.mode, row.distribution_id, row.slip_paper) == ("Kios sembako 2", "collect", tahap2.id, "58")
+    assert row.credential_hash == credential and row.revoked_at is None  # still paired
+    # The kiosk learns it on its next ping (its screen reloads) and serves the new distribution.
+    after = kiosk.get("/kiosk/ping")
+    assert after.status_code == 204 and after.headers["X-Kiosk-Device"] != before
+    page = text_of(kiosk.get("/kiosk/"))
+    assert "k-mode-collect" in page and f'data-device-version="{after.headers["X-Kiosk-Device"]}"' in page
+    event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "device.update"))
+    assert event.staff_id == admin.id
+    assert event.before == {"name": "Kios aula", "mode": "check", "distribution_id": None, "slip_paper": None}
+    assert event.after == {"name": "Kios sembako 2", "mode": "collect", "distribution_id": tahap2.id, "slip_paper": "58"}
+    listing = text_of(client.get("/admin/perangkat"))
+    assert "Kios sembako 2" in listing and "Mencetak slip 58 mm" in listing and "Tahap II" in listing
+
+    # Back to a check kiosk: no distribution, no slip. A collect kiosk needs a distribution.
+    refused = client.post(f"/admin/perangkat/{device.id}/ubah", data={"name": "X", "mode": "collect", "distribution": "0"})
+    assert refused.status_code == 422 and "Pilih penyaluran" in text_of(refused)
+    client.post(f"/admin/perangkat/{device.id}/ubah", data={"name": "Kios cek", "mode": "check",
+                                                             "distribution": str(tahap1.id), "slip_paper": "80"})
+    row = db.session.get(Device, device.id, populate_existing=True)
+    assert (row.mode, row.distribution_id, row.slip_paper) == ("check", None, None)
+    # A revoked device is not edited.
+    pairing.revoke(row, staff=None)
+    assert client.get(f"/admin/perangkat/{device.id}/ubah").status_code == 302
+    with pytest.raises(ValueError):
+        pairing.update_device(row, "Y", "check", None, staff=None)
+    with pytest.raises(ValueError):
+        pairing.update_device(device, "Y", "check", None, staff=None, slip_paper="57")
 
 
 def test_revoke_needs_the_csrf_token(client, login_as):

@@ -1,5 +1,5 @@
 """Kiosk devices (admin): add a tablet or PC as a kiosk, show its one-time pairing code and QR,
-make a new code, revoke it."""
+rename it or change its task (without pairing it again), make a new code, revoke it."""
 
 from __future__ import annotations
 
@@ -34,6 +34,12 @@ class DeviceForm(FlaskForm):
         default="check",
     )
     distribution = SelectField(_l("Penyaluran yang dilayani"), coerce=int, choices=[], validate_choice=False)
+    slip_paper = RadioField(
+        _l("Slip untuk setiap paket yang diambil"),
+        choices=[SelectChoice("", _l("Tidak mencetak slip")), SelectChoice("58", _l("Printer struk 58 mm")),
+                 SelectChoice("80", _l("Printer struk 80 mm"))],
+        default="",
+    )
 
     def validate_distribution(self, field):
         if self.mode.data != "collect":
@@ -46,9 +52,11 @@ class ActionForm(FlaskForm):
     """A button that only needs its CSRF token."""
 
 
-def _distribution_choices() -> list[SelectChoice]:
+def _distribution_choices(current: int | None = None) -> list[SelectChoice]:
+    """Distributions a device can serve (not closed; and the one it serves now)."""
     rows = db.session.scalars(
-        select(Distribution).where(Distribution.status != "closed").order_by(Distribution.day.desc())
+        select(Distribution).where((Distribution.status != "closed") | (Distribution.id == (current or 0)))
+        .order_by(Distribution.day.desc())
     )
     # SelectChoice, not tuples: tuple choices are deprecated in WTForms 3.3.
     return [SelectChoice(0, _l("— pilih penyaluran —"))] + [
@@ -88,10 +96,33 @@ def device_new():
     form = DeviceForm()
     form.distribution.choices = _distribution_choices()
     if form.validate_on_submit():
-        distribution = db.session.get(Distribution, form.distribution.data) if form.mode.data == "collect" else None
-        device, code = pairing.add_device(form.name.data, form.mode.data, distribution, staff=current_user)
+        device, code = pairing.add_device(*_task_of(form), staff=current_user, slip_paper=form.slip_paper.data or None)
         return _pairing_page(device, code)
-    return render_template("admin/devices_new.html", form=form), (422 if form.errors else 200)
+    return render_template("admin/devices_new.html", form=form, device=None), (422 if form.errors else 200)
+
+
+def _task_of(form: DeviceForm) -> tuple:
+    distribution = db.session.get(Distribution, form.distribution.data) if form.mode.data == "collect" else None
+    return form.name.data, form.mode.data, distribution
+
+
+@bp.route("/perangkat/<int:device_id>/ubah", methods=["GET", "POST"])
+@admin_required
+def device_edit(device_id: int):
+    """Rename a device or change its task, distribution or slip printer without pairing it
+    again; its kiosk takes the change within seconds."""
+    device = db.get_or_404(Device, device_id)
+    if device.revoked_at is not None:
+        flash(_l("Perangkat ini sudah dicabut; tambahkan perangkat baru."), "error")
+        return redirect(url_for("admin.devices"))
+    form = DeviceForm(data={"name": device.name, "mode": device.mode,
+                            "distribution": device.distribution_id or 0, "slip_paper": device.slip_paper or ""})
+    form.distribution.choices = _distribution_choices(device.distribution_id)
+    if form.validate_on_submit():
+        pairing.update_device(device, *_task_of(form), staff=current_user, slip_paper=form.slip_paper.data or None)
+        flash(_l("Perangkat %(name)s diubah. Layar kiosnya ikut berubah dalam beberapa detik.", name=device.name), "success")
+        return redirect(url_for("admin.devices"))
+    return render_template("admin/devices_new.html", form=form, device=device), (422 if form.errors else 200)
 
 
 @bp.post("/perangkat/<int:device_id>/kode")

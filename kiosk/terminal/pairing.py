@@ -37,6 +37,7 @@ COOKIE_MAX_AGE = 5 * 365 * 24 * 3600  # until revoked: a kiosk is set up once
 PAIRING_MINUTES = 15
 PAIRING_DIGITS = 8
 MODES = ("check", "collect")
+SLIP_PAPERS = (None, "58", "80")  # thermal paper width in mm of a collect kiosk that prints slips
 SEEN_EVERY = timedelta(minutes=1)
 DEVICE_CACHE_SECONDS = 2.0
 _DEVICE_CACHE = "kiosk.paired_devices"
@@ -84,31 +85,63 @@ def _set_pairing_code(device: Device, now: datetime) -> str:
     return code
 
 
-def add_device(name: str, mode: str, distribution: Distribution | None, *, staff: Staff | None) -> tuple[Device, str]:
-    """Add a kiosk device and return it with its first pairing code (shown once). Audited."""
+def _task(name: str, mode: str, distribution: Distribution | None, slip_paper: str | None) -> dict:
+    """A device's name and task as columns: a check kiosk serves no distribution, prints nothing."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}")
+    if slip_paper not in SLIP_PAPERS:
+        raise ValueError(f"unknown slip paper {slip_paper!r}")
+    collect = mode == "collect"
+    return {
+        "name": name.strip()[:80], "mode": mode,
+        "distribution_id": distribution.id if (distribution is not None and collect) else None,
+        "slip_paper": slip_paper if collect else None,
+    }
+
+
+def add_device(name: str, mode: str, distribution: Distribution | None, *, staff: Staff | None,
+               slip_paper: str | None = None) -> tuple[Device, str]:
+    """Add a kiosk device and return it with its first pairing code (shown once). Audited."""
+    task = _task(name, mode, distribution, slip_paper)
     for _attempt in range(5):
         try:
             with write_transaction():
-                device = Device(
-                    name=name.strip()[:80],
-                    mode=mode,
-                    distribution_id=distribution.id if (distribution is not None and mode == "collect") else None,
-                    created_by_id=staff.id if staff else None,
-                )
+                device = Device(created_by_id=staff.id if staff else None, **task)
                 code = _set_pairing_code(device, utcnow())
                 db.session.add(device)
                 db.session.flush()
-                record(
-                    "device.add", device,
-                    after={"name": device.name, "mode": mode, "distribution_id": device.distribution_id},
-                    staff=staff,
-                )
+                record("device.add", device, after={k: v for k, v in task.items() if v is not None}, staff=staff)
             return device, code
         except IntegrityError:
             continue  # two live pairing codes collided (1 in 10^8): draw again
     raise RuntimeError("could not add the device")
+
+
+def update_device(device: Device, name: str, mode: str, distribution: Distribution | None, *,
+                  staff: Staff | None, slip_paper: str | None = None) -> Device:
+    """Rename a device or change its task (check / collect, the distribution it serves, the slip
+    it prints) without pairing it again: its kiosk takes the change within seconds (the ping
+    carries ``config_version``). Audited with the values before and after."""
+    task = _task(name, mode, distribution, slip_paper)
+    with write_transaction():
+        row = db.session.get(Device, device.id, populate_existing=True)
+        if row.revoked_at is not None:
+            raise ValueError("device is revoked")
+        before = {k: getattr(row, k) for k in task}
+        changed = {k: v for k, v in task.items() if before[k] != v}
+        for column, value in changed.items():
+            setattr(row, column, value)
+        if changed:
+            record("device.update", row, before={k: before[k] for k in changed}, after=changed, staff=staff)
+    forget_devices()
+    return row
+
+
+def config_version(device: Device | PairedDevice) -> str:
+    """A short fingerprint of what a kiosk screen is built from (name, task, distribution,
+    slip): the screen and each ping carry it, and the kiosk reloads when they differ."""
+    raw = f"{device.name}|{device.mode}|{device.distribution_id}|{device.slip_paper}"
+    return hashlib.blake2s(raw.encode(), digest_size=6).hexdigest()
 
 
 def renew_pairing_code(device: Device, *, staff: Staff | None) -> str:

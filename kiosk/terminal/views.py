@@ -89,6 +89,12 @@ def _panel_or_page(template_args: dict, status: int = 200):
     return fragment_or_page("terminal/kiosk.html", {PANEL: "terminal/_panel.html"}, template_args, status)
 
 
+@bp.context_processor
+def kiosk_helpers() -> dict:
+    """``device_version(device)`` for the kiosk page (compared with each ping's)."""
+    return {"device_version": pairing.config_version}
+
+
 def _kiosk_args(**extra) -> dict:
     args = {
         "device": g.get("device"),
@@ -255,11 +261,14 @@ def ping():
     """Tiny liveness check for the kiosk's reconnect banner: 204 while paired, 401 once the
     device is revoked (the screen then goes back to pairing). The kiosk sends its clock (``t``,
     milliseconds since 1970) for the device list; ``X-Kiosk-Clock: wrong`` tells it to show that
-    the server's clock is not believed (claims are refused meanwhile, see kiosk.clock)."""
+    the server's clock is not believed (claims are refused meanwhile, see kiosk.clock);
+    ``X-Kiosk-Device`` the device's ``config_version`` (renamed, new task: the kiosk reloads)."""
     if g.device is None:
         return "", 401
     pairing.seen(g.device, clock.offset_of(request.args.get("t")))
-    return "", 204, {"X-Kiosk-Clock": "ok" if clock.trusted() else "wrong"}
+    # X-Kiosk-Device: what the screen should be built from; an admin's change reloads it.
+    return "", 204, {"X-Kiosk-Clock": "ok" if clock.trusted() else "wrong",
+                     "X-Kiosk-Device": pairing.config_version(g.device)}
 
 
 @bp.post("/keluar")

@@ -307,7 +307,10 @@
       if (heldScan && window.KioskScanner && window.KioskScanner.forget) window.KioskScanner.forget();
       heldScan = false;
     }
-    if (state === "welcome") idleWelcome();
+    if (state === "welcome") {
+      idleWelcome();
+      reloadIfWelcome();
+    }
   }
 
   // An English welcome left alone goes back to Bahasa Indonesia.
@@ -414,6 +417,15 @@
 
   // ---- reconnecting -------------------------------------------------------------------------
 
+  var reloadAtWelcome = false;
+
+  function reloadIfWelcome() {
+    var panel = panelNow();
+    if (reloadAtWelcome && panel && panel.getAttribute("data-state") === "welcome" && !openDialogs().length) {
+      window.location.replace(HOME);
+    }
+  }
+
   var banner = document.getElementById("offline");
   var clockBanner = document.getElementById("clock-warning");
   var failures = 0;
@@ -441,6 +453,14 @@
         if (response.status === 401 && paired) {
           window.location.replace(HOME); // revoked or unpaired: back to the pairing screen
           return;
+        }
+        // An admin renamed the device or changed its task: the screen is built again, at once
+        // on the welcome screen, else when it is back there.
+        var version = response.headers.get("X-Kiosk-Device");
+        var shown = body.getAttribute("data-device-version");
+        if (version && shown && version !== shown) {
+          reloadAtWelcome = true;
+          reloadIfWelcome();
         }
         if (clockBanner && response.headers.has("X-Kiosk-Clock")) {
           clockBanner.hidden = response.headers.get("X-Kiosk-Clock") !== "wrong";
