@@ -70,6 +70,10 @@ NOT_TYPED = {
     "worker.photo": "a random name the server gives a stored photo",
     "card.fallback_code": "made by the server",
     "card.key_id": "the server's key ids",
+    "card_key.id": "the server's key ids (kiosk.tokens.KeyRing.rotate)",
+    "card_key.fingerprint": "a hash of a key",
+    "installation_secret.name": "the server's own secret names (kiosk.installation)",
+    "installation_secret.digest": "a hash",
     "device.mode": "check or collect (a CHECK constraint)",
     "device.slip_paper": "a choice of paper widths",
     "device.pairing_code_hash": "a hash",
@@ -95,6 +99,7 @@ NOT_RENDERED = {
     "workers.pending_photo": "a JPEG the server re-encoded",
     "distributions.handover_photo": "a JPEG the server re-encoded",
     "auth.first_run": "closed once an admin exists (sends people to sign in)",
+    "admin.backup_download": "a backup archive (the database itself), never a page",
 }
 # Forms the test leaves alone: signing out ends the visitor's session, the language switch and the
 # kiosk's staff exit carry no text that is stored or shown.
