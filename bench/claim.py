@@ -171,7 +171,10 @@ def _http_claims(engine: Engine, plan, seconds: float) -> tuple[dict, object]:
             if state == "collected":  # a new collection, or a double tap's stored answer again
                 outcomes["collected"] += 1
                 return None
-            if state == "result" and sembako_state(body) == "already":
+            # The race's loser (another station, another request id) is told the package is
+            # already claimed: "waiting" while it is not handed over yet (the bench never hands
+            # over), "already" once it is (issue 14's screen; tests/test_scan_path.py).
+            if state == "result" and sembako_state(body) in ("waiting", "already"):
                 outcomes["already"] += 1
                 return None
             outcomes["other"] += 1

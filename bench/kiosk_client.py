@@ -59,7 +59,8 @@ def panel_state(body: bytes) -> str | None:
 
 
 def sembako_state(body: bytes) -> str | None:
-    """The sembako part's data-sembako (available / already / refused), if shown."""
+    """The sembako part's data-sembako (available / collected / waiting / already / refused), if
+    shown. waiting: claimed earlier, not handed over yet; already: handed over."""
     m = _SEMBAKO.search(body)
     return m.group(1).decode() if m else None
 
