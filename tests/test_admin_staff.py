@@ -70,7 +70,7 @@ def test_admin_adds_a_staff_member_who_can_sign_in(client, login_as, app):
     boss = login_as("admin")
     response = client.post("/admin/petugas/baru", data={
         "username": " Dewi.Lestari ", "full_name": "Dewi Lestari", "role": "petugas",
-        "password": "kata-sandi-dewi", "confirm": "kata-sandi-dewi"})
+        "password": "kata-sandi-dewi", "confirm": "kata-sandi-dewi", "admin_password": PASSWORD})
     assert response.status_code == 302
     dewi = db.session.scalar(select(Staff).where(Staff.username == "dewi.lestari"))
     assert dewi is not None and dewi.role == "petugas" and dewi.active
@@ -85,13 +85,13 @@ def test_adding_a_taken_or_invalid_account_rerenders_with_422(client, login_as):
     login_as("admin")
     make_staff(username="budi")
     taken = client.post("/admin/petugas/baru", data={"username": "BUDI", "full_name": "Budi Lain", "role": "petugas",
-                                                     "password": PASSWORD, "confirm": PASSWORD})
+                                                     "password": PASSWORD, "confirm": PASSWORD, "admin_password": PASSWORD})
     assert taken.status_code == 422 and "sudah dipakai" in taken.get_data(as_text=True)
     short = client.post("/admin/petugas/baru", data={"username": "citra", "full_name": "Citra", "role": "petugas",
-                                                     "password": "pendek", "confirm": "pendek"})
+                                                     "password": "pendek", "confirm": "pendek", "admin_password": PASSWORD})
     assert short.status_code == 422 and "minimal 8 karakter" in short.get_data(as_text=True)
     bad_role = client.post("/admin/petugas/baru", data={"username": "dodi", "full_name": "Dodi", "role": "root",
-                                                        "password": PASSWORD, "confirm": PASSWORD})
+                                                        "password": PASSWORD, "confirm": PASSWORD, "admin_password": PASSWORD})
     assert bad_role.status_code == 422
     assert not events("staff.create")
 
@@ -100,7 +100,7 @@ def test_deactivating_ends_the_open_session_and_blocks_sign_in(client, login_as,
     boss = login_as("admin")
     eka = make_staff(username="eka")
     eka_client = signed_in_client(app, "eka")
-    response = client.post(f"/admin/petugas/{eka.id}/status", data={"active": "0"})
+    response = client.post(f"/admin/petugas/{eka.id}/status", data={"active": "0", "admin_password": PASSWORD})
     assert response.status_code == 302
     after = eka_client.get("/")
     assert after.status_code == 302 and "/masuk" in after.headers["Location"]
@@ -108,7 +108,7 @@ def test_deactivating_ends_the_open_session_and_blocks_sign_in(client, login_as,
     (event,) = events("staff.deactivate")
     assert event.staff_id == boss.id and event.after == {"active": False}
 
-    assert client.post(f"/admin/petugas/{eka.id}/status", data={"active": "1"}).status_code == 302
+    assert client.post(f"/admin/petugas/{eka.id}/status", data={"active": "1", "admin_password": PASSWORD}).status_code == 302
     db.session.expire_all()
     assert eka.active and len(events("staff.activate")) == 1
     signed_in_client(app, "eka")
@@ -118,19 +118,19 @@ def test_reset_password_ends_sessions_and_the_new_one_works(client, login_as, ap
     login_as("admin")
     fajar = make_staff(username="fajar")
     fajar_client = signed_in_client(app, "fajar")
-    response = client.post(f"/admin/petugas/{fajar.id}/sandi", data={"password": "sandi-baru-99", "confirm": "sandi-baru-99"})
+    response = client.post(f"/admin/petugas/{fajar.id}/sandi", data={"password": "sandi-baru-99", "confirm": "sandi-baru-99", "admin_password": PASSWORD})
     assert response.status_code == 302
     assert fajar_client.get("/").status_code == 302  # signed out
     assert app.test_client().post("/masuk", data={"username": "fajar", "password": PASSWORD}).status_code == 401
     signed_in_client(app, "fajar", "sandi-baru-99")
     assert len(events("staff.password_reset")) == 1
-    mismatch = client.post(f"/admin/petugas/{fajar.id}/sandi", data={"password": "sandi-baru-11", "confirm": "lain-lain-11"})
+    mismatch = client.post(f"/admin/petugas/{fajar.id}/sandi", data={"password": "sandi-baru-11", "confirm": "lain-lain-11", "admin_password": PASSWORD})
     assert mismatch.status_code == 422 and "tidak sama" in mismatch.get_data(as_text=True)
 
 
 def test_admin_resetting_their_own_password_stays_signed_in(client, login_as):
     me = login_as("admin")
-    assert client.post(f"/admin/petugas/{me.id}/sandi", data={"password": "sandi-admin-2", "confirm": "sandi-admin-2"}).status_code == 302
+    assert client.post(f"/admin/petugas/{me.id}/sandi", data={"password": "sandi-admin-2", "confirm": "sandi-admin-2", "admin_password": PASSWORD}).status_code == 302
     assert client.get("/admin/").status_code == 200
 
 
@@ -139,7 +139,7 @@ def test_change_role_takes_effect_on_the_next_request(client, login_as, app):
     gita = make_staff(username="gita")
     gita_client = signed_in_client(app, "gita")
     assert gita_client.get("/admin/").status_code == 403
-    assert client.post(f"/admin/petugas/{gita.id}/peran", data={"role": "admin"}).status_code == 302
+    assert client.post(f"/admin/petugas/{gita.id}/peran", data={"role": "admin", "admin_password": PASSWORD}).status_code == 302
     assert gita_client.get("/admin/").status_code == 200
     (event,) = events("staff.role")
     assert (event.before, event.after) == ({"role": "petugas"}, {"role": "admin"})
@@ -147,9 +147,9 @@ def test_change_role_takes_effect_on_the_next_request(client, login_as, app):
 
 def test_an_admin_cannot_demote_or_deactivate_themselves(client, login_as):
     me = login_as("admin")
-    demote = client.post(f"/admin/petugas/{me.id}/peran", data={"role": "petugas"})
+    demote = client.post(f"/admin/petugas/{me.id}/peran", data={"role": "petugas", "admin_password": PASSWORD})
     assert demote.status_code == 422 and "peran akun Anda sendiri" in demote.get_data(as_text=True)
-    off = client.post(f"/admin/petugas/{me.id}/status", data={"active": "0"})
+    off = client.post(f"/admin/petugas/{me.id}/status", data={"active": "0", "admin_password": PASSWORD})
     assert off.status_code == 422 and "menonaktifkan akun Anda sendiri" in off.get_data(as_text=True)
     db.session.expire_all()
     assert me.active and me.role == "admin"

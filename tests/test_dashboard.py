@@ -186,8 +186,9 @@ def test_audit_page_filters_and_exports(client, login_as):
     admin = login_as("admin")
     ani = make_staff(username="ani", role="petugas")
     client.post("/admin/petugas/baru", data={"username": "baru1", "full_name": "Baru Satu", "role": "petugas",
-                                             "password": "rahasia-123", "confirm": "rahasia-123"})
-    client.post(f"/admin/petugas/{ani.id}/status", data={"active": "0"})
+                                             "password": "rahasia-123", "confirm": "rahasia-123",
+                                             "admin_password": "rahasia-123"})
+    client.post(f"/admin/petugas/{ani.id}/status", data={"active": "0", "admin_password": "rahasia-123"})
     html = client.get(f"/laporan/audit?petugas={admin.id}&jenis=staff&id={ani.id}").get_data(as_text=True)
     assert "staff.deactivate" in html and "staff.create" not in html
     assert re.search(r"<strong>1</strong>\s*kejadian", html)

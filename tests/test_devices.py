@@ -108,7 +108,7 @@ def test_revoke_ends_the_kiosk_and_is_audited(client, login_as, app):
     device, code = pairing.add_device("Kios", "check", None, staff=None)
     kiosk = app.test_client()
     kiosk.post("/kiosk/pasang", data={"code": code})
-    response = client.post(f"/admin/perangkat/{device.id}/cabut")
+    response = client.post(f"/admin/perangkat/{device.id}/cabut", data={"admin_password": "rahasia-123"})
     assert response.status_code == 302
     assert kiosk.get("/kiosk/ping").status_code == 401
     db.session.refresh(device)
@@ -173,7 +173,7 @@ def test_rename_and_change_the_task_without_pairing_again(client, login_as, app)
 def test_revoke_needs_the_csrf_token(client, login_as):
     login_as("admin")
     device, _code = pairing.add_device("Kios", "check", None, staff=None)
-    client.post(f"/admin/perangkat/{device.id}/cabut", csrf=False)
+    client.post(f"/admin/perangkat/{device.id}/cabut", data={"admin_password": "rahasia-123"}, csrf=False)
     db.session.refresh(device)
     assert device.revoked_at is None
 

@@ -72,7 +72,7 @@ def test_password_reset_by_admin_signs_out_every_browser(app, client, people):
     admin, siti = people
     tablet, phone = _two_browsers_as_siti(app)
     sign_in(client, "admin1")
-    response = client.post(f"/admin/petugas/{siti.id}/sandi", data={"password": "sandi-baru-456", "confirm": "sandi-baru-456"})
+    response = client.post(f"/admin/petugas/{siti.id}/sandi", data={"password": "sandi-baru-456", "confirm": "sandi-baru-456", "admin_password": PASSWORD})
     assert response.status_code == 302
     assert not signed_in(tablet) and not signed_in(phone)
     assert signed_in(client)  # the admin who did it stays signed in
@@ -85,7 +85,7 @@ def test_admin_changing_own_password_ends_own_other_sessions_only(app, people):
     desk, office = app.test_client(), app.test_client()
     sign_in(desk, "admin1")
     sign_in(office, "admin1")
-    response = office.post(f"/admin/petugas/{admin.id}/sandi", data={"password": "sandi-baru-456", "confirm": "sandi-baru-456"})
+    response = office.post(f"/admin/petugas/{admin.id}/sandi", data={"password": "sandi-baru-456", "confirm": "sandi-baru-456", "admin_password": PASSWORD})
     assert response.status_code == 302
     assert signed_in(office)
     assert not signed_in(desk)
@@ -96,14 +96,14 @@ def test_deactivation_by_admin_signs_out_every_browser_and_reactivation_does_not
     tablet, phone = _two_browsers_as_siti(app)
     old_cookie = session_cookie(tablet, app)
     sign_in(client, "admin1")
-    assert client.post(f"/admin/petugas/{siti.id}/status", data={"active": "0"}).status_code == 302
+    assert client.post(f"/admin/petugas/{siti.id}/status", data={"active": "0", "admin_password": PASSWORD}).status_code == 302
     assert not signed_in(tablet) and not signed_in(phone)
     # Refused at sign-in too.
     assert client.post("/keluar").status_code == 302
     assert client.post("/masuk", data={"username": "siti", "password": PASSWORD}).status_code == 401
 
     sign_in(client, "admin1")
-    assert client.post(f"/admin/petugas/{siti.id}/status", data={"active": "1"}).status_code == 302
+    assert client.post(f"/admin/petugas/{siti.id}/status", data={"active": "1", "admin_password": PASSWORD}).status_code == 302
     stale = app.test_client()
     stale.set_cookie(app.config["SESSION_COOKIE_NAME"], old_cookie)
     assert not signed_in(stale)
@@ -115,9 +115,9 @@ def test_role_change_takes_effect_on_the_next_request(app, client, people):
     sign_in(tablet, "siti")
     assert tablet.get("/admin/petugas").status_code == 403
     sign_in(client, "admin1")
-    assert client.post(f"/admin/petugas/{siti.id}/peran", data={"role": "admin"}).status_code == 302
+    assert client.post(f"/admin/petugas/{siti.id}/peran", data={"role": "admin", "admin_password": PASSWORD}).status_code == 302
     assert tablet.get("/admin/petugas").status_code == 200
-    assert client.post(f"/admin/petugas/{siti.id}/peran", data={"role": "petugas"}).status_code == 302
+    assert client.post(f"/admin/petugas/{siti.id}/peran", data={"role": "petugas", "admin_password": PASSWORD}).status_code == 302
     assert tablet.get("/admin/petugas").status_code == 403
 
 

@@ -16,6 +16,7 @@ from wtforms import RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..auth import admin_required
+from ..auth.reauth import admin_password_field
 from ..extensions import db
 from ..models import Device, Distribution
 from ..terminal import pairing
@@ -50,6 +51,12 @@ class DeviceForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that only needs its CSRF token."""
+
+
+class RevokeForm(FlaskForm):
+    """*Cabut*: revoking stops a kiosk in the hall at once, so the admin's own password is asked."""
+
+    admin_password = admin_password_field("device.revoke", "revoke-admin-password")
 
 
 def _distribution_choices(current: int | None = None) -> list[SelectChoice]:
@@ -140,9 +147,14 @@ def device_code(device_id: int):
 @bp.post("/perangkat/<int:device_id>/cabut")
 @admin_required
 def device_revoke(device_id: int):
-    """Revoke a device: the kiosk goes back to the pairing screen at once."""
+    """Revoke a device (with the admin's own password): the kiosk goes back to the pairing screen
+    at once."""
     device = db.get_or_404(Device, device_id)
-    if ActionForm().validate_on_submit():
+    form = RevokeForm()
+    if form.validate_on_submit():
         pairing.revoke(device, staff=current_user)
         flash(_l("Perangkat %(name)s dicabut.", name=device.name), "success")
+    else:
+        for error in form.admin_password.errors:
+            flash(error, "error")
     return redirect(url_for("admin.devices"))

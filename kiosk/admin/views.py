@@ -14,6 +14,7 @@ from wtforms.validators import AnyOf
 from .. import staff as accounts
 from ..auth import admin_required
 from ..auth.forms import NewPasswordMixin, StaffForm
+from ..auth.reauth import admin_password_field
 from ..extensions import db
 from ..models import Staff
 from . import bp
@@ -22,16 +23,24 @@ from . import bp
 ROLE_CHOICES = [SelectChoice("petugas", _l("Petugas")), SelectChoice("admin", _l("Admin"))]
 
 
+# Each form of a dangerous action carries the admin's own password (kiosk.auth.reauth).
 class RoleForm(FlaskForm):
     role = SelectField(_l("Peran"), choices=ROLE_CHOICES)
+    admin_password = admin_password_field("staff.role", "role-admin-password")
 
 
 class ResetPasswordForm(NewPasswordMixin, FlaskForm):
-    pass
+    admin_password = admin_password_field("staff.password_reset", "password-admin-password")
+
+
+class NewStaffForm(StaffForm):
+    # A new account can be an admin: the same weight as making someone one.
+    admin_password = admin_password_field("staff.create", "new-admin-password")
 
 
 class ActiveForm(FlaskForm):
     active = HiddenField(validators=[AnyOf(["0", "1"])])
+    admin_password = admin_password_field("staff.active", "active-admin-password")
 
 
 @bp.get("/")
@@ -53,8 +62,9 @@ def staff_list():
 @bp.route("/petugas/baru", methods=["GET", "POST"])
 @admin_required
 def staff_new():
-    """Add a staff account (admin or petugas) with a first password."""
-    form = StaffForm()
+    """Add a staff account (admin or petugas) with a first password (with the admin's own
+    password)."""
+    form = NewStaffForm()
     if form.validate_on_submit():
         try:
             staff = accounts.create(form.username.data, form.full_name.data, form.role.data, form.password.data,
@@ -67,11 +77,12 @@ def staff_new():
     return render_template("admin/staff_new.html", form=form), (422 if form.errors else 200)
 
 
-def _edit_page(staff: Staff, role_form=None, password_form=None, status=200):
-    role_form = role_form or RoleForm(role=staff.role)
+def _edit_page(staff: Staff, role_form=None, password_form=None, active_form=None, status=200):
+    role_form = role_form or RoleForm(formdata=None, role=staff.role)
     password_form = password_form or ResetPasswordForm(formdata=None)
+    active_form = active_form or ActiveForm(formdata=None)
     return render_template("admin/staff_edit.html", staff=staff, role_form=role_form,
-                           password_form=password_form, active_form=ActiveForm(formdata=None)), status
+                           password_form=password_form, active_form=active_form), status
 
 
 @bp.get("/petugas/<int:staff_id>")
@@ -84,7 +95,7 @@ def staff_edit(staff_id: int):
 @bp.post("/petugas/<int:staff_id>/peran")
 @admin_required
 def staff_role(staff_id: int):
-    """Change a staff member's role."""
+    """Change a staff member's role (with the admin's own password)."""
     staff = db.get_or_404(Staff, staff_id)
     form = RoleForm()
     if form.validate_on_submit():
@@ -101,7 +112,8 @@ def staff_role(staff_id: int):
 @bp.post("/petugas/<int:staff_id>/sandi")
 @admin_required
 def staff_password(staff_id: int):
-    """Set a new password for a staff member (their open sessions end)."""
+    """Set a new password for a staff member (their open sessions end; with the admin's own
+    password)."""
     staff = db.get_or_404(Staff, staff_id)
     form = ResetPasswordForm()
     if form.validate_on_submit():
@@ -117,12 +129,15 @@ def staff_password(staff_id: int):
 @bp.post("/petugas/<int:staff_id>/status")
 @admin_required
 def staff_status(staff_id: int):
-    """Deactivate (signing the account out everywhere) or reactivate a staff account."""
+    """Deactivate (signing the account out everywhere) or reactivate a staff account (with the
+    admin's own password)."""
     staff = db.get_or_404(Staff, staff_id)
     form = ActiveForm()
     if not form.validate_on_submit():
-        flash(_l("Permintaan tidak sah. Muat ulang halaman lalu coba lagi."), "error")
-        return redirect(url_for("admin.staff_edit", staff_id=staff.id))
+        if not form.admin_password.errors:
+            flash(_l("Permintaan tidak sah. Muat ulang halaman lalu coba lagi."), "error")
+            return redirect(url_for("admin.staff_edit", staff_id=staff.id))
+        return _edit_page(staff, active_form=form, status=422)
     active = form.active.data == "1"
     try:
         accounts.set_active(staff, active, by=current_user)

@@ -4,7 +4,11 @@ admin (``hx-post`` to the role change with ``hx-trigger="load"``; the admin's pa
 own CSRF header). An admin then saves that worker's edit form (the name comes back in the flash)
 and types the worker's NIK into the enroll form (the live check answers "NIK ini sudah terdaftar
 atas nama …"). The name must show as text, no request may leave for the role change, and the
-petugas stays a petugas with no role change in the audit trail."""
+petugas stays a petugas with no role change in the audit trail.
+
+Defence in depth: even if such markup ever did act, the role change needs the admin's own
+password in the same request. The last step makes the admin's page send exactly what the
+payload would (htmx, the page's CSRF header, no password) and the role stays."""
 
 from __future__ import annotations
 
@@ -87,6 +91,18 @@ def test_a_worker_named_as_an_htmx_element_never_acts_in_an_admins_browser(app, 
     page.wait_for_timeout(500)
     assert role_changes == [], role_changes
     assert not problems, problems
+    db.session.remove()
+    assert db.session.get(Staff, petugas_id).role == "petugas"
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "staff.role")) is None
+
+    # 3. As if the markup had acted: the admin's own page sends the payload's request through
+    # htmx, CSRF header included, without the admin's password. It is refused; nothing changes.
+    with page.expect_response(lambda r: r.url.endswith(f"/admin/petugas/{petugas_id}/peran")) as forged:
+        page.evaluate("""id => htmx.ajax("POST", `/admin/petugas/${id}/peran`,
+                                          {values: {role: "admin"}, target: "#feedback-nik", swap: "none"})""",
+                      petugas_id)
+    assert forged.value.status == 422
+    assert forged.value.request.header_value("x-csrftoken")
     db.session.remove()
     assert db.session.get(Staff, petugas_id).role == "petugas"
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "staff.role")) is None
