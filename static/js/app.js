@@ -38,4 +38,22 @@
     var form = evt.detail.elt && evt.detail.elt.closest && evt.detail.elt.closest("form");
     if (form) form.dataset.submitting = "";
   });
+
+  // The compact header's menu (<details>, works without this): Escape or a tap elsewhere closes it.
+  function closeMenus(except) {
+    document.querySelectorAll("details[data-navmenu][open]").forEach(function (menu) {
+      if (menu !== except) menu.removeAttribute("open");
+    });
+  }
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") return;
+    var menu = document.querySelector("details[data-navmenu][open]");
+    if (menu) {
+      menu.removeAttribute("open");
+      menu.querySelector("summary").focus();
+    }
+  });
+  document.addEventListener("click", function (evt) {
+    closeMenus(evt.target.closest && evt.target.closest("details[data-navmenu]"));
+  });
 })();
