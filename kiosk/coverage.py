@@ -188,3 +188,26 @@ def status_on(start: date, end: date, day: date) -> Status:
     if day > end:
         return Status("berakhir", ended_days_ago=(day - end).days)
     return Status("aktif", days_left=(end - day).days)
+
+
+def status_today(periods: Iterable, day: date | None = None):
+    """The coverage status of a worker on ``day`` (default today in Jakarta) from their periods:
+    the period (a ``Coverage``) covering that day, else the next one to start, else the last one
+    to end.
+    Days left count through renewals that follow on without a gap. Returns
+    ``(period, Status)`` or ``(None, None)`` when there is no period."""
+    day = day or today_jakarta()
+    periods = sorted(periods, key=lambda p: p.start_date)
+    if not periods:
+        return None, None
+    current = [p for p in periods if p.start_date <= day <= p.end_date]
+    future = [p for p in periods if p.start_date > day]
+    if current:
+        chosen = max(current, key=lambda p: p.end_date)
+        end = chosen.end_date
+        for p in periods:  # a renewal starting the day after keeps the worker covered
+            if p.start_date <= end + timedelta(days=1) and p.end_date > end:
+                end = p.end_date
+        return chosen, status_on(chosen.start_date, end, day)
+    chosen = future[0] if future else max(periods, key=lambda p: p.end_date)
+    return chosen, status_on(chosen.start_date, chosen.end_date, day)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from factories import make_card, make_coverage, make_staff, make_worker, nik_for
-from kiosk import enrollment
+from kiosk import coverage, enrollment
 from kiosk.coverage import default_end
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, Coverage, Worker
@@ -397,11 +397,11 @@ def test_status_today_picks_the_period_for_the_day(app):
     old = make_coverage(worker, start=date(2026, 1, 1), end=date(2026, 3, 31))
     new = make_coverage(worker, start=date(2026, 4, 1), end=date(2026, 6, 30))
     periods = [old, new]
-    assert enrollment.status_today(periods, date(2026, 3, 31))[0] is old
-    assert enrollment.status_today(periods, date(2026, 4, 1))[0] is new
-    period, status = enrollment.status_today(periods, date(2026, 7, 1))
+    assert coverage.status_today(periods, date(2026, 3, 31))[0] is old
+    assert coverage.status_today(periods, date(2026, 4, 1))[0] is new
+    period, status = coverage.status_today(periods, date(2026, 7, 1))
     assert period is new and status.code == "berakhir"
-    assert enrollment.status_today([], date(2026, 7, 1)) == (None, None)
+    assert coverage.status_today([], date(2026, 7, 1)) == (None, None)
 
 
 def test_concurrent_overlapping_periods_only_one_lands(engine_app):
@@ -440,7 +440,7 @@ def test_status_counts_days_through_a_following_renewal(app):
     worker = make_worker()
     first = make_coverage(worker, start=date(2026, 1, 1), end=date(2026, 3, 31))
     renewal = make_coverage(worker, start=date(2026, 4, 1), end=date(2026, 6, 30))
-    period, status = enrollment.status_today([first, renewal], date(2026, 3, 30))
+    period, status = coverage.status_today([first, renewal], date(2026, 3, 30))
     assert period is first and status.code == "aktif"
     assert status.days_left == (date(2026, 6, 30) - date(2026, 3, 30)).days
 

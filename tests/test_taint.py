@@ -63,7 +63,7 @@ NOT_TYPED = {
     "worker.sex": "L or P (a CHECK constraint)",
     "worker.kecamatan_code": "a code from the reference list",
     "worker.desa_code": "a code from the reference list",
-    "worker.desa_name": "the official name from the reference list (enrollment._check_place)",
+    "worker.desa_name": "the official name from the reference list (enrollment.places._check_place)",
     "worker.name_key": "the name folded to its letters to find duplicates (kiosk.duplicates), never shown",
     "worker.phone": "digits, checked (kiosk.phone)",
     "worker.kpj": "digits, checked",

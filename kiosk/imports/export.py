@@ -10,7 +10,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from sqlalchemy import select
 
 from .. import coverage as coverage_rules
-from .. import enrollment, spreadsheets, wilayah
+from .. import spreadsheets, wilayah
 from ..extensions import db
 from ..i18n import _l
 from ..models import Coverage, Worker
@@ -56,7 +56,7 @@ def export_rows(query, *, day: date | None = None) -> Iterator[list[Any]]:
         for period in db.session.scalars(select(Coverage).where(Coverage.worker_id.in_([w.id for w in workers]))):
             periods.setdefault(period.worker_id, []).append(period)
         for w in workers:
-            chosen, status = enrollment.status_today(periods.get(w.id, []), day)
+            chosen, status = coverage_rules.status_today(periods.get(w.id, []), day)
             latest = max(periods.get(w.id, []), key=lambda p: p.end_date, default=None)
             yield [
                 w.nik, w.name, w.sex, w.birth_place, w.birth_date, w.address,

@@ -159,8 +159,7 @@ def coverage_view_of(periods, day: date | None = None) -> CoverageView:
     """A worker's coverage on ``day`` (default today in Jakarta) from their periods (Coverage
     rows, or ``Period``): the period covering it, else the next to start, else the last to
     end; with its programmes in plain words."""
-    from ..coverage import PROGRAMMES
-    from ..enrollment import status_today
+    from ..coverage import PROGRAMMES, status_today
 
     period, status = status_today(periods, day)
     if period is None:

@@ -48,7 +48,7 @@ FIELD_NAMES = {f.name for f in WORKER_FORM} | {"occupation_other", "photo"}
 
 def kecamatan_choices() -> list[tuple[str, str]]:
     """(code, name) of Muara Enim's kecamatan, in list order."""
-    return [(enrollment.kecamatan_code(k), str(enrollment._item(k, "name"))) for k in wilayah.kecamatan_list()]
+    return [(enrollment.kecamatan_code(k), str(enrollment.places._item(k, "name"))) for k in wilayah.kecamatan_list()]
 
 
 def desa_choices(kecamatan_raw: str) -> list[tuple[str, str]]:
@@ -58,7 +58,7 @@ def desa_choices(kecamatan_raw: str) -> list[tuple[str, str]]:
         return []
     code = enrollment.kecamatan_code(kec)
     return [
-        (enrollment._code_digits(str(enrollment._item(d, "code"))), str(enrollment._item(d, "name")))
+        (enrollment.places._code_digits(str(enrollment.places._item(d, "code"))), str(enrollment.places._item(d, "name")))
         for d in wilayah.desa_list(code)
     ]
 

@@ -17,7 +17,7 @@ from . import forms, listing
 
 def kecamatan_names() -> dict[str, str]:
     """Six-digit kecamatan code -> name."""
-    return {enrollment.kecamatan_code(k): str(enrollment._item(k, "name")) for k in wilayah.kecamatan_list()}
+    return {enrollment.kecamatan_code(k): str(enrollment.places._item(k, "name")) for k in wilayah.kecamatan_list()}
 
 
 def period_total(period: Coverage) -> int:
@@ -37,7 +37,7 @@ def list_context(page: listing.Page) -> dict:
             db.session.scalars(select(Card.worker_id).where(Card.worker_id.in_(ids), Card.revoked_at.is_(None)))
         )
     today = coverage_rules.today_jakarta()
-    statuses = {wid: enrollment.status_today(ps, today)[1] for wid, ps in periods.items()}
+    statuses = {wid: coverage_rules.status_today(ps, today)[1] for wid, ps in periods.items()}
     distributions = db.session.scalars(select(Distribution).order_by(Distribution.day.desc()).limit(50)).all()
     args = _filter_args(page.filters)
     return {
@@ -78,7 +78,7 @@ def coverage_context(worker: Worker, *, form_values: Mapping | None = None, form
                      error=None) -> dict:
     """Context of the coverage panel (``templates/workers/_coverage.html``)."""
     today = coverage_rules.today_jakarta()
-    current, status = enrollment.status_today(worker.coverages, today)
+    current, status = coverage_rules.status_today(worker.coverages, today)
     latest = max(worker.coverages, key=lambda p: p.end_date) if worker.coverages else None
     if form_values is None:
         start = enrollment.renewal_start(latest.end_date, today) if latest else today
