@@ -179,7 +179,7 @@ class FallbackCodes:
     more than the whole insert)."""
 
     def __init__(self):
-        from kiosk.tokens import _D, _P
+        from kiosk.tokens.fallback_code import _D, _P
 
         self._d, self._p = _D, _P
         self.low = []  # Verhoeff state after the 5 low digits (positions 1..5, from the right)
@@ -204,7 +204,7 @@ class FallbackCodes:
 
     def check_digits(self, high: int) -> list[str]:
         """The check digit for each Verhoeff state (0-9) left by the low half, given the high half."""
-        from kiosk.tokens import _INV
+        from kiosk.tokens.fallback_code import _INV
 
         return [str(_INV[c]) for c in self._finish(high)]
 
