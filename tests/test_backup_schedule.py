@@ -72,7 +72,7 @@ def test_back_up_now_list_and_download(engine_app):
 def test_the_panel_refreshes_itself_only_while_a_backup_runs(app):
     client = _admin_client(app)
     with db.engine.begin() as conn:  # another process holds the job
-        backup._task()
+        backup.schedule._task()
         conn.execute(update(ScheduledTask).values(lease_until=utcnow() + timedelta(minutes=5)))
     db.session.remove()
     panel = client.get("/admin/cadangan", headers={"HX-Request": "true", "HX-Target": "backups"})
@@ -105,7 +105,7 @@ def test_only_one_of_many_processes_makes_the_due_backup(engine_app):
     """Eight workers look at once whether the daily backup is due: one makes it, the others
     find it taken (the conditional UPDATE on the schedule's row), and then nobody finds it due."""
     app = engine_app
-    backup._task()
+    backup.schedule._task()
     db.session.remove()
     made, errors = [], []
     start = threading.Barrier(8)
@@ -124,15 +124,15 @@ def test_only_one_of_many_processes_makes_the_due_backup(engine_app):
 
     # Each thread stands for a process: the per-process lock must not be what decides.
     threads = [threading.Thread(target=worker) for _ in range(8)]
-    original = backup._local_lock
-    backup._local_lock = _PerThreadLock()
+    original = backup.schedule._local_lock
+    backup.schedule._local_lock = _PerThreadLock()
     try:
         for t in threads:
             t.start()
         for t in threads:
             t.join(120)
     finally:
-        backup._local_lock = original
+        backup.schedule._local_lock = original
     assert errors == []
     assert len(made) == 1 and made[0].kind == "daily"
     assert [a.name for a in backup.archives(backup.backup_folder())] == [made[0].name]

@@ -96,7 +96,7 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    # A database with data is backed up before its schema changes (kiosk/backup.py); the
+    # A database with data is backed up before its schema changes (kiosk/backup/); the
     # archive's name is printed so that going back is one restore away.
     from kiosk.backup import before_migration
 

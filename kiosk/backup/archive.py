@@ -1,0 +1,187 @@
+"""Making a backup archive, and the folder of archives (names, listing, pruning)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+
+# What a backup holds besides the database: files and folders of the secrets folder. The one
+# list (the restore checks archives against it too).
+FILES = ("secret_key",)
+FOLDERS = ("card-keys", "tls")
+# Archives of versions that kept photos on disk hold instance/photos/: restored into instance/,
+# where the next `flask db upgrade` copies them into the database.
+OLD_FOLDERS = ("photos",)
+DB_SQLITE = "database.sqlite3"
+DB_PG = "database.pgdump"
+KINDS = ("daily", "close", "manual", "upgrade")
+ARCHIVE_NAME = re.compile(r"^kiosk-backup-(?P<stamp>\d{8}T\d{12})Z(?:-(?P<kind>[a-z]+))?\.tar\.gz$")
+PARTIAL_SUFFIX = ".partial"
+
+
+class BackupError(Exception):
+    """A backup or restore could not be made; nothing was changed."""
+
+
+def _libpq_url(database_uri: str) -> str:
+    url = make_url(database_uri).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def _sqlite_copy(source_path, dest_path) -> None:
+    """Copy one SQLite database over another with the online backup API: a consistent snapshot
+    even while the app writes, WAL included."""
+    source = sqlite3.connect(source_path)
+    dest = sqlite3.connect(dest_path)
+    try:
+        with dest:
+            source.backup(dest)
+    finally:
+        dest.close()
+        source.close()
+
+
+def _schema_revision(engine: str, staging: Path, database_uri: str) -> str | None:
+    """The migration the copied database is at (``alembic_version``), for the manifest."""
+    try:
+        if engine == "sqlite":
+            con = sqlite3.connect(staging / DB_SQLITE)
+            try:
+                row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+            finally:
+                con.close()
+            return row[0] if row else None
+
+        pg = create_engine(database_uri)
+        try:
+            with pg.connect() as conn:
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        finally:
+            pg.dispose()
+    except Exception:  # noqa: BLE001 - an empty database has no version table; the manifest says None
+        return None
+
+
+def make_backup(secrets_dir: str, database_uri: str, target_dir: str, kind: str = "manual") -> Path:
+    """Write ``kiosk-backup-<UTC time>-<kind>.tar.gz`` into ``target_dir`` and return its path.
+
+    The archive is written under a ``.partial`` name (mode 0600 from the first byte: it holds the
+    keys) and renamed when complete, so a half-written backup is never listed."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown backup kind {kind!r}")
+    instance = Path(secrets_dir)
+    target = Path(target_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    url = make_url(database_uri)
+    with tempfile.TemporaryDirectory(dir=target, prefix=".staging-") as tmp:
+        staging = Path(tmp)
+        if url.get_backend_name() == "sqlite":
+            _sqlite_copy(url.database, staging / DB_SQLITE)
+            engine = "sqlite"
+        else:
+            dump = staging / DB_PG
+            try:
+                result = subprocess.run(
+                    ["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", _libpq_url(database_uri)],
+                    capture_output=True, text=True,
+                )
+            except OSError as error:
+                raise BackupError(f"pg_dump could not run ({error}); install the postgresql-client package") from None
+            if result.returncode != 0:
+                raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
+            engine = "postgresql"
+        manifest = {"engine": engine, "made_at": stamp, "kind": kind,
+                    "revision": _schema_revision(engine, staging, database_uri), "files": [], "folders": []}
+        archive = target / f"kiosk-backup-{stamp}-{kind}.tar.gz"
+        partial = target / (archive.name + PARTIAL_SUFFIX)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
+                tar.add(staging / (DB_SQLITE if engine == "sqlite" else DB_PG), arcname=DB_SQLITE if engine == "sqlite" else DB_PG)
+                for name in FILES:
+                    if (instance / name).is_file():
+                        tar.add(instance / name, arcname=f"instance/{name}")
+                        manifest["files"].append(name)
+                for name in FOLDERS:
+                    if (instance / name).is_dir():
+                        tar.add(instance / name, arcname=f"instance/{name}")
+                        manifest["folders"].append(name)
+                data = json.dumps(manifest, indent=2).encode()
+                info = tarfile.TarInfo("manifest.json")
+                info.size = len(data)
+                info.mtime = int(datetime.now(timezone.utc).timestamp())
+                tar.addfile(info, io.BytesIO(data))
+                raw.flush()
+                os.fsync(raw.fileno())
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        partial.rename(archive)
+    return archive
+
+
+@dataclass(frozen=True)
+class Archive:
+    """One backup in the folder: its file, when it was made (UTC), why, and its size in bytes."""
+    path: Path
+    made_at: datetime
+    kind: str
+    size: int
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def archive_info(path: Path) -> Archive | None:
+    """The ``Archive`` behind ``path`` when its name is a backup's name, else None."""
+    match = ARCHIVE_NAME.match(path.name)
+    if match is None or not path.is_file():
+        return None
+    made_at = datetime.strptime(match["stamp"], "%Y%m%dT%H%M%S%f").replace(tzinfo=timezone.utc)
+    kind = match["kind"] if match["kind"] in KINDS else "manual"  # the first release had no kind
+    return Archive(path, made_at, kind, path.stat().st_size)
+
+
+def archives(folder: str | os.PathLike) -> list[Archive]:
+    """Every backup in ``folder``, newest first (half-written ones are not listed)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = [info for info in map(archive_info, folder.iterdir()) if info is not None]
+    return sorted(found, key=lambda a: a.made_at, reverse=True)
+
+
+def prune(folder: str | os.PathLike, keep: int) -> list[Path]:
+    """Remove all but the newest ``keep`` backups of each kind; returns what was removed. Also
+    removes what a backup killed half-way left behind (older than an hour)."""
+    removed = []
+    seen: dict[str, int] = {}
+    for archive in archives(folder):
+        seen[archive.kind] = seen.get(archive.kind, 0) + 1
+        if seen[archive.kind] > max(1, keep):
+            archive.path.unlink(missing_ok=True)
+            removed.append(archive.path)
+    cutoff = time.time() - 3600
+    for path in Path(folder).glob("*"):
+        leftover = path.name.endswith(PARTIAL_SUFFIX) or path.name.startswith(".staging-")
+        if leftover and path.stat().st_mtime < cutoff:
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
