@@ -25,7 +25,8 @@ from ..extensions import db
 from ..i18n import _l, tanggal_id
 from ..models import Coverage, Worker
 from .columns import EXAMPLE_ROW, HEADERS, REQUIRED_KEYS
-from .reading import NIK_FROM_NUMBER, read_table, rows_from_table
+from .reading import read_table
+from .rows import NIK_FROM_NUMBER, rows_from_table
 
 IN_CHUNK = 5_000
 # This many 16-digit NIKs typed as text, all ending in 0, were cut by Excel (by chance: 1 in 10^5).

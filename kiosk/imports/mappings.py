@@ -15,7 +15,8 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import ColumnMapping, Staff
 from .columns import COLUMNS, header_key
-from .reading import HEADER_SEARCH_ROWS, MAX_COLUMNS, find_header, header_fields, UnknownColumns
+from .reading import HEADER_SEARCH_ROWS, MAX_COLUMNS, UnknownColumns
+from .rows import find_header, header_fields
 
 # The fields a column can be, in the template's order ("place_and_date": "Tempat, Tanggal Lahir").
 FIELDS = tuple(key for key, _header, _others in COLUMNS)
