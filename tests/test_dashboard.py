@@ -186,7 +186,7 @@ def test_audit_page_filters_and_exports(client, login_as):
     admin = login_as("admin")
     ani = make_staff(username="ani", role="petugas")
     client.post("/admin/petugas/baru", data={"username": "baru1", "full_name": "Baru Satu", "role": "petugas",
-                                             "password": "rahasia-123", "confirm": "rahasia-123",
+                                             "password": "Kopi-Semende-Pagi", "confirm": "Kopi-Semende-Pagi",
                                              "admin_password": "rahasia-123"})
     client.post(f"/admin/petugas/{ani.id}/status", data={"active": "0", "admin_password": "rahasia-123"})
     html = client.get(f"/laporan/audit?petugas={admin.id}&jenis=staff&id={ani.id}").get_data(as_text=True)

@@ -90,7 +90,7 @@ def test_full_run_leaks_no_nik_token_code_or_secret(app, every_log_record):
     setup_code = setup.new_code()
     response = keep(staff_client.post("/setup", data={
         "code": setup_code, "username": "admin", "full_name": "Admin Dinas",
-        "password": "rahasia-123", "confirm": "rahasia-123"}))
+        "password": "Kopi-Semende-Pagi", "confirm": "Kopi-Semende-Pagi"}))
     assert response.status_code == 302
 
     # Enroll a worker through the form.

@@ -70,7 +70,7 @@ def staff_new():
             staff = accounts.create(form.username.data, form.full_name.data, form.role.data, form.password.data,
                                     by=current_user)
         except accounts.StaffError as error:
-            form.username.errors.append(str(error))
+            getattr(form, error.field).errors.append(str(error))
         else:
             flash(_l("Akun %(u)s dibuat.", u=staff.username), "success")
             return redirect(url_for("admin.staff_edit", staff_id=staff.id))
@@ -117,7 +117,11 @@ def staff_password(staff_id: int):
     staff = db.get_or_404(Staff, staff_id)
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        accounts.reset_password(staff, form.password.data, by=current_user)
+        try:
+            accounts.reset_password(staff, form.password.data, by=current_user)
+        except accounts.StaffError as error:
+            form.password.errors.append(str(error))
+            return _edit_page(staff, password_form=form, status=422)
         if staff.id == current_user.id:
             login_user(staff)  # keep the admin's own session: it now carries the new version
         flash(_l("Kata sandi %(u)s diganti. Sesi yang terbuka dengan akun itu sudah berakhir.", u=staff.username),

@@ -44,7 +44,7 @@ def login():
     if form.validate_on_submit():
         username = form.username.data.strip().lower()
         staff = db.session.scalar(select(Staff).where(func.lower(Staff.username) == username))
-        if staff is None or not staff.check_password(form.password.data):
+        if not accounts.verify_password(staff, form.password.data):  # an unknown name costs a hash too
             g.login_failed = True
             form.password.errors.append(_l("Nama pengguna atau kata sandi salah."))
         elif not staff.active:
@@ -93,7 +93,7 @@ def first_run():
                     staff = accounts.create(form.username.data, form.full_name.data, "admin", form.password.data,
                                             by=None)
         except accounts.StaffError as error:
-            form.username.errors.append(error.message)
+            getattr(form, error.field).errors.append(error.message)
         else:
             if staff is None:
                 form.code.errors.append(_l("Kode penyiapan salah atau sudah dipakai."))
