@@ -101,6 +101,7 @@ def _kiosk_args(**extra) -> dict:
         "seconds": int(settings.get("result_seconds")),
         "help_desk": settings.help_desk(str(get_locale())),
         "result": None,
+        "slip": None,
     }
     args.update(extra)
     return args
@@ -253,7 +254,27 @@ def collect():
     if not data or data.get("d") != g.device.id or g.device.mode != "collect" or data.get("x") != g.device.distribution_id:
         return _panel_or_page(_kiosk_args(), status=200)
     result = build_claim_result(data["w"], data["c"], g.device, request_id=data["r"], photo_url=_photo_url)
-    return _panel_or_page(_kiosk_args(result=result))
+    return _panel_or_page(_kiosk_args(result=result, slip=_slip(result)))
+
+
+def _slip(result) -> dict | None:
+    """What a kiosk set to print (``device.slip_paper``) prints for a package just claimed: the
+    number, the name, the masked NIK, the distribution, the date and time, the kiosk. The page
+    script prints it once through Chromium's silent printing (``--kiosk-printing``); the print
+    stylesheet (css/slip.css and css/slip-58.css / slip-80.css) shows the slip alone."""
+    if not g.device.slip_paper or result is None or result.state != "collected":
+        return None
+    from ..models import Distribution
+
+    sembako = result.sembako
+    name = db.session.execute(
+        db.select(Distribution.name).where(Distribution.id == g.device.distribution_id)).scalar()
+    return {
+        "paper": g.device.slip_paper, "seq": sembako.seq, "total": sembako.total,
+        "name": result.worker.name, "masked_nik": result.masked_nik, "distribution": name or "",
+        "at": sembako.collected_at, "station": sembako.station or g.device.name,
+        "key": f"{g.device.distribution_id}-{sembako.seq}",
+    }
 
 
 @bp.get("/ping")

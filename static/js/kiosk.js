@@ -2,7 +2,8 @@
 // forget, the answer's sound and countdown back to welcome (touch for more time, the last seconds
 // counted down big), "Memeriksa…" while a card is checked, an answer with AMBIL that another card
 // cannot push away, the offline state (and the typed code kept for when the server is back),
-// Bahasa Indonesia again at welcome, screen wake lock and the hidden staff exit.
+// Bahasa Indonesia again at welcome, the slip of a kiosk set to print, screen wake lock and the
+// hidden staff exit.
 // No inline script anywhere (CSP); everything is wired through data-* attributes.
 // The kiosk never traps the next person: whatever is open closes by itself and forgets.
 (function () {
@@ -302,6 +303,7 @@
     var sound = panel.getAttribute("data-sound");
     if (sound) play(sound);
     startClock(panel);
+    printSlip(panel);
     if (state !== "result" || !offerOpen()) {
       // The offer is over: a card that was held back (still before the camera) is read again.
       if (heldScan && window.KioskScanner && window.KioskScanner.forget) window.KioskScanner.forget();
@@ -311,6 +313,30 @@
       idleWelcome();
       reloadIfWelcome();
     }
+  }
+
+  // A kiosk set to print gives each package claimed its slip, once (a double tap answered again
+  // prints nothing more): window.print() with Chromium's --kiosk-printing goes to the default
+  // printer without a dialog (docs/kiosk-setup.md); the print stylesheet shows the slip alone.
+  var printedSlips = {};
+  function printSlip(panel) {
+    var slip = panel.querySelector("[data-slip]");
+    if (!slip || typeof window.print !== "function") return;
+    var key = slip.getAttribute("data-slip");
+    var stored = "kiosk-slip-" + key;
+    try {
+      if (printedSlips[key] || window.sessionStorage.getItem(stored)) return;
+      window.sessionStorage.setItem(stored, "1");
+    } catch (err) {
+      if (printedSlips[key]) return;
+    }
+    printedSlips[key] = true;
+    // After the answer is on the screen: printing must never hold it back.
+    window.requestAnimationFrame(function () {
+      window.setTimeout(function () {
+        try { window.print(); } catch (err) { /* no slip is better than a stuck screen */ }
+      }, 0);
+    });
   }
 
   // An English welcome left alone goes back to Bahasa Indonesia.

@@ -99,9 +99,10 @@ def tap_digits(page, pad_selector: str, digits: str) -> None:
         page.click(f'{pad_selector} [data-key="{digit}"]')
 
 
-def open_kiosk(browser_factory, live_server, *, y4m=None, viewport=LANDSCAPE, camera=True, mode="check", distribution=None):
+def open_kiosk(browser_factory, live_server, *, y4m=None, viewport=LANDSCAPE, camera=True, mode="check", distribution=None,
+               slip_paper=None):
     """A Chromium page on /kiosk, paired through the on-screen keypad. Returns (page, device)."""
-    device, code = pairing.add_device("Kios aula 1", mode, distribution, staff=None)
+    device, code = pairing.add_device("Kios aula 1", mode, distribution, staff=None, slip_paper=slip_paper)
     context = browser_factory(y4m, viewport=viewport) if y4m else browser_factory(viewport=viewport)
     page = context.new_page()
     page.add_init_script(TIMING)
