@@ -249,3 +249,22 @@ def test_a_card_of_a_retired_key_shows_the_person_at_the_desk(client, login_as, 
                                  headers=hx("desk-result")), "desk-result")
     assert "Kunci Lama" in shown and "kunci lama" in shown and 'data-outcome="eligible"' in shown
     assert 'value="kartu lama sudah tidak berlaku"' in shown
+
+
+def test_a_card_the_desk_cannot_read_offers_the_search_never_ask_the_officer(client, login_as, app):
+    from kiosk import tokens
+
+    d = make_distribution(packages=5)
+    worker = covered_worker(name="Kartu Palsu")
+    _card, token = make_card(worker)
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    login_as("petugas")
+    for code, outcome in ((forged, "bad_signature"), ("KXYZ", "malformed"), (tokens.new_fallback_code(), "unknown_card")):
+        shown = fragment(client.post(f"/penyaluran/{d.id}/meja/pindai", data={"code": code},
+                                     headers=hx("desk-result")), "desk-result")
+        assert f'data-outcome="{outcome}"' in shown, code
+        assert "petugas" not in shown.lower(), shown  # the desk is the officer
+        assert 'id="desk-result-q"' in shown and 'name="q"' in shown
+    # The search from the answer lists the person with the full NIK, for staff to confirm.
+    found = fragment(client.get(f"/penyaluran/{d.id}/meja?q=Kartu+Palsu", headers=hx("desk-result")), "desk-result")
+    assert "Kartu Palsu" in found and format_nik(worker.nik) in found

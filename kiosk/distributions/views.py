@@ -324,6 +324,18 @@ CARD_NOTES = {
     "retired_key": _l("Kartu ini dicetak dengan kunci lama dan sudah tidak berlaku. Pastikan orangnya dari foto "
                       "dan NIK; terbitkan kartu baru sesudahnya."),
 }
+# A card the desk cannot read as anyone's, in the desk's words: the desk is where such cards end
+# up, so never "ask the officer" (tokens.Refusal.message is for the person holding the card). The
+# answer then offers the desk's own way: the search by name or NIK, and the hand-over without a card.
+DESK_REFUSALS = {
+    "malformed": _l("Kartu tidak terbaca. Pindai sekali lagi, atau cari pekerjanya."),
+    "wrong_version": _l("Ini bukan kartu peserta BPU."),
+    "unknown_key": _l("Kartu tidak sah: server ini tidak mengenal kunci kartu ini."),
+    "bad_signature": _l("Kartu tidak sah: tanda tangannya tidak cocok (kartu palsu atau rusak)."),
+    "unknown_card": _l("Kartu ini tidak ada dalam data kami."),
+    "revoked": _l("Kartu ini sudah dicabut."),
+    "retired_key": _l("Kartu ini dicetak dengan kunci lama dan sudah tidak berlaku."),
+}
 NO_CARD_REASONS = {
     "revoked": _l("kartu sudah dicabut"),
     "retired_key": _l("kartu lama sudah tidak berlaku"),
@@ -380,7 +392,8 @@ def desk_scan(distribution_id: int):
                      refusal_message=form.code.errors[0])
     lookup = card_registry.resolve(form.code.data)
     if lookup.card is None:
-        return _desk(distribution, refusal_code=lookup.refusal.value, refusal_message=lookup.refusal.message)
+        return _desk(distribution, refusal_code=lookup.refusal.value,
+                     refusal_message=DESK_REFUSALS.get(lookup.refusal.value, lookup.refusal.message))
     if not lookup.ok:
         return _desk(distribution, **_worker_panel(distribution, lookup.card.worker, None, lookup.refusal.value))
     return _desk(distribution, **_worker_panel(distribution, lookup.card.worker, lookup.card.id))

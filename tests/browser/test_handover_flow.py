@@ -16,6 +16,7 @@ from kiosk.cards import card_png
 from kiosk.coverage import today_jakarta
 from kiosk.extensions import db
 from kiosk.models import Collection
+from test_desk_card_refused import IN_VIEW
 from test_kiosk import LANDSCAPE, PORTRAIT, enrolled_worker, open_kiosk, scan_by_keyboard, wait_state
 from y4m import png_to_y4m
 
@@ -74,6 +75,8 @@ def test_claim_at_the_kiosk_hand_over_at_the_desk(app, live_server, browser_fact
     waiting = desk.locator('#desk-result[data-outcome="waiting"]')
     waiting.wait_for(timeout=WAIT_MS)
     assert "Siti Aminah" in waiting.inner_text() and "Dengan kartu" in waiting.inner_text()
+    # The answer and its action on the screen without scrolling, the portrait tablet too.
+    assert desk.get_by_role("button", name="Serahkan paket nomor 1").evaluate(IN_VIEW)
     desk.screenshot(path=output_dir / f"1-rescan-waiting-{size}.png")
     hand_over_shown(desk, 1)
     desk.screenshot(path=output_dir / f"2-handed-over-{size}.png")
