@@ -582,7 +582,7 @@ def test_list_filters(client, staff):
     db.session.commit()
 
     def names(query):
-        return set(re.findall(r'<a href="/pekerja/\d+">([^<]+)</a>', html(client.get("/pekerja/?" + query, headers=hx("worker-results")))))
+        return set(re.findall(r'<a (?:class="stretched" )?href="/pekerja/\d+">([^<]+)</a>', html(client.get("/pekerja/?" + query, headers=hx("worker-results")))))
 
     assert names("kartu=ya") == {"Punya Kartu"}
     assert "Punya Kartu" not in names("kartu=tidak")

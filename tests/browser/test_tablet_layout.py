@@ -62,3 +62,33 @@ def test_menu_opens_without_script(app, live_server, browser_factory, sign_in):
     page.locator("details.navmenu > summary").click()
     page.locator(".mainnav-panel").get_by_role("link", name="Kartu").click()
     assert page.locator('.mainnav-panel [aria-current="page"]').text_content() == "Kartu"
+
+
+def test_lists_become_cards_and_the_whole_row_is_the_target(app, live_server, browser_factory, sign_in):
+    from factories import make_coverage, make_distribution, make_worker
+
+    make_staff(role="admin", username="kepala")
+    for i in range(3):
+        make_coverage(make_worker(name=f"Pekerja Daftar {i}", kpj=f"2509876543{i}", income=2_509_000))
+    make_distribution(name="Penyaluran Sembako Tahap I Kecamatan Tanjung Agung")
+    page = browser_factory(viewport=PORTRAIT).new_page()
+    sign_in(page, live_server.url, "kepala")
+    for path in ("/pekerja/", "/penyaluran/"):
+        page.goto(live_server.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), path
+        row = page.locator("table.rows tbody tr").first
+        assert page.evaluate("r => getComputedStyle(r).display", row.element_handle()) == "grid"  # a card
+        assert row.locator("td[data-label]").count() >= 3
+    # money on the dashboard stays on one line
+    page.goto(live_server.url + "/")
+    money = page.locator('[data-figure="contribution"]')
+    assert money.inner_text().startswith("Rp")
+    box = money.bounding_box()
+    assert box["height"] < 60 and page.evaluate("e => e.scrollWidth <= e.clientWidth + 1", money.element_handle())
+    # a tap on the card's empty corner opens the worker
+    page.goto(live_server.url + "/pekerja/")
+    row = page.locator("table.rows tbody tr").filter(has_text="Pekerja Daftar 1")
+    box = row.bounding_box()
+    page.mouse.click(box["x"] + box["width"] - 8, box["y"] + box["height"] - 8)
+    page.get_by_role("heading", name="Pekerja Daftar 1").wait_for()
+    assert "/pekerja/" in page.url and page.url.rstrip("/").split("/")[-1].isdigit()
