@@ -40,8 +40,6 @@ class Defaults:
     OFFICE_NAME = "Dinas Ketenagakerjaan"
     REGENCY_NAME = "Kabupaten Muara Enim"
     OFFICE_ADDRESS = ""
-    DEFAULT_FUNDER = "Pemkab Muara Enim"
-    TIMEZONE = "Asia/Jakarta"
     # The income an imported row without one gets: the programme's base (editable on Pengaturan)
     BASE_INCOME = 1_000_000
 

@@ -1,5 +1,6 @@
 """The coverage rules: what a BPU worker's BPJS Ketenagakerjaan programmes cost each month,
-how long a period runs, and whether it is active on a given day in Asia/Jakarta.
+how long a period runs, whether it is active on a given day in Asia/Jakarta, and a worker's
+status on a day from all their periods (in Python and, beside it, in SQL).
 
 Programmes (BPU = *pekerja bukan penerima upah*, informal workers): JKK (work accident) 1 % of
 the declared monthly income, JKM (death) a flat Rp6.800 a month, JHT (old-age savings) 2 %,
@@ -14,7 +15,10 @@ from datetime import date, datetime, timedelta
 from typing import Iterable, NamedTuple
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import and_, case, exists, func, literal_column, select
+
 from .i18n import _l
+from .models import Coverage, Worker
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
@@ -211,3 +215,60 @@ def status_today(periods: Iterable, day: date | None = None):
         return chosen, status_on(chosen.start_date, end, day)
     chosen = future[0] if future else max(periods, key=lambda p: p.end_date)
     return chosen, status_on(chosen.start_date, chosen.end_date, day)
+
+
+# A worker's coverage status on a day: the code of the period ``status_today`` picks, or "tanpa"
+# (never covered). The rule in Python, then its two SQL twins (one row per worker for the reports'
+# counts, a condition for the worker list's filter); tests/test_rule_agreement.py checks they agree.
+WORKER_STATUSES = ("aktif", "belum_aktif", "berakhir", "tanpa")
+
+
+def worker_status(periods: Iterable, day: date) -> str:
+    """The worker's status code on ``day`` from their periods (one of ``WORKER_STATUSES``)."""
+    _period, status = status_today(periods, day)
+    return status.code if status is not None else "tanpa"
+
+
+def coverage_per_worker(day: date):
+    """Per covered worker, from one pass over ``coverage`` (grouped on its worker index):
+    ``active`` (1 when a period covers ``day``), ``future`` (1 when a period starts later),
+    ``last_end`` (the last end of any period), ``active_end`` and ``contribution`` of the active
+    period(s). Workers with no coverage at all have no row."""
+    covers = and_(Coverage.start_date <= day, Coverage.end_date >= day)
+    return (
+        select(
+            Coverage.worker_id.label("worker_id"),
+            func.max(case((covers, 1), else_=0)).label("active"),
+            func.max(case((Coverage.start_date > day, 1), else_=0)).label("future"),
+            func.max(Coverage.end_date).label("last_end"),
+            func.max(case((covers, Coverage.end_date), else_=None)).label("active_end"),
+            func.max(case((covers, Coverage.monthly_contribution), else_=0)).label("contribution"),
+        )
+        .group_by(Coverage.worker_id)
+        .subquery()
+    )
+
+
+def status_of(per):
+    """The status code of a worker from its ``coverage_per_worker`` row (NULL row: "tanpa")."""
+    # Inline constants, not bind parameters: PostgreSQL then types the CASE as text by itself.
+    return case(
+        (per.c.active == 1, literal_column("'aktif'")),
+        (per.c.future == 1, literal_column("'belum_aktif'")),
+        (per.c.worker_id.is_not(None), literal_column("'berakhir'")),
+        else_=literal_column("'tanpa'"),
+    )
+
+
+def status_condition(code: str, day: date):
+    """A condition on ``Worker``: the worker's status on ``day`` is ``code`` (``WORKER_STATUSES``)."""
+    of_worker = Coverage.worker_id == Worker.id
+    current = exists().where(of_worker, Coverage.start_date <= day, Coverage.end_date >= day)
+    future = exists().where(of_worker, Coverage.start_date > day)
+    any_period = exists().where(of_worker)
+    return {
+        "aktif": current,
+        "belum_aktif": and_(~current, future),
+        "berakhir": and_(any_period, ~current, ~future),
+        "tanpa": ~any_period,
+    }[code]

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from .coverage import today_jakarta
 from .i18n import _l
 
 from . import wilayah
@@ -74,7 +74,6 @@ _SEX_WORDS = {
     "l": "L", "lk": "L", "laki-laki": "L", "laki laki": "L", "lakilaki": "L", "pria": "L", "m": "L",
     "p": "P", "pr": "P", "perempuan": "P", "wanita": "P", "f": "P", "w": "P",
 }
-_JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
 class NikError(ValueError):
@@ -141,10 +140,6 @@ def normalize_nik(raw: Any) -> str:
     if _is_excel_number(text):
         raise _excel_error(text)
     return _SEPARATORS.sub("", text)
-
-
-def _today_jakarta() -> date:
-    return datetime.now(_JAKARTA).date()
 
 
 def _ddmmyyyy(day: date) -> str:
@@ -263,7 +258,7 @@ def parse_nik(
         result.errors.append(_l("NIK harus 16 angka; yang diisi %(n)s angka.", n=len(nik)))
         return result
 
-    today = today or _today_jakarta()
+    today = today or today_jakarta()
     if isinstance(birth_date, datetime):
         birth_date = birth_date.date()
     _region(result, nik)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from cardimages import decode, decode_one, pdf_pages, webcam_frame
 from factories import make_card, make_coverage, make_distribution, make_worker
 from kiosk import card_registry, cards
+from kiosk.coverage import today_jakarta
 from kiosk.extensions import db
 from kiosk.issuing import selection
 from kiosk.models import Card
@@ -93,7 +94,7 @@ def test_issued_today_selection_prints_reissued_cards(app, client, login_as):
     worker = make_worker()
     old, _ = make_card(worker)
     new = card_registry.reissue(old, staff=None, reason="Hilang")
-    day = selection.today().isoformat()
+    day = today_jakarta().isoformat()
     (page,) = pdf_pages(_sheet(client, f"pilihan=diterbitkan&tanggal={day}"), dpi=200)
     assert decode(page) == [card_registry.token_for(new)]
     assert db.session.scalar(select(db.func.count(Card.id))) == 2

@@ -260,7 +260,7 @@ def test_print_page_defaults_to_today_and_counts(app, client, login_as):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Cetak kartu" in html and 'name="pilihan"' in html
-    from kiosk.issuing.selection import today
+    from kiosk.coverage import today_jakarta as today
 
     assert f'value="{today().isoformat()}"' in html
     assert "Terbitkan 1 kartu sekarang" in html and "Baru Hari Ini" in html
@@ -273,7 +273,7 @@ def _enrolled_at(worker, when: datetime):
 
 
 def test_enrolled_today_without_card_then_issue_them_now(app, client, login_as):
-    from kiosk.issuing.selection import today
+    from kiosk.coverage import today_jakarta as today
 
     login_as("petugas")
     day = today()

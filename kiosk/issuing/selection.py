@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from math import ceil
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import Select, and_, exists, false, select
 from sqlalchemy.orm import selectinload
 
 from ..card_registry import keyring
 from ..cards import SHEET_COLUMNS, SHEET_ROWS
+from ..coverage import JAKARTA
 from ..extensions import db
 from ..distribution import eligible_query
 from ..models import Card, Distribution, Worker
@@ -65,14 +64,8 @@ class PrintBatch:
         return ceil(len(self.cards) / CARDS_PER_PAGE)
 
 
-def today() -> date:
-    """Today in the office's time zone (Asia/Jakarta)."""
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
-
-
 def _day_range(day: date) -> tuple[datetime, datetime]:
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
-    start = datetime.combine(day, time.min, tzinfo=tz)
+    start = datetime.combine(day, time.min, tzinfo=JAKARTA)
     return start, start + timedelta(days=1)
 
 

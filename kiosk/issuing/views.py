@@ -19,6 +19,7 @@ from wtforms import SelectChoice
 
 from .. import card_registry, cards, wilayah
 from ..auth.access import staff_required
+from ..coverage import today_jakarta
 from ..errors import render_error
 from ..extensions import db
 from ..models import Card, Distribution, Worker
@@ -177,7 +178,7 @@ def _selection_form() -> SelectionForm:
     form = SelectionForm(formdata=request.args if request.args else None)
     form.kecamatan.choices = [SelectChoice("", _l("— pilih kecamatan —"))] + _kecamatan_choices()
     if not request.args:
-        form.tanggal.data = selection.today()
+        form.tanggal.data = today_jakarta()
     return form
 
 

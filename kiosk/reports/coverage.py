@@ -1,56 +1,25 @@
-"""The coverage report and its figures: each worker's coverage status on a day (active, not yet
-active, ended, never covered) computed in SQL over every coverage period, counted per kecamatan
-or occupation, filtered into a list, and as a sheet for XLSX/CSV. Aggregated in SQL so it stays
-cheap at 100,000 workers."""
+"""The coverage report and its figures: workers per coverage status on a day (active, not yet
+active, ended, never covered; the rule and its SQL are in ``kiosk.coverage``), counted per
+kecamatan or occupation, filtered into a list, and as a sheet for XLSX/CSV. Aggregated in SQL so
+it stays cheap at 100,000 workers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, func, literal_column, select
+from sqlalchemy import and_, case, func, select
 
 from ..coverage import STATUS_LABELS as PERIOD_STATUS_LABELS
-from ..coverage import today_jakarta
+from ..coverage import WORKER_STATUSES as STATUSES
+from ..coverage import coverage_per_worker, status_of, today_jakarta
 from ..extensions import db
 from ..i18n import _l, indonesian
-from ..models import Coverage, Worker
+from ..models import Worker
 from ..spreadsheets import Sheet
 from ..wilayah import kecamatan_name
 
-STATUSES = ("aktif", "belum_aktif", "berakhir", "tanpa")
 STATUS_LABELS = {**PERIOD_STATUS_LABELS, "tanpa": _l("Belum terdaftar")}
-
-
-def coverage_per_worker(day: date):
-    """Per covered worker, from one pass over ``coverage`` (grouped on its worker index):
-    ``active`` (1 when a period covers ``day``), ``future`` (1 when a period starts later),
-    ``last_end`` (the last end of any period), ``active_end`` and ``contribution`` of the active
-    period(s). Workers with no coverage at all have no row."""
-    covers = and_(Coverage.start_date <= day, Coverage.end_date >= day)
-    return (
-        select(
-            Coverage.worker_id.label("worker_id"),
-            func.max(case((covers, 1), else_=0)).label("active"),
-            func.max(case((Coverage.start_date > day, 1), else_=0)).label("future"),
-            func.max(Coverage.end_date).label("last_end"),
-            func.max(case((covers, Coverage.end_date), else_=None)).label("active_end"),
-            func.max(case((covers, Coverage.monthly_contribution), else_=0)).label("contribution"),
-        )
-        .group_by(Coverage.worker_id)
-        .subquery()
-    )
-
-
-def status_of(per):
-    """The status code of a worker from its ``coverage_per_worker`` row (NULL row: "tanpa")."""
-    # Inline constants, not bind parameters: PostgreSQL then types the CASE as text by itself.
-    return case(
-        (per.c.active == 1, literal_column("'aktif'")),
-        (per.c.future == 1, literal_column("'belum_aktif'")),
-        (per.c.worker_id.is_not(None), literal_column("'berakhir'")),
-        else_=literal_column("'tanpa'"),
-    )
 
 
 def ending_soon(per, day: date, within: int):

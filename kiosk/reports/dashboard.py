@@ -12,7 +12,8 @@ from sqlalchemy import case, func, select
 from ..coverage import JAKARTA, today_jakarta
 from ..extensions import db
 from ..models import Card, Collection, Distribution, Worker
-from .coverage import coverage_per_worker, ending_soon
+from ..coverage import coverage_per_worker
+from .coverage import ending_soon
 
 
 @dataclass

@@ -16,11 +16,10 @@ from sqlalchemy import Select, and_, exists, or_, select
 
 from .. import coverage as coverage_rules
 from ..extensions import db
-from ..models import Card, Collection, Coverage, Worker
+from ..models import Card, Collection, Worker
 from ..web import row_id
 
 PAGE_SIZE = 50
-STATUSES = ("aktif", "belum_aktif", "berakhir", "tanpa")
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ def filters_from_args(args: Mapping[str, str]) -> Filters:
     return Filters(
         q=q,
         kecamatan=kecamatan,
-        status=status if status in STATUSES else "",
+        status=status if status in coverage_rules.WORKER_STATUSES else "",
         card=card if card in ("ya", "tidak") else "",
         distribution=row_id(dist),
     )
@@ -85,18 +84,7 @@ def filtered_query(filters: Filters) -> Select:
         query = query.where(Worker.kecamatan_code == filters.kecamatan)
     if filters.status:
         day = filters.day or coverage_rules.today_jakarta()
-        of_worker = Coverage.worker_id == Worker.id
-        current = exists().where(of_worker, Coverage.start_date <= day, Coverage.end_date >= day)
-        future = exists().where(of_worker, Coverage.start_date > day)
-        any_period = exists().where(of_worker)
-        query = query.where(
-            {
-                "aktif": current,
-                "belum_aktif": and_(~current, future),
-                "berakhir": and_(any_period, ~current, ~future),
-                "tanpa": ~any_period,
-            }[filters.status]
-        )
+        query = query.where(coverage_rules.status_condition(filters.status, day))
     if filters.card:
         valid = exists().where(Card.worker_id == Worker.id, Card.revoked_at.is_(None))
         query = query.where(valid if filters.card == "ya" else ~valid)
