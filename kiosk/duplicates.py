@@ -238,8 +238,6 @@ def in_rows(rows: Iterable[tuple[int, Mapping]]) -> dict[int, list[Probable]]:
     return found
 
 
-# ---- the registry's list, for cleaning up -----------------------------------------------------
-
 @dataclass(frozen=True)
 class Pair:
     """Two enrolled workers that are probably one person (``first.id < second.id``)."""
@@ -300,8 +298,6 @@ def of_worker(worker: Worker) -> tuple[list[Probable], list[tuple[Worker, Distin
     ).all()
     return probable, [(w, pair) for w, pair in decided]
 
-
-# ---- "orang berbeda" ----------------------------------------------------------------------------
 
 class ReasonError(ValueError):
     """The reason for "orang berbeda" is missing or too long; ``message`` says so."""

@@ -217,4 +217,3 @@ def init_app(app: Flask) -> None:
     app.after_request(vary_on_htmx)
     vendored = vendored_files(app.static_folder)
     app.add_template_global(lambda name: vendored[name], "vendored")
-    app.add_template_global(lambda: app.view_functions.keys(), "url_endpoints")

@@ -61,8 +61,6 @@ def _digits(code: str) -> str:
     return re.sub(r"[\s.]", "", code or "")
 
 
-# ---- places as people write them ------------------------------------------------------------
-#
 # Lists from villages and typed forms write "Ds. Pasar 1", "KEL. PASAR I", "Tj. Enim" or just
 # "Pasar I" for the official "Pasar I Muara Enim". A name is compared word by word after:
 # case, accents, punctuation and spacing are ignored; a leading "Desa"/"Ds."/"Kel."/"Kelurahan"

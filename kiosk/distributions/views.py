@@ -73,13 +73,8 @@ def ago(moment) -> str:
     return format_timedelta(moment - utcnow(), granularity="minute", threshold=1.5, add_direction=True)
 
 
-
-
 def _staff():
     return current_user._get_current_object()
-
-
-# ---- list, create, edit ---------------------------------------------------------------------
 
 
 @bp.get("/")
@@ -119,9 +114,6 @@ def edit(distribution_id: int):
             return redirect(url_for("distributions.detail", distribution_id=distribution.id))
     status = 422 if form.errors else 200
     return render_template("distributions/form.html", form=form, distribution=distribution), status
-
-
-# ---- live page, open/close, not collected ---------------------------------------------------
 
 
 def _live_context(distribution: Distribution) -> dict:
@@ -186,9 +178,6 @@ def not_collected(distribution_id: int):
                            workers=dist.not_collected(distribution))
 
 
-# ---- the recipient list ---------------------------------------------------------------------
-
-
 def _search_workers(q: str) -> list[Worker]:
     q = (q or "").strip()
     if len(q) < 2:
@@ -246,9 +235,6 @@ def recipients_remove(distribution_id: int, worker_id: int):
     return redirect(url_for("distributions.recipients", distribution_id=distribution_id))
 
 
-# ---- voiding and photos ---------------------------------------------------------------------
-
-
 @bp.route("/pengambilan/<int:collection_id>/batal", methods=["GET", "POST"])
 @admin_required
 def void(collection_id: int):
@@ -274,8 +260,6 @@ def handover_photo(collection_id: int):
     return photo_response(db.get_or_404(Collection, collection_id).handover_photo)
 
 
-# ---- the pickup desk ------------------------------------------------------------------------
-#
 # The desk's page has three parts: the scanner and search (left), the result panel
 # (#desk-result: one person and what the desk can do for them) and the handover queue
 # (#desk-queue: packages claimed at the kiosks and not yet handed over, in claim order).

@@ -41,7 +41,7 @@ from .periods import (
     renewal_preview,
     renewal_start,
 )
-from .places import find_desa, find_kecamatan, kecamatan_code
+from .places import find_desa, find_kecamatan
 from .validation import (
     COVERAGE_FIELDS,
     DATE_FORMATS,
@@ -61,7 +61,7 @@ __all__ = [
     "COVERAGE_FIELDS", "DATE_FORMATS", "DEFAULT_FUNDER", "OCCUPATIONS", "OTHER_OCCUPATION", "WORKER_FIELDS",
     "Refused", "RenewalRow", "Validation",
     "add_coverage", "apply_update", "blockers", "delete", "enroll", "find_desa", "find_kecamatan",
-    "insert_coverage", "insert_worker", "kecamatan_code", "latest_coverage", "new_period", "new_worker",
+    "insert_coverage", "insert_worker", "latest_coverage", "new_period", "new_worker",
     "parse_date", "renew", "renew_many", "renewal_preview", "renewal_start", "set_photo", "update",
     "validate_coverage", "validate_worker",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING
 
 from .. import wilayah
 from ..i18n import _l
@@ -16,21 +16,12 @@ def _code_digits(raw: str) -> str:
     return re.sub(r"[\s.]", "", raw)
 
 
-def _item(obj: Any, name: str) -> Any:
-    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name)
-
-
 def find_kecamatan(raw: str):
     """The kecamatan a code ("160301", "16.03.01") or a name as people write it surely means
     (see ``wilayah.match_kecamatan``); ``None`` if unknown or ambiguous."""
     if not raw:
         return None
     return wilayah.match_kecamatan(str(raw)).found
-
-
-def kecamatan_code(kec) -> str:
-    """The six-digit code of a kecamatan from ``kiosk.wilayah``."""
-    return _code_digits(str(_item(kec, "code")))
 
 
 def find_desa(kecamatan_code6: str, raw: str):

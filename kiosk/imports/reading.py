@@ -70,9 +70,7 @@ def read_table(file: IO[bytes] | bytes, filename: str = "") -> list[tuple[int, l
     return _read_csv(data)
 
 
-# ---- XLSX --------------------------------------------------------------------------------------
-#
-# The first sheet is streamed with expat, the C parser of the standard library: its callbacks
+# An XLSX's first sheet is streamed with expat, the C parser of the standard library: its callbacks
 # per element cost about a third of building lxml elements and far less than openpyxl's cell
 # objects (a 15,000-row list read in under a second; memory stays bounded: one row at a time).
 # Real workbooks have no DTD, so one is refused, with any entity declaration.

@@ -192,9 +192,6 @@ def _sembako_from(answer, ticket: Callable[[], str] | None) -> SembakoView:
     return SembakoView(state="refused", message=answer.message)
 
 
-# ---- the scan: one statement -------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class ScannedCard:
     """The card's columns a scan needs (``card_registry.judge`` reads ``revoked_at``/``key_id``)."""

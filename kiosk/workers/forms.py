@@ -48,7 +48,7 @@ FIELD_NAMES = {f.name for f in WORKER_FORM} | {"occupation_other", "photo"}
 
 def kecamatan_choices() -> list[tuple[str, str]]:
     """(code, name) of Muara Enim's kecamatan, in list order."""
-    return [(enrollment.kecamatan_code(k), str(enrollment.places._item(k, "name"))) for k in wilayah.kecamatan_list()]
+    return [(k.code, k.name) for k in wilayah.kecamatan_list()]
 
 
 def desa_choices(kecamatan_raw: str) -> list[tuple[str, str]]:
@@ -56,11 +56,7 @@ def desa_choices(kecamatan_raw: str) -> list[tuple[str, str]]:
     kec = enrollment.find_kecamatan(kecamatan_raw or "")
     if kec is None:
         return []
-    code = enrollment.kecamatan_code(kec)
-    return [
-        (enrollment.places._code_digits(str(enrollment.places._item(d, "code"))), str(enrollment.places._item(d, "name")))
-        for d in wilayah.desa_list(code)
-    ]
+    return [(d.code, d.name) for d in wilayah.desa_list(kec.code)]
 
 
 def occupation_choices() -> list[tuple[str, str]]:

@@ -17,7 +17,7 @@ from . import forms, listing
 
 def kecamatan_names() -> dict[str, str]:
     """Six-digit kecamatan code -> name."""
-    return {enrollment.kecamatan_code(k): str(enrollment.places._item(k, "name")) for k in wilayah.kecamatan_list()}
+    return {k.code: k.name for k in wilayah.kecamatan_list()}
 
 
 def period_total(period: Coverage) -> int:
@@ -129,19 +129,7 @@ def worker_context(worker: Worker, **coverage_args) -> dict:
         "collections": collections,
         "audit": audit,
         "blockers": enrollment.blockers(worker),
-        "has_cards_panel": _template_exists("issuing/_worker_cards.html"),
     }
-
-
-def _template_exists(name: str) -> bool:
-    from flask import current_app
-    from jinja2 import TemplateNotFound
-
-    try:
-        current_app.jinja_env.get_template(name)
-    except TemplateNotFound:
-        return False
-    return True
 
 
 def contribution_preview(values: Mapping, coverage_values: Mapping | None) -> dict | None:

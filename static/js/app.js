@@ -23,22 +23,6 @@
     }
   }, true);
 
-  // A second tap on a submit button while the first request runs does nothing.
-  document.addEventListener("submit", function (evt) {
-    var form = evt.target;
-    if (form.dataset.submitting === "1" && !form.hasAttribute("data-allow-resubmit")) {
-      evt.preventDefault();
-      evt.stopImmediatePropagation();
-      return;
-    }
-    form.dataset.submitting = "1";
-    window.setTimeout(function () { form.dataset.submitting = ""; }, 4000);
-  });
-  document.addEventListener("htmx:afterRequest", function (evt) {
-    var form = evt.detail.elt && evt.detail.elt.closest && evt.detail.elt.closest("form");
-    if (form) form.dataset.submitting = "";
-  });
-
   // The compact header's menu (<details>, works without this): Escape or a tap elsewhere closes it.
   function closeMenus(except) {
     document.querySelectorAll("details[data-navmenu][open]").forEach(function (menu) {

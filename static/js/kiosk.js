@@ -43,7 +43,7 @@
     return out.join(" ");
   }
 
-  // Verhoeff's check digit (the last of the card's 11-digit code), as kiosk/tokens.py checks it.
+  // Verhoeff's check digit (the last of the card's 11-digit code), as kiosk/tokens/fallback_code.py checks it.
   var VD = [[0,1,2,3,4,5,6,7,8,9],[1,2,3,4,0,6,7,8,9,5],[2,3,4,0,1,7,8,9,5,6],[3,4,0,1,2,8,9,5,6,7],
     [4,0,1,2,3,9,5,6,7,8],[5,9,8,7,6,0,4,3,2,1],[6,5,9,8,7,1,0,4,3,2],[7,6,5,9,8,2,1,0,4,3],
     [8,7,6,5,9,3,2,1,0,4],[9,8,7,6,5,4,3,2,1,0]];
