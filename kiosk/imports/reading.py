@@ -17,6 +17,19 @@ MAX_ROWS = 20_000
 MAX_COLUMNS = 60
 # An XLSX is a zip: refuse one that would unpack to far more than any real list (a zip bomb).
 MAX_UNPACKED = 400 * 1024 * 1024
+# The work an XLSX may ask for, bounded before it is done (a crafted file of a few kB can
+# otherwise ask for minutes and gigabytes, issue 12). Each bound is several times what a real
+# list of MAX_ROWS rows needs; the bench's largest realistic file uses a fraction of each.
+MAX_PART = 100 * 1024 * 1024  # unpacked bytes of one part the reader parses (sheet, shared strings, styles)
+MAX_SMALL_PART = 4 * 1024 * 1024  # workbook and relations (parsed as trees)
+MAX_RATIO = 100  # unpacked ÷ packed size of a part over RATIO_FLOOR: real sheets are 5-30
+RATIO_FLOOR = 2 * 1024 * 1024
+MAX_ELEMENTS = 2_000_000  # XML elements of the shared strings, styles and sheet together (cells, rows, ...)
+MAX_DEPTH = 64  # nesting of XML elements (a sheet needs about 8)
+MAX_SHARED_STRINGS = 500_000
+MAX_TEXT = 64 * 1024 * 1024  # characters of all shared strings together
+MAX_CELL_TEXT = 32_767  # Excel's own limit for one cell
+MAX_MERGES = 10_000  # merged ranges in the sheet (a real list has a title row and a few groups)
 HEADER_SEARCH_ROWS = 15
 
 
@@ -79,14 +92,66 @@ _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _REL_STRICT = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 _XML = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False,
         "remove_comments": True, "remove_pis": True}
-MAX_MERGED_CELLS = 200_000  # a merge larger than this is ignored (a real title row is a few dozen)
+
+
+def _refusal(kind: str, limit: int = MAX_PART) -> ImportFileError:
+    """The refusal of an XLSX that asks for more work than any real list, naming what it is."""
+    messages = {
+        "unpacked": lambda: _l("Berkas terlalu besar setelah dibuka (lebih dari %(mb)s MB). Bagi menjadi "
+                               "beberapa berkas.", mb=limit // 2**20),
+        "ratio": lambda: _l("Berkas ini tidak wajar: isinya setelah dibuka lebih dari %(n)s kali ukuran "
+                            "berkasnya (bom zip). Simpan ulang dari Excel sebagai .xlsx, lalu unggah lagi.",
+                            n=MAX_RATIO),
+        "compression": lambda: _l("Berkas ini dimampatkan dengan cara yang tidak dipakai Excel. Simpan ulang dari "
+                                  "Excel sebagai .xlsx, lalu unggah lagi."),
+        "elements": lambda: _l("Lembar kerja ini terlalu rumit untuk dibaca: lebih dari %(n)s sel, baris dan unsur "
+                               "lain (sel kosong yang diberi format ikut terhitung). Salin datanya saja ke lembar "
+                               "baru, simpan, lalu unggah lagi.", n=_number_text(MAX_ELEMENTS)),
+        "depth": lambda: _l("Berkas ini tidak wajar: susunan XML-nya bertingkat terlalu dalam. Simpan ulang dari "
+                            "Excel sebagai .xlsx, lalu unggah lagi."),
+        "strings": lambda: _l("Berkas ini memuat terlalu banyak teks: lebih dari %(n)s teks berbeda atau lebih "
+                              "dari %(mb)s MB teks. Bagi menjadi beberapa berkas.",
+                              n=_number_text(MAX_SHARED_STRINGS), mb=MAX_TEXT // 2**20),
+        "cell": lambda: _l("Ada sel yang berisi lebih dari %(n)s karakter (batas Excel untuk satu sel). "
+                           "Periksa berkasnya, lalu unggah lagi.", n=_number_text(MAX_CELL_TEXT)),
+        "merges": lambda: _l("Berkas ini memuat terlalu banyak sel gabungan (merge): lebih dari %(n)s, atau "
+                             "gabungan yang saling bertumpuk. Hapus penggabungan sel (Merge & Center) di luar "
+                             "baris judul, lalu unggah lagi.", n=_number_text(MAX_MERGES)),
+    }
+    return ImportFileError(messages[kind]())
+
+
+def _number_text(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+class _Budget:
+    """The XML elements left for the parts of one workbook (MAX_ELEMENTS in all)."""
+
+    def __init__(self):
+        self.left = MAX_ELEMENTS
+
+
+def _open_part(archive: zipfile.ZipFile, name: str, limit: int = MAX_PART):
+    """A part of the package to read, refused before it is inflated when it would unpack to more
+    than ``limit`` or far more than its packed size, or is packed as Excel never packs (bzip2
+    and LZMA inflate a whole member at once). zipfile stops at the declared size (a larger
+    stream fails its CRC), so the declared size is a true bound."""
+    info = archive.getinfo(name)
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise _refusal("compression")
+    if info.file_size > limit:
+        raise _refusal("unpacked", limit)
+    if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        raise _refusal("ratio")
+    return archive.open(info)
 
 
 def _xml_root(archive: zipfile.ZipFile, name: str):
-    """A small part (workbook, relations, styles) as an lxml tree."""
+    """A small part (workbook, relations) as an lxml tree."""
     from lxml import etree
 
-    with archive.open(name) as part:
+    with _open_part(archive, name, MAX_SMALL_PART) as part:
         return etree.parse(part, etree.XMLParser(**_XML)).getroot()
 
 
@@ -107,23 +172,57 @@ def _relations(archive: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]
     return found
 
 
-def _date_styles(archive: zipfile.ZipFile, name: str | None) -> set[int]:
-    """The cell styles whose number format is a date (their numbers are Excel dates)."""
+def _date_styles(archive: zipfile.ZipFile, name: str | None, budget: _Budget) -> set[int]:
+    """The cell styles whose number format is a date (their numbers are Excel dates). Streamed:
+    a workbook bloated with styles may have tens of thousands."""
     from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 
     if not name or name not in archive.NameToInfo:
         return set()
-    root = _xml_root(archive, name)
-    custom = {f.get("numFmtId"): f.get("formatCode", "") for f in root.iterfind("{*}numFmts/{*}numFmt")}
+    custom: dict[str, str] = {}
+    formats: list[str] = []
+    state = {"depth": 0, "cell_xfs": False}
+
+    def start(tag, attrs):
+        _count(budget, state)
+        tag = _local(tag)
+        if tag == "numFmt":
+            custom[attrs.get("numFmtId", "")] = attrs.get("formatCode", "")
+        elif tag == "cellXfs":
+            state["cell_xfs"] = True
+        elif tag == "xf" and state["cell_xfs"]:
+            formats.append(attrs.get("numFmtId", "0"))
+
+    def end(tag):
+        state["depth"] -= 1
+        if _local(tag) == "cellXfs":
+            state["cell_xfs"] = False
+
+    parser = _expat({"StartElementHandler": start, "EndElementHandler": end})
+    with _open_part(archive, name) as part:
+        parser.ParseFile(part)
     dates = set()
-    for index, xf in enumerate(root.iterfind("{*}cellXfs/{*}xf")):
-        number_format = xf.get("numFmtId", "0")
-        code = custom.get(number_format)
-        if code is None:
-            code = BUILTIN_FORMATS.get(int(number_format) if number_format.isdigit() else 0, "General")
-        if is_date_format(code):
+    verdicts: dict[str, bool] = {}
+    for index, number_format in enumerate(formats):
+        if number_format not in verdicts:
+            code = custom.get(number_format)
+            if code is None:
+                code = BUILTIN_FORMATS.get(int(number_format) if number_format.isdigit() and len(number_format) < 6 else 0,
+                                           "General")
+            verdicts[number_format] = is_date_format(code)
+        if verdicts[number_format]:
             dates.add(index)
     return dates
+
+
+def _count(budget: _Budget, state: dict) -> None:
+    """One more element (and one level deeper) for the shared strings' and styles' parsers."""
+    budget.left -= 1
+    state["depth"] += 1
+    if budget.left < 0:
+        raise _refusal("elements")
+    if state["depth"] > MAX_DEPTH:
+        raise _refusal("depth")
 
 
 def _first_sheet(archive: zipfile.ZipFile) -> tuple[str, bool, str | None, str | None]:
@@ -173,20 +272,24 @@ def _local(name: str) -> str:
     """ "x:row" -> "row" (some writers prefix the spreadsheet namespace)."""
     local = _LOCAL.get(name)
     if local is None:
-        local = _LOCAL[name] = name.rpartition(":")[2]
+        local = name.rpartition(":")[2]
+        if len(_LOCAL) < 1000:  # the names of real parts; a crafted one's are not kept
+            _LOCAL[name] = local
     return local
 
 
-def _shared_strings(archive: zipfile.ZipFile, name: str | None) -> list[str]:
+def _shared_strings(archive: zipfile.ZipFile, name: str | None, budget: _Budget) -> list[str]:
     """The workbook's shared strings: each item's text, its rich-text runs joined, phonetic
-    runs (<rPh>) left out."""
+    runs (<rPh>) left out. At most MAX_SHARED_STRINGS items of at most MAX_CELL_TEXT
+    characters, MAX_TEXT in all."""
     if not name or name not in archive.NameToInfo:
         return []
     strings: list[str] = []
     text: list[str] = []
-    state = {"in_t": False, "phonetic": 0}
+    state = {"in_t": False, "phonetic": 0, "depth": 0, "size": 0, "total": 0}
 
     def start(tag, _attrs):
+        _count(budget, state)
         tag = _local(tag)
         if tag == "t":
             state["in_t"] = not state["phonetic"]
@@ -194,8 +297,12 @@ def _shared_strings(archive: zipfile.ZipFile, name: str | None) -> list[str]:
             state["phonetic"] += 1
         elif tag == "si":
             text.clear()
+            state["size"] = 0
+            if len(strings) >= MAX_SHARED_STRINGS:
+                raise _refusal("strings")
 
     def end(tag):
+        state["depth"] -= 1
         tag = _local(tag)
         if tag == "t":
             state["in_t"] = False
@@ -206,10 +313,16 @@ def _shared_strings(archive: zipfile.ZipFile, name: str | None) -> list[str]:
 
     def data(chunk):
         if state["in_t"]:
+            state["size"] += len(chunk)
+            state["total"] += len(chunk)
+            if state["size"] > MAX_CELL_TEXT:
+                raise _refusal("cell")
+            if state["total"] > MAX_TEXT:
+                raise _refusal("strings")
             text.append(chunk)
 
     parser = _expat({"StartElementHandler": start, "EndElementHandler": end, "CharacterDataHandler": data})
-    with archive.open(name) as part:
+    with _open_part(archive, name) as part:
         parser.ParseFile(part)
     return strings
 
@@ -228,14 +341,19 @@ for _n in range(1, MAX_COLUMNS + 1):
 class _Sheet:
     """The expat callbacks reading a worksheet part into ``rows``: (line, values), the values
     up to MAX_COLUMNS typed as openpyxl gives them (text, int, float, bool, datetime). Written
-    for speed: they run for every element of the sheet."""
+    for speed: they run for every element of the sheet. Each element counts against the
+    workbook's budget and its nesting against MAX_DEPTH; a cell's text against MAX_CELL_TEXT;
+    the merged ranges against MAX_MERGES."""
 
-    def __init__(self, strings: list[str], dates: set[int], date1904: bool):
+    def __init__(self, strings: list[str], dates: set[int], date1904: bool, budget: _Budget):
         from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 
         self.strings, self.dates = strings, dates
         self.date1904 = date1904
         self.epoch = CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900
+        self.budget = budget
+        self.left = budget.left
+        self.depth = 0
         self.rows: list[tuple[int, list[Any]]] = []
         self.merges: list[str] = []
         self.values: list[Any] = []
@@ -247,6 +365,10 @@ class _Sheet:
         self.prefixed: bool | None = None  # element names written with a namespace prefix ("x:row")
 
     def start(self, tag, attrs):
+        self.left -= 1
+        self.depth += 1
+        if self.left < 0 or self.depth > MAX_DEPTH:
+            raise _refusal("elements" if self.left < 0 else "depth")
         if self.prefixed:
             tag = _LOCAL.get(tag) or _local(tag)
         elif self.prefixed is None:
@@ -267,15 +389,18 @@ class _Sheet:
             self.values = []
             self.column = 0
             number = attrs.get("r")
-            self.line = int(number) if number and number.isdigit() else self.line + 1
+            self.line = int(number) if number and number.isdigit() and len(number) < 10 else self.line + 1
         elif tag == "t":
             self.collect = not self.phonetic
         elif tag == "rPh":
             self.phonetic += 1
         elif tag == "mergeCell":
+            if len(self.merges) >= MAX_MERGES:
+                raise _refusal("merges")
             self.merges.append(attrs.get("ref", ""))
 
     def end(self, tag):
+        self.depth -= 1
         if self.prefixed:
             tag = _LOCAL.get(tag) or _local(tag)
         if tag == "c":
@@ -284,7 +409,7 @@ class _Sheet:
                 raw = text[0] if len(text) == 1 else "".join(text)
                 kind = self.kind
                 if kind == "s":
-                    index = int(raw)
+                    index = int(raw) if len(raw) < 12 else -1
                     value = self.strings[index] if 0 <= index < len(self.strings) else None
                 elif kind is None or kind == "n":
                     value = self._number(raw)
@@ -304,7 +429,7 @@ class _Sheet:
         elif tag == "v" or tag == "t":
             self.collect = False
         elif tag == "row":
-            if _filled(self.values):  # empty rows are left out as they come
+            if self.values and _filled(self.values):  # empty rows are left out as they come
                 self.rows.append((self.line, self.values))
                 if len(self.rows) > MAX_ROWS + HEADER_SEARCH_ROWS:
                     raise _too_many_rows()
@@ -313,12 +438,17 @@ class _Sheet:
 
     def data(self, chunk):
         if self.collect:
-            self.text.append(chunk)
+            text = self.text
+            text.append(chunk)
+            if len(text) > 3 and sum(map(len, text)) > MAX_CELL_TEXT:  # expat hands text over in 8 kB pieces
+                raise _refusal("cell")
 
     def _number(self, raw: str) -> Any:
         raw = raw.strip()
         if not raw:
             return None
+        if len(raw) > 400:
+            raise ValueError("not a number")
         value = float(raw) if ("." in raw or "e" in raw or "E" in raw) else int(raw)
         if self.style is None or int(self.style) not in self.dates:
             return value
@@ -335,13 +465,14 @@ class _Sheet:
 _DAY_ZERO = datetime(1899, 12, 30)
 
 
-def _sheet_rows(archive, name: str, strings: list[str], dates: set[int], date1904: bool):
+def _sheet_rows(archive, name: str, strings: list[str], dates: set[int], date1904: bool, budget: _Budget):
     """(rows, merged range references) of a worksheet part."""
-    sheet = _Sheet(strings, dates, date1904)
+    sheet = _Sheet(strings, dates, date1904, budget)
     parser = _expat({"StartElementHandler": sheet.start, "EndElementHandler": sheet.end,
                      "CharacterDataHandler": sheet.data})
-    with archive.open(name) as part:
+    with _open_part(archive, name) as part:
         parser.ParseFile(part)
+    budget.left = sheet.left
     return sheet.rows, sheet.merges
 
 
@@ -351,7 +482,9 @@ def _filled(values: list[Any]) -> bool:
 
 def _fill_merged(rows: list[tuple[int, list[Any]]], merges: list[str]) -> None:
     """A merged range's value in every cell of the range (a kecamatan merged down several rows
-    applies to each); a row that only lies inside a merged range stays an empty row."""
+    applies to each); a row that only lies inside a merged range stays an empty row. The cells
+    to fill are counted first: ranges that do not overlap (Excel allows no other) fill at most
+    every cell of the rows read once, so more is refused, not done."""
     import bisect
 
     from openpyxl.utils.cell import range_boundaries
@@ -360,17 +493,25 @@ def _fill_merged(rows: list[tuple[int, list[Any]]], merges: list[str]) -> None:
         return
     lines = [line for line, _values in rows]
     by_line = dict(rows)
+    ranges = []
+    cells = 0
     for reference in merges:
         try:
             min_col, min_row, max_col, max_row = range_boundaries(reference)
         except (ValueError, TypeError):
             continue
-        if (max_row - min_row + 1) * (max_col - min_col + 1) > MAX_MERGED_CELLS or min_col > MAX_COLUMNS:
+        if None in (min_col, min_row, max_col, max_row) or min_col > MAX_COLUMNS:
             continue
+        max_col = min(max_col, MAX_COLUMNS)
+        first, last = bisect.bisect_left(lines, min_row), bisect.bisect_right(lines, max_row)
+        cells += (last - first) * (max_col - min_col + 1)
+        ranges.append((min_col, min_row, max_col, first, last))
+    if cells > max(len(rows), 1) * MAX_COLUMNS:
+        raise _refusal("merges")
+    for min_col, min_row, max_col, first, last in ranges:
         anchor_row = by_line.get(min_row)
         anchor = anchor_row[min_col - 1] if anchor_row is not None and min_col <= len(anchor_row) else None
-        max_col = min(max_col, MAX_COLUMNS)
-        for position in range(bisect.bisect_left(lines, min_row), bisect.bisect_right(lines, max_row)):
+        for position in range(first, last):
             values = by_line[lines[position]]
             if len(values) < max_col:
                 values.extend([None] * (max_col - len(values)))
@@ -383,11 +524,12 @@ def _read_xlsx(data: bytes) -> list[tuple[int, list[Any]]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED:
-            raise ImportFileError(_l("Berkas terlalu besar setelah dibuka. Bagi menjadi beberapa berkas."))
+            raise _refusal("unpacked", MAX_UNPACKED)
+        budget = _Budget()
         sheet, date1904, strings_part, styles_part = _first_sheet(archive)
-        strings = _shared_strings(archive, strings_part)
-        dates = _date_styles(archive, styles_part)
-        rows, merges = _sheet_rows(archive, sheet, strings, dates, date1904)
+        strings = _shared_strings(archive, strings_part, budget)
+        dates = _date_styles(archive, styles_part, budget)
+        rows, merges = _sheet_rows(archive, sheet, strings, dates, date1904, budget)
         _fill_merged(rows, merges)
         return rows
     except ImportFileError:
