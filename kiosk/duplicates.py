@@ -248,22 +248,46 @@ class Pair:
 
 
 def _pair_ids_query():
+    """(pairs subquery, the query of its pairs not confirmed different). Each rule starts from
+    the groups that hold more than one worker, found by a GROUP BY that reads only its index
+    (name_key, birth_date / desa_code, birth_date); the pairs are then made inside those few
+    groups along the same index, never by probing the index once per worker."""
+    name_groups = (
+        select(Worker.name_key, Worker.birth_date).where(Worker.name_key != "")
+        .group_by(Worker.name_key, Worker.birth_date).having(func.count() > 1).subquery("name_groups")
+    )
     a, b = aliased(Worker), aliased(Worker)
     by_name = (
         select(a.id.label("first"), b.id.label("second"), literal("name").label("why"))
+        .select_from(name_groups)
+        .join(a, and_(a.name_key == name_groups.c.name_key, a.birth_date == name_groups.c.birth_date))
         .join(b, and_(b.name_key == a.name_key, b.birth_date == a.birth_date, b.id > a.id))
-        .where(a.name_key != "")
+    )
+    place_groups = (
+        select(Worker.desa_code, Worker.birth_date).where(Worker.desa_code.is_not(None))
+        .group_by(Worker.desa_code, Worker.birth_date).having(func.count() > 1).subquery("place_groups")
     )
     c, d = aliased(Worker), aliased(Worker)
     by_nik = (
         select(c.id.label("first"), d.id.label("second"), literal("nik").label("why"))
+        .select_from(place_groups)
+        .join(c, and_(c.desa_code == place_groups.c.desa_code, c.birth_date == place_groups.c.birth_date))
         .join(d, and_(d.desa_code == c.desa_code, d.birth_date == c.birth_date, d.id > c.id,
                       func.substr(d.nik, 1, NIK_STEM) == func.substr(c.nik, 1, NIK_STEM)))
-        .where(c.desa_code.is_not(None), c.name_key != d.name_key)
+        .where(or_(c.name_key != d.name_key, c.name_key == ""))  # the same name is the other rule's pair
     )
     pairs = union_all(by_name, by_nik).subquery()
     decided = exists().where(DistinctPair.worker_id == pairs.c.first, DistinctPair.other_id == pairs.c.second)
     return pairs, select(pairs.c.first, pairs.c.second, pairs.c.why).where(~decided)
+
+
+COUNT_CAP = 10_000  # the list counts the pairs up to this many (then says "more than")
+
+
+def _pairs_of(rows) -> list[Pair]:
+    ids = {i for row in rows for i in row[:2]}
+    workers = {w.id: w for w in db.session.scalars(select(Worker).where(Worker.id.in_(ids)))} if ids else {}
+    return [Pair(workers[first], workers[second], why) for first, second, why in rows]
 
 
 def registry_pairs(*, after: tuple[int, int] | None = None, limit: int = 50) -> list[Pair]:
@@ -272,10 +296,15 @@ def registry_pairs(*, after: tuple[int, int] | None = None, limit: int = 50) -> 
     pairs, query = _pair_ids_query()
     if after is not None:
         query = query.where(tuple_(pairs.c.first, pairs.c.second) > tuple_(*after))
-    rows = db.session.execute(query.order_by(pairs.c.first, pairs.c.second).limit(limit)).all()
-    ids = {i for row in rows for i in row[:2]}
-    workers = {w.id: w for w in db.session.scalars(select(Worker).where(Worker.id.in_(ids)))} if ids else {}
-    return [Pair(workers[first], workers[second], why) for first, second, why in rows]
+    return _pairs_of(db.session.execute(query.order_by(pairs.c.first, pairs.c.second).limit(limit)).all())
+
+
+def registry_first_page(limit: int = 50) -> tuple[list[Pair], int]:
+    """The first ``limit`` pairs and how many there are (up to COUNT_CAP + 1), from one query:
+    the pairs are found once, not once to list and again to count."""
+    pairs, query = _pair_ids_query()
+    rows = db.session.execute(query.order_by(pairs.c.first, pairs.c.second).limit(COUNT_CAP + 1)).all()
+    return _pairs_of(rows[:limit]), len(rows)
 
 
 def registry_count() -> int:

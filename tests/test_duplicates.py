@@ -196,3 +196,35 @@ def test_the_worker_page_shows_probable_and_confirmed_different_workers(engine_a
     page = client.get(f"/pekerja/{a.id}").get_data(as_text=True)
     assert "Bukan orang yang sama dengan Budi Santoso: Kembar &lt;b&gt;dicek&lt;/b&gt;" in page
     assert "Kemungkinan data ganda" not in client.get(f"/pekerja/{enrolled('Lain', birth=date(1970, 1, 1)).id}").get_data(as_text=True)
+
+
+def test_registry_first_page_finds_and_counts_the_pairs_in_one_query(engine_app):
+    a, b = enrolled("Budi Santoso", serial=12), enrolled("BUDI SANTOSO", serial=13)
+    c, d = enrolled("Rahmat", birth=date(1990, 5, 5), serial=20), enrolled("Rahmad", birth=date(1990, 5, 5), serial=21)
+    x = enrolled("Rahmad", birth=date(1990, 5, 5), serial=40)  # d's name and day; c's NIK stem, day and desa
+    e = enrolled("Lain", birth=date(1970, 1, 1), serial=30)
+    enrolled("Lain Lagi", birth=date(1970, 1, 1), serial=31, desa=PASAR_II)  # NIK stem but another desa: no
+    db.session.expire_all()
+    with selects() as seen:
+        pairs, total = duplicates.registry_first_page(limit=2)
+    assert len(seen) == 2, seen  # the pairs with their count, then their workers
+    assert total == duplicates.registry_count() == 4 and len(pairs) == 2
+    everything = [(p.first.id, p.second.id, p.why) for p in duplicates.registry_pairs()]
+    assert [(p.first.id, p.second.id, p.why) for p in pairs] == everything[:2]
+    assert set(everything) == {(a.id, b.id, "name"), (c.id, d.id, "nik"), (c.id, x.id, "nik"), (d.id, x.id, "name")}
+    assert not any(e.id in pair[:2] for pair in everything)
+    duplicates.confirm_different(c, d, "kembar", staff=None)
+    assert duplicates.registry_first_page()[1] == 3
+
+
+def test_registry_pairs_read_the_indexes_not_the_table(app):
+    """SQLite's plan: each rule groups along its index (covering: the table is not read), then
+    makes pairs inside the groups through the same index. PostgreSQL chooses by its statistics."""
+    pairs, query = duplicates._pair_ids_query()
+    sql = str(query.order_by(pairs.c.first).compile(db.engine, compile_kwargs={"literal_binds": True}))
+    plan = [row[3] for row in db.session.execute(text("EXPLAIN QUERY PLAN " + sql))]
+    assert "SCAN worker USING COVERING INDEX ix_worker_name_key_birth" in plan, plan
+    assert any(step.startswith("SEARCH worker USING COVERING INDEX ix_worker_desa_birth") for step in plan), plan
+    assert not [step for step in plan if step.startswith("SCAN worker") and "INDEX" not in step], plan
+    assert sum("ix_worker_name_key_birth" in step for step in plan) == 3
+    assert sum("ix_worker_desa_birth" in step for step in plan) == 3

@@ -29,13 +29,16 @@ def probable_list():
     """Pairs of enrolled workers that are probably one person, a page at a time: open either,
     correct or delete the wrong one, or confirm "orang berbeda" with a reason."""
     after = _after(request.args.get("setelah", ""))
-    pairs = duplicates.registry_pairs(after=after, limit=PAGE + 1)
+    if after is None:
+        pairs, total = duplicates.registry_first_page(limit=PAGE + 1)
+    else:
+        pairs, total = duplicates.registry_pairs(after=after, limit=PAGE + 1), None
     more = len(pairs) > PAGE
     pairs = pairs[:PAGE]
     next_after = f"{pairs[-1].first.id}-{pairs[-1].second.id}" if more and pairs else None
-    total = duplicates.registry_count() if after is None else None
     return render_template("workers/probable.html", pairs=pairs, next_after=next_after, total=total,
-                           errors={}, reasons={})
+                           more_than=total is not None and total > duplicates.COUNT_CAP,
+                           cap=duplicates.COUNT_CAP, errors={}, reasons={})
 
 
 @bp.post("/kemungkinan-ganda/<int:first_id>/<int:second_id>/berbeda")
