@@ -23,6 +23,20 @@
     }
   }, true);
 
+  // A form's submit buttons are off while its request runs, so a second tap sends nothing. (Not
+  // hx-disabled-elt on the body: every boosted link and live check would inherit it and find no
+  // button to disable.) A form with its own hx-disabled-elt ("unset" on the desk's scan form,
+  // which must take the next scan at once) decides for itself.
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (form.tagName !== "FORM" || form.hasAttribute("hx-disabled-elt")) return;
+    var buttons = form.querySelectorAll("button:not([type=button])");
+    buttons.forEach(function (button) { button.disabled = true; });
+    form.addEventListener("htmx:afterRequest", function () {
+      buttons.forEach(function (button) { button.disabled = false; });
+    }, { once: true });
+  });
+
   // The compact header's menu (<details>, works without this): Escape or a tap elsewhere closes it.
   function closeMenus(except) {
     document.querySelectorAll("details[data-navmenu][open]").forEach(function (menu) {
