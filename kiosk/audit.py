@@ -1,6 +1,9 @@
 """The audit trail: every create, update and delete, with who, when, and before/after values.
 
 Call ``record`` inside the same transaction as the change it describes, so the two land together.
+An action is named ``<entity>.<verb>`` ("worker.update", "staff.create"). Events that enrollment,
+the import and "orang berbeda" wrote before their actions were named so say "create", "update" or
+"delete" alone: the trail is append-only (database triggers), so they stay as they were written.
 """
 
 from __future__ import annotations

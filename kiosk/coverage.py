@@ -163,13 +163,9 @@ def months_between(start: date, end: date) -> int:
     return months
 
 
-def period_total(monthly: int, months: int | date = DEFAULT_MONTHS, end: date | None = None) -> int:
-    """The contribution for a whole period: ``monthly`` × ``months``. Also callable as
-    ``period_total(monthly, start, end)`` with the period's dates (see ``months_between``)."""
-    if isinstance(months, date):
-        if end is None:
-            raise TypeError("period_total(monthly, start, end) needs the end date")
-        months = months_between(months, end)
+def period_total(monthly: int, months: int = DEFAULT_MONTHS) -> int:
+    """The contribution for a whole period of ``months`` months (of a period's dates:
+    ``months_between(start, end)``)."""
     return int(monthly) * int(months)
 
 

@@ -361,7 +361,7 @@ def record_different(worker_id: int, other_id: int, reason: str, *, staff: Staff
                         decided_by_id=staff.id if staff is not None else None)
     db.session.add(pair)
     db.session.flush()
-    record("create", pair, after={"worker_id": first, "other_id": second, "reason": reason}, staff=staff)
+    record("distinct_pair.create", pair, after={"worker_id": first, "other_id": second, "reason": reason}, staff=staff)
     return pair
 
 

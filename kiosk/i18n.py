@@ -121,12 +121,12 @@ def waktu(value: datetime | None) -> str:
     return format_datetime(value, "d MMM y HH.mm")
 
 
-def tanggal_id(value: date, long: bool = True) -> str:
+def tanggal_indonesian(value: date, long: bool = True) -> str:
     """Indonesian date outside a request (PDF documents, CLI)."""
     return babel_format_date(value, "d MMMM y" if long else "d MMM y", locale="id")
 
 
-def hari_tanggal_id(value: date) -> str:
+def hari_tanggal_indonesian(value: date) -> str:
     """Indonesian weekday and date outside a request: "Selasa, 24 November 2026"."""
     return babel_format_date(value, "EEEE, d MMMM y", locale="id")
 
@@ -137,7 +137,7 @@ def indonesian(text: str, **values) -> str:
     return text % values if values else text
 
 
-def waktu_id(value: datetime, tz: str = "Asia/Jakarta") -> str:
+def waktu_indonesian(value: datetime, tz: str = "Asia/Jakarta") -> str:
     """Indonesian date and time outside a request (PDF documents, CLI)."""
     return babel_format_datetime(value, "d MMM y HH.mm", tzinfo=tz, locale="id")
 

@@ -203,7 +203,7 @@ def world(app):
     claimed = make_worker(name="Budi Santoso")
     make_coverage(claimed, start=today - timedelta(days=5), end=today + timedelta(days=60))
     result = dist.claim(distribution.id, claimed.id, request_id="matrix-claim", staff=admin, station="Meja uji")
-    assert result.ok, result
+    assert result.collected, result
     victim_device, _code = pairing.add_device("Kios korban", "check", None, staff=admin)
     ids = {
         "staff_id": victim.id,

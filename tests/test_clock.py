@@ -69,7 +69,7 @@ def test_a_clock_behind_the_newest_event_stops_claims_until_an_admin_confirms(en
     assert "Jam server belum benar, jadi paket belum bisa diserahkan." in scanned and 'name="ticket"' not in scanned
     # The claim itself (kiosk or desk) is refused and nothing is written.
     answer = pickup.claim(ids["distribution_id"], ids["worker_id"], request_id="r-clock", card_id=ids["card_id"])
-    assert answer.outcome is pickup.Outcome.CLOCK_WRONG and not answer.ok
+    assert answer.outcome is pickup.Outcome.CLOCK_WRONG and not answer.collected
     assert db.session.scalar(select(func.count(Collection.id))) == 0
     assert db.session.scalar(select(func.count()).select_from(ClaimRequest)) == 0
     # The dashboard warns everyone; the admin page explains and offers the confirmation.
@@ -86,7 +86,7 @@ def test_a_clock_behind_the_newest_event_stops_claims_until_an_admin_confirms(en
     confirmed = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "clock.confirm"))
     assert confirmed.staff_id is not None and confirmed.after["ignore_up_to_id"] >= 1
     # The same request id, tried again now, is claimed: the refusal was never stored.
-    assert pickup.claim(ids["distribution_id"], ids["worker_id"], request_id="r-clock", card_id=ids["card_id"]).ok
+    assert pickup.claim(ids["distribution_id"], ids["worker_id"], request_id="r-clock", card_id=ids["card_id"]).collected
 
     # A clock that goes back again later is caught again: only events after the confirmation count.
     _clock_runs_behind(hours=1)

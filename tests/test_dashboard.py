@@ -41,12 +41,12 @@ def run_distribution(covered: int = 12, collecting: int = 8, packages: int = 10)
     desk = make_staff(role="petugas")
     for i, (w, card) in enumerate(zip(workers[:collecting], cards)):
         result = distribution_service.claim(dist.id, w.id, request_id=f"req-{i}", card_id=card.id, station="Kios 1")
-        assert result.ok, result.outcome
+        assert result.collected, result.outcome
         assert distribution_service.hand_over(result.collection_id, staff=desk, request_id=f"desk-{i}").ok
     again = distribution_service.claim(dist.id, workers[0].id, request_id="again", card_id=cards[0].id)
-    assert not again.ok
+    assert not again.collected
     stranger = make_worker(name="Tanpa Cakupan")
-    assert not distribution_service.claim(dist.id, stranger.id, request_id="stranger").ok
+    assert not distribution_service.claim(dist.id, stranger.id, request_id="stranger").collected
     db.session.expire_all()
     return dist, workers
 

@@ -60,7 +60,7 @@ def hall(app):
     for name in ("Siti Aminah", "Budi Santoso", "Rahmat Hidayat"):
         worker = covered_worker(name=name)
         card, token = make_card(worker)
-        assert dist.claim(d.id, worker.id, request_id=f"kiosk-{worker.id}", card_id=card.id, station="Kios aula 1").ok
+        assert dist.claim(d.id, worker.id, request_id=f"kiosk-{worker.id}", card_id=card.id, station="Kios aula 1").collected
         people.append((worker, card, token))
     return d, people
 

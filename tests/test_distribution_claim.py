@@ -56,7 +56,7 @@ class TestSuccess:
         worker = covered_worker(DAY)
         card, _token = make_card(worker)
         result = dist.claim(d.id, worker.id, request_id=rid(), card_id=card.id, station="Kiosk Aula 1")
-        assert result.outcome is Outcome.COLLECTED and result.ok and not result.replayed
+        assert result.outcome is Outcome.COLLECTED and result.collected and not result.replayed
         assert (result.seq, result.packages_total, result.packages_given) == (1, 100, 1)
         assert msg(result.message) == "Paket ke-1 dari 100"
         row = db.session.get(Collection, result.collection_id)
@@ -98,7 +98,7 @@ class TestRefusals:
         for status in ("draft", "closed"):
             d = make_distribution(status=status, day=DAY)
             result = dist.claim(d.id, worker.id, request_id=rid())
-            assert result.outcome is Outcome.NOT_OPEN and not result.ok
+            assert result.outcome is Outcome.NOT_OPEN and not result.collected
             assert "tidak dibuka" in msg(result.message)
         assert db.session.scalar(select(func.count()).select_from(Collection)) == 0
 
@@ -118,7 +118,7 @@ class TestRefusals:
         d = make_distribution(day=DAY)
         worker = make_worker()
         make_coverage(worker, start=DAY - timedelta(days=90), end=DAY)
-        assert dist.claim(d.id, worker.id, request_id=rid()).ok
+        assert dist.claim(d.id, worker.id, request_id=rid()).collected
 
     def test_coverage_not_started(self, engine_app):
         d = make_distribution(day=DAY)
@@ -131,7 +131,7 @@ class TestRefusals:
         worker = make_worker()
         make_coverage(worker, start=DAY - timedelta(days=200), end=DAY - timedelta(days=110))
         make_coverage(worker, start=DAY - timedelta(days=5), end=DAY + timedelta(days=85))
-        assert dist.claim(d.id, worker.id, request_id=rid()).ok
+        assert dist.claim(d.id, worker.id, request_id=rid()).collected
 
     def test_not_on_list(self, engine_app):
         d = make_distribution(eligibility="list", day=DAY)
@@ -192,7 +192,7 @@ class TestRefusals:
         assert db.session.get(ClaimRequest, request_id).outcome == "no_coverage"
         assert collections_of(d.id) == []
         # A new scan (new request id) is judged afresh.
-        assert dist.claim(d.id, worker.id, request_id=rid()).ok
+        assert dist.claim(d.id, worker.id, request_id=rid()).collected
 
     def test_unknown_worker_or_distribution_is_a_programming_error(self, engine_app):
         d = make_distribution(day=DAY)
@@ -236,7 +236,7 @@ class TestVoid:
         assert voided.voided_by_id == staff.id
         assert packages_given(d.id) == 0
         again = dist.claim(d.id, worker.id, request_id=rid())
-        assert again.ok and again.seq == 2 and again.collection_id != first.collection_id
+        assert again.collected and again.seq == 2 and again.collection_id != first.collection_id
         rows = collections_of(d.id)
         assert [(r.seq, r.voided_at is None) for r in rows] == [(1, False), (2, True)]
         audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "collection.void"))
@@ -298,20 +298,20 @@ class TestReadOnly:
         d = make_distribution(packages=1, day=DAY)
         worker = covered_worker(DAY)
         status = dist.status_for(d, worker)
-        assert status.eligible and status.outcome is None and dist.eligibility(d, worker) is None
+        assert status.may_collect and status.outcome is None and dist.pickup_refusal(d, worker) is None
         assert "tersedia" in msg(status.message)
         assert db.session.scalar(select(func.count()).select_from(ClaimRequest)) == 0
         dist.claim(d.id, worker.id, request_id=rid(), station="Kiosk 1")
         db.session.refresh(d)
         status = dist.status_for(d, worker)
         assert status.outcome is Outcome.ALREADY_COLLECTED and status.station == "Kiosk 1" and status.seq == 1
-        assert dist.eligibility(d, covered_worker(DAY)) is Outcome.SOLD_OUT
-        assert dist.eligibility(d, make_worker()) is Outcome.NO_COVERAGE
+        assert dist.pickup_refusal(d, covered_worker(DAY)) is Outcome.SOLD_OUT
+        assert dist.pickup_refusal(d, make_worker()) is Outcome.NO_COVERAGE
 
     def test_eligibility_on_another_day(self, engine_app):
         d = make_distribution(day=DAY)
         worker = covered_worker(DAY)
-        assert dist.eligibility(d, worker, day=DAY + timedelta(days=365)) is Outcome.COVERAGE_ENDED
+        assert dist.pickup_refusal(d, worker, day=DAY + timedelta(days=365)) is Outcome.COVERAGE_ENDED
 
     def test_status_with_revoked_card(self, engine_app, staff):
         d = make_distribution(day=DAY)

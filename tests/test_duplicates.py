@@ -97,7 +97,7 @@ def test_pairs_confirmed_different_are_not_shown_again(engine_app):
     assert (pair.worker_id, pair.other_id, pair.reason, pair.decided_by_id) == (first.id, second.id,
                                                                                  "kembar, sudah dicek di KTP", staff.id)
     audit = db.session.scalar(select(AuditEvent).where(AuditEvent.entity_type == "distinct_pair"))
-    assert audit.action == "create" and audit.staff_id == staff.id
+    assert audit.action == "distinct_pair.create" and audit.staff_id == staff.id
     assert audit.after == {"worker_id": first.id, "other_id": second.id, "reason": "kembar, sudah dicek di KTP"}
     duplicates.confirm_different(first, second, "lagi", staff=staff)  # already recorded: nothing more
     assert db.session.scalar(select(func.count()).select_from(DistinctPair)) == 1

@@ -263,7 +263,7 @@ def test_enroll_writes_worker_first_coverage_and_audit(engine_app):
     assert cov.funder == "Pemkab Muara Enim"
     assert cov.monthly_contribution == 15_000 + 6_800  # JKK 1 % of Rp1.500.000 + JKM
     actions = db.session.execute(select(AuditEvent.entity_type, AuditEvent.action)).all()
-    assert ("worker", "create") in actions and ("coverage", "create") in actions
+    assert ("worker", "worker.create") in actions and ("coverage", "coverage.create") in actions
 
 
 def test_enroll_race_on_nik_writes_nothing(engine_app):
@@ -281,13 +281,13 @@ def test_update_audits_only_what_changed(engine_app):
     worker = enrollment.enroll(enrollment.validate_worker(form()).clean, staff=staff)
     check = enrollment.validate_worker(form(name="Budi Santosa", income="2.000.000"), existing=worker)
     enrollment.update(worker, check.clean, staff=staff)
-    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "update")).one()
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "worker.update")).one()
     assert event.before == {"name": "Budi Santoso", "income": 1_500_000}
     assert event.after == {"name": "Budi Santosa", "income": 2_000_000}
     assert event.staff_id == staff.id
     # a save without changes leaves no event
     enrollment.update(worker, check.clean, staff=staff)
-    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "update")) == 1
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "worker.update")) == 1
 
 
 def test_delete_only_without_card(engine_app):
@@ -305,7 +305,7 @@ def test_delete_only_without_card(engine_app):
     enrollment.delete(worker, staff=staff)
     assert db.session.get(Worker, worker_id) is None
     assert count(Coverage) == 0
-    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "delete")).one()
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "worker.delete")).one()
     assert event.entity_id == worker_id and event.before["coverages"]
 
 

@@ -39,7 +39,7 @@ def kiosk_claim(d, worker=None, **kw):
     worker = worker or covered_worker()
     card, _token = make_card(worker)
     result = dist.claim(d.id, worker.id, request_id=rid(), card_id=card.id, station="Kios aula 1", **kw)
-    assert result.ok
+    assert result.collected
     return result
 
 
@@ -118,7 +118,7 @@ def test_the_desk_claims_and_hands_over_in_one_step(engine_app):
     worker = covered_worker()
     request_id = rid()
     result = dist.claim(d.id, worker.id, request_id=request_id, staff=desk, station="Meja", hand_over=True)
-    assert result.ok and result.handed_over_at is not None
+    assert result.collected and result.handed_over_at is not None
     row = db.session.get(Collection, result.collection_id)
     assert row.handed_over_at == row.collected_at and row.handed_over_by_id == desk.id
     assert row.handover_request_id == request_id
@@ -183,7 +183,7 @@ def test_closing_with_packages_not_handed_over_asks_what_to_do(engine_app):
     # Re-opened, those workers may claim again.
     dist.open_distribution(d.id, staff=admin)
     again = dist.claim(d.id, left[0].worker_id, request_id=rid())
-    assert again.ok and again.seq == 4
+    assert again.collected and again.seq == 4
 
     dist.close_distribution(d.id, staff=admin, unhanded="keep")
     row = db.session.get(Collection, again.collection_id)

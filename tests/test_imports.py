@@ -154,7 +154,7 @@ def test_existing_nik_becomes_an_update_and_empty_cells_keep_what_is_enrolled(ap
     db.session.expire_all()
     worker = db.session.get(Worker, worker.id)
     assert (worker.name, worker.kpj, worker.phone) == ("Nama Baru", "5551234", "+6281200001111")
-    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "update")).one()
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "worker.update")).one()
     assert event.after["name"] == "Nama Baru" and event.staff_id == staff.id
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from kiosk import card_registry
 from kiosk import spreadsheets
 from kiosk.coverage import JAKARTA
-from kiosk.i18n import hari_tanggal_id
+from kiosk.i18n import hari_tanggal_indonesian
 from kiosk.reports import audit as audit_report
 from kiosk.reports.bast import bast_pdf
 from kiosk.reports import coverage as coverage_report
@@ -343,7 +343,7 @@ def test_audit_filters_by_person_record_and_jakarta_day(engine_app):
 
 
 def test_indonesian_dates():
-    assert hari_tanggal_id(date(2026, 11, 24)) == "Selasa, 24 November 2026"
+    assert hari_tanggal_indonesian(date(2026, 11, 24)) == "Selasa, 24 November 2026"
     assert lists.clock(datetime(2026, 11, 24, 3, 7, tzinfo=timezone.utc)) == "10.07"
 
 

@@ -356,7 +356,7 @@ def test_edit_changes_and_audits(client, staff):
     assert response.status_code == 303, html(response)
     db.session.expire_all()
     assert db.session.get(Worker, worker.id).kpj == "1234567890"
-    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "update")).one()
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "worker.update")).one()
     assert event.after["name"] == "Budi Santoso" and event.staff_id == staff.id
     page = html(client.get(f"/pekerja/{worker.id}"))
     assert "Riwayat perubahan" in page and "Data pekerja diubah" in page
@@ -530,7 +530,7 @@ def test_delete_worker_without_card(client, staff):
     response = client.post(f"/pekerja/{worker.id}/hapus")
     assert response.status_code == 303
     assert count(Worker) == 0 and count(Coverage) == 0
-    assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "delete")).one().staff_id == staff.id
+    assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "worker.delete")).one().staff_id == staff.id
 
 
 def test_delete_refused_with_card(client, staff):

@@ -35,7 +35,7 @@ retry is answered as the first time. The handover reads the distribution's statu
 distribution closed.
 """
 
-from .claiming import CLAIM_ATTEMPTS, REQUEST_ID_MAX, active_collection, claim, eligibility, judge_pickup, status_for
+from .claiming import CLAIM_ATTEMPTS, REQUEST_ID_MAX, active_collection, claim, judge_pickup, pickup_refusal, status_for
 from .eligibility import eligible_query, judge_rule, not_collected, rule_refusal
 from .handover import Handover, HandoverResult, by_number, hand_over, void, waiting
 from .lifecycle import (
@@ -56,7 +56,7 @@ __all__ = [
     "ClaimResult", "DistributionError", "Handover", "HandoverResult", "ListChange", "Outcome", "PickupStatus",
     "Progress", "UnhandedPackages",
     "active_collection", "add_niks_to_list", "add_to_list", "build_report", "by_number", "claim",
-    "close_distribution", "collections", "eligibility", "eligible_query", "hand_over", "judge_pickup",
-    "judge_rule", "listed_workers", "not_collected", "open_distribution", "progress", "remove_from_list",
+    "close_distribution", "collections", "eligible_query", "hand_over", "judge_pickup",
+    "judge_rule", "listed_workers", "not_collected", "open_distribution", "pickup_refusal", "progress", "remove_from_list",
     "rule_refusal", "save", "status_for", "void", "waiting",
 ]

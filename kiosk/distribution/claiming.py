@@ -86,7 +86,7 @@ def judge_pickup(distribution, worker_id: int, *, card_ok: bool, existing, refus
     return PickupStatus(outcome=None, **base)
 
 
-def eligibility(distribution: Distribution, worker: Worker, day: date | None = None) -> Outcome | None:
+def pickup_refusal(distribution: Distribution, worker: Worker, day: date | None = None) -> Outcome | None:
     """Read-only: None when ``worker`` may collect from ``distribution`` now, else the reason
     a claim would be refused (already collected, not open, not eligible, sold out)."""
     return status_for(distribution, worker, day=day).outcome

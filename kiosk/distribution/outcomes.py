@@ -10,7 +10,7 @@ from datetime import datetime
 from flask import has_app_context
 from ..i18n import _l
 
-from ..i18n import waktu, waktu_id
+from ..i18n import waktu, waktu_indonesian
 
 
 class Outcome(enum.Enum):
@@ -55,7 +55,7 @@ def _when(moment: datetime) -> str:
             return waktu(moment)
         except (RuntimeError, KeyError):
             pass
-    return waktu_id(moment)
+    return waktu_indonesian(moment)
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class ClaimResult:
     handed_over_at: datetime | None = None
 
     @property
-    def ok(self) -> bool:
+    def collected(self) -> bool:
         """True when a package was claimed by this claim."""
         return self.outcome is Outcome.COLLECTED
 
@@ -113,12 +113,8 @@ class PickupStatus(ClaimResult):
     """Read-only view for a screen: ``outcome`` is None when the worker may collect now."""
 
     @property
-    def eligible(self) -> bool:
+    def may_collect(self) -> bool:
         """True when a claim now would hand out a package (barring a race)."""
-        return self.outcome is None
-
-    @property
-    def ok(self) -> bool:
         return self.outcome is None
 
     @property

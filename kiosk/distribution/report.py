@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from ..database import utcnow
 from ..extensions import db
-from ..i18n import waktu_id
+from ..i18n import waktu_indonesian
 from ..models import Collection, Distribution, Worker
 from ..nik import mask_nik
 from .eligibility import not_collected
@@ -69,7 +69,7 @@ def build_report(distribution: Distribution) -> dict:
     for c in collections(distribution.id):
         row = {
             "seq": c.seq, **person(c.worker),
-            "time": c.collected_at.isoformat(), "time_text": waktu_id(c.collected_at),
+            "time": c.collected_at.isoformat(), "time_text": waktu_indonesian(c.collected_at),
             "station": c.station, "proxy_name": c.proxy_name, "proxy_relation": c.proxy_relation,
             "by_card": c.card_id is not None,
         }
@@ -77,7 +77,7 @@ def build_report(distribution: Distribution) -> dict:
             unhanded.append(row)
         else:
             recipients.append({**row, "handed_over_at": c.handed_over_at.isoformat(),
-                               "handed_over_text": waktu_id(c.handed_over_at)})
+                               "handed_over_text": waktu_indonesian(c.handed_over_at)})
     voided = [
         {"seq": c.seq, **person(c.worker), "voided_at": c.voided_at.isoformat(), "reason": c.void_reason}
         for c in collections(distribution.id, include_voided=True) if c.voided_at is not None

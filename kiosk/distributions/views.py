@@ -338,7 +338,7 @@ def _worker_panel(distribution: Distribution, worker: Worker, card_id: int | Non
         panel["collection"] = db.session.get(Collection, status.collection_id)
         if status.handed_over_at is None:
             panel["package_form"] = PackageHandoverForm(formdata=None, request_id=uuid.uuid4().hex)
-    elif status.eligible:
+    elif status.may_collect:
         panel["handover"] = HandoverForm(
             formdata=None, worker_id=str(worker.id), card_id=str(card_id or ""), request_id=uuid.uuid4().hex,
             no_card_reason=str(NO_CARD_REASONS[card_note]) if card_note else "",
@@ -482,8 +482,8 @@ def desk_handover(distribution_id: int):
         hand_over=True, proxy_name=form.proxy_name.data, proxy_relation=form.proxy_relation.data,
         handover_photo=photo_name, no_card_reason=form.no_card_reason.data,
     )
-    if photo_name and (not result.ok or result.replayed):
+    if photo_name and (not result.collected or result.replayed):
         photos.delete_photo(photo_name)  # the package was not handed over by this request
     db.session.refresh(distribution)
     return _desk(distribution, worker=worker, result=result, card_id=_card_id_of(form),
-                 headers={"HX-Trigger": COLLECTED_EVENT} if result.ok else None)
+                 headers={"HX-Trigger": COLLECTED_EVENT} if result.collected else None)

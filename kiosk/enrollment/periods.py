@@ -72,19 +72,19 @@ def insert_coverage(
     _lock_worker(worker)
     clash = _overlapping(worker.id, start, end)
     if clash is not None:
-        from ..i18n import tanggal_id
+        from ..i18n import tanggal_indonesian
 
         message = _l(
             "Periode ini bertumpang tindih dengan periode %(start)s – %(end)s yang sudah ada.",
-            start=tanggal_id(clash.start_date),
-            end=tanggal_id(clash.end_date),
+            start=tanggal_indonesian(clash.start_date),
+            end=tanggal_indonesian(clash.end_date),
         )
         raise Refused(message, {"start": [message]})
     known = tuple(c for c in coverage_rules.PROGRAMME_CODES if c in codes)
     period = new_period(worker, start=start, end=end, programmes=known, funder=funder, staff=staff)
     db.session.add(period)
     db.session.flush()
-    record("create", period, after=snapshot(period, COVERAGE_FIELDS), staff=staff)
+    record("coverage.create", period, after=snapshot(period, COVERAGE_FIELDS), staff=staff)
     return period
 
 

@@ -42,7 +42,7 @@ def insert_worker(
     worker = new_worker(clean, staff=staff)
     db.session.add(worker)
     db.session.flush()
-    record("create", worker, after=snapshot(worker, WORKER_FIELDS), staff=staff)
+    record("worker.create", worker, after=snapshot(worker, WORKER_FIELDS), staff=staff)
     if coverage:
         insert_coverage(worker, staff=staff, **coverage)
     return worker
@@ -61,7 +61,7 @@ def apply_update(worker: Worker, clean: Mapping[str, Any], *, staff: Staff | Non
     worker.updated_at = utcnow()
     worker.updated_by_id = staff.id if staff else None
     db.session.flush()
-    record("update", worker, before=old, after=new, staff=staff)
+    record("worker.update", worker, before=old, after=new, staff=staff)
     return True
 
 
@@ -136,7 +136,7 @@ def delete(worker: Worker, *, staff: Staff | None) -> None:
         periods = db.session.scalars(select(Coverage).where(Coverage.worker_id == worker.id)).all()
         before = snapshot(worker, WORKER_FIELDS)
         before["coverages"] = [snapshot(c, COVERAGE_FIELDS) for c in periods]
-        record("delete", worker, before=before, staff=staff)
+        record("worker.delete", worker, before=before, staff=staff)
         db.session.execute(sql_delete(Coverage).where(Coverage.worker_id == worker.id))
         db.session.execute(
             sql_delete(DistributionListEntry).where(DistributionListEntry.worker_id == worker.id)

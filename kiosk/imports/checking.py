@@ -22,7 +22,7 @@ from .. import duplicates, enrollment
 from .. import nik as nik_rules
 from .. import settings
 from ..extensions import db
-from ..i18n import _l, tanggal_id
+from ..i18n import _l, tanggal_indonesian
 from ..models import Coverage, Worker
 from .columns import EXAMPLE_ROW, HEADERS, REQUIRED_KEYS
 from .reading import read_table
@@ -245,7 +245,7 @@ def check_rows(
                 if old_start <= end and old_end >= start:
                     row.reasons.append(_l(
                         "Periode cakupan bertumpang tindih dengan periode %(start)s – %(end)s yang sudah ada.",
-                        start=tanggal_id(old_start), end=tanggal_id(old_end)))
+                        start=tanggal_indonesian(old_start), end=tanggal_indonesian(old_end)))
                     break
         if not row.reasons:
             row.action = "update" if row.worker_id is not None else "add"

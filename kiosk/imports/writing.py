@@ -102,14 +102,14 @@ def _insert_new(rows: list[RowResult], staff: Staff | None) -> int:
     periods = []
     for worker, row in zip(workers, rows):
         row.worker_id = worker.id
-        record("create", worker, after=snapshot(worker, enrollment.WORKER_FIELDS), staff=staff)
+        record("worker.create", worker, after=snapshot(worker, enrollment.WORKER_FIELDS), staff=staff)
         if row.coverage:
             periods.append(enrollment.new_period(worker, staff=staff, **row.coverage))
     if periods:
         db.session.add_all(periods)
         db.session.flush()
         for period in periods:
-            record("create", period, after=snapshot(period, enrollment.COVERAGE_FIELDS), staff=staff)
+            record("coverage.create", period, after=snapshot(period, enrollment.COVERAGE_FIELDS), staff=staff)
     db.session.flush()
     return len(workers)
 

@@ -3,7 +3,7 @@ distribution, with its recipients and the signature blocks of the officials and 
 
 from __future__ import annotations
 
-from ..i18n import hari_tanggal_id, indonesian, tanggal_id
+from ..i18n import hari_tanggal_indonesian, indonesian, tanggal_indonesian
 from ..models import Distribution
 from .lists import claimed_not_handed_over, clock, non_recipients, recipients
 from .pdf import a4_pdf, dots, esc, grid_table, letterhead, paragraph_styles, usable_width
@@ -41,7 +41,7 @@ def bast_pdf(distribution: Distribution, office: str = "Dinas Ketenagakerjaan",
             "Pada hari ini, %(day)s, bertempat di %(place)s, telah dilaksanakan serah terima bantuan "
             "paket sembako dalam rangka %(name)s, dari pihak yang menyerahkan kepada para penerima "
             "sebagaimana tercantum dalam daftar di bawah ini.",
-            day=hari_tanggal_id(distribution.day), place=distribution.place or "-", name=distribution.name))),
+            day=hari_tanggal_indonesian(distribution.day), place=distribution.place or "-", name=distribution.name))),
         Spacer(1, 6),
     ]
     summary = [
@@ -102,7 +102,7 @@ def bast_pdf(distribution: Distribution, office: str = "Dinas Ketenagakerjaan",
         return block
 
     half = usable / 2
-    place_date = "%s, %s" % (regency.replace("Kabupaten ", ""), tanggal_id(distribution.day))
+    place_date = "%s, %s" % (regency.replace("Kabupaten ", ""), tanggal_indonesian(distribution.day))
     signatures = Table(
         [[signer(indonesian("Yang menerima,"), distribution.receiver_name, [distribution.receiver_title]),
           signer(indonesian("Yang menyerahkan,"), distribution.official_name,
@@ -121,7 +121,7 @@ def bast_pdf(distribution: Distribution, office: str = "Dinas Ketenagakerjaan",
     )
     story.append(KeepTogether([closing, Spacer(1, 10), signatures, Spacer(1, 10), witnesses]))
 
-    footer = "BAST %s · %s" % (distribution.bast_number or distribution.name, tanggal_id(distribution.day))
+    footer = "BAST %s · %s" % (distribution.bast_number or distribution.name, tanggal_indonesian(distribution.day))
     return a4_pdf(story, title=f"BAST {distribution.name}", author=office, footer=footer,
                   subject=indonesian("Berita Acara Serah Terima"))
 

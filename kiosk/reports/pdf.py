@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from ..i18n import hari_tanggal_id, indonesian, tanggal_id
+from ..i18n import hari_tanggal_indonesian, indonesian, tanggal_indonesian
 from ..models import Distribution
 from .lists import claimed_not_handed_over, clock, non_recipients, recipients
 
@@ -151,7 +151,7 @@ def signing_list_pdf(distribution: Distribution, kind: str = "recipients", offic
     story = letterhead(styles, office, regency, address)
     story += [
         p("<b>%s</b>" % esc(title), "title"),
-        p(esc("%s · %s · %s" % (distribution.name, hari_tanggal_id(distribution.day), distribution.place or "-")), "center"),
+        p(esc("%s · %s · %s" % (distribution.name, hari_tanggal_indonesian(distribution.day), distribution.place or "-")), "center"),
         Spacer(1, 10),
     ]
     data = [[Paragraph(esc(indonesian(h)), styles["cellhead"]) for h in heads]]
@@ -173,5 +173,5 @@ def signing_list_pdf(distribution: Distribution, kind: str = "recipients", offic
         # Apart, never in the numbered list: they have not received a package yet.
         story += [Spacer(1, 10), p("<b>%s</b>" % esc(indonesian("Diambil di kiosk, belum diserahkan:"))),
                   p(esc("; ".join(indonesian("No. paket %(seq)s %(name)s", seq=r.seq, name=r.name) for r in unhanded)))]
-    return a4_pdf(story, title=title, author=office, footer=f"{distribution.name} · {tanggal_id(distribution.day)}")
+    return a4_pdf(story, title=title, author=office, footer=f"{distribution.name} · {tanggal_indonesian(distribution.day)}")
 

@@ -20,9 +20,10 @@ def kecamatan_names() -> dict[str, str]:
     return {k.code: k.name for k in wilayah.kecamatan_list()}
 
 
-def period_total(period: Coverage) -> int:
+def period_contribution(period: Coverage) -> int:
     """The contribution for the whole period (monthly contribution × months covered)."""
-    return int(coverage_rules.period_total(period.monthly_contribution, period.start_date, period.end_date))
+    months = coverage_rules.months_between(period.start_date, period.end_date)
+    return coverage_rules.period_total(period.monthly_contribution, months)
 
 
 def list_context(page: listing.Page) -> dict:
@@ -69,7 +70,7 @@ def coverage_rows(worker: Worker, today: date) -> list[dict]:
         rows.append({
             "period": period,
             "status": coverage_rules.status_on(period.start_date, period.end_date, today),
-            "total": period_total(period),
+            "total": period_contribution(period),
         })
     return rows
 
@@ -153,5 +154,6 @@ def contribution_preview(values: Mapping, coverage_values: Mapping | None) -> di
         "contribution": contribution,
         "start": check.clean["start"],
         "end": check.clean["end"],
-        "total": int(coverage_rules.period_total(contribution.total, check.clean["start"], check.clean["end"])),
+        "total": coverage_rules.period_total(
+            contribution.total, coverage_rules.months_between(check.clean["start"], check.clean["end"])),
     }

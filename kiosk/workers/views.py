@@ -41,16 +41,20 @@ def worker_helpers() -> dict:
     from ..phone import display_phone
     from ..rupiah import format_rupiah
 
+    def audit_verb(event) -> str:
+        # "worker.update", or "update" alone in events written before actions named their entity.
+        return event.action.rpartition(".")[2]
+
     def audit_label(event) -> str:
         entity = AUDIT_ENTITIES.get(event.entity_type, event.entity_type)
-        return f"{entity} {AUDIT_ACTIONS.get(event.action, event.action)}"
+        return f"{entity} {AUDIT_ACTIONS.get(audit_verb(event), event.action)}"
 
     def field_label(key: str) -> str:
         return str(FIELD_LABELS.get(key, key))
 
     return {
         "mask_nik": mask_nik, "format_nik": format_nik, "display_phone": display_phone,
-        "rupiah": format_rupiah, "audit_label": audit_label, "field_label": field_label,
+        "rupiah": format_rupiah, "audit_label": audit_label, "audit_verb": audit_verb, "field_label": field_label,
     }
 
 

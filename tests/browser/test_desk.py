@@ -143,7 +143,7 @@ def test_lost_card_and_live_page(app, live_server, browser_factory, sign_in, out
     live.screenshot(path=str(output_dir / "2-live.png"), full_page=True)
 
     with app.app_context():
-        assert dist.claim(distribution_id, other_id, request_id="kiosk-1", station="Kiosk Aula 1").ok
+        assert dist.claim(distribution_id, other_id, request_id="kiosk-1", station="Kiosk Aula 1").collected
         db.session.remove()
     # A kiosk claim: claimed 2, handed over still 1 (the desk has not handed it over).
     live.wait_for_function(
