@@ -273,14 +273,19 @@ def _check_nik(v: Validation, raw: str, birth_date, sex, existing, check_databas
     nik = result.nik
     v.clean["nik"] = nik
     if check_database:
-        query = select(Worker).where(Worker.nik == nik)
-        if existing is not None and existing.id is not None:
-            query = query.where(Worker.id != existing.id)
-        other = db.session.scalar(query)
+        other = _taken_by(Worker.nik, nik, existing)
         if other is not None:
             v.duplicate = other
             v.error("nik", _l("NIK ini sudah terdaftar atas nama %(name)s.", name=other.name))
     return result
+
+
+def _taken_by(column, value: str, existing: Worker | None) -> Worker | None:
+    """The enrolled worker, other than ``existing``, whose ``column`` (NIK, KPJ) holds ``value``."""
+    query = select(Worker).where(column == value)
+    if existing is not None and existing.id is not None:
+        query = query.where(Worker.id != existing.id)
+    return db.session.scalar(query)
 
 
 def _check_occupation(v: Validation, raw: str, other: str) -> None:
@@ -312,10 +317,7 @@ def _check_kpj(v: Validation, raw: str, existing, check_database) -> None:
         return
     v.clean["kpj"] = kpj
     if check_database:
-        query = select(Worker).where(Worker.kpj == kpj)
-        if existing is not None and existing.id is not None:
-            query = query.where(Worker.id != existing.id)
-        other = db.session.scalar(query)
+        other = _taken_by(Worker.kpj, kpj, existing)
         if other is not None:
             v.error("kpj", _l("Nomor KPJ ini sudah dipakai %(name)s.", name=other.name))
 
