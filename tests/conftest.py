@@ -257,6 +257,21 @@ def sign_in():
     return sign_in_page
 
 
+@pytest.fixture
+def open_section():
+    """Go to a staff section by the menu as a clerk would: below 1024 px it opens from its button."""
+
+    def open_section_page(page, name: str) -> None:
+        menu = page.locator("details[data-navmenu] > summary")
+        if menu.is_visible():
+            menu.click()
+            page.locator(".mainnav-panel").get_by_role("link", name=name, exact=True).click()
+        else:
+            page.locator(".mainnav-row").get_by_role("link", name=name, exact=True).click()
+
+    return open_section_page
+
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -9,7 +9,7 @@ from factories import make_coverage, make_staff, make_worker, valid_cards
 pytestmark = pytest.mark.browser
 
 
-def test_staff_issue_and_reissue_in_the_browser(app, live_server, browser_factory, sign_in, output_dir):
+def test_staff_issue_and_reissue_in_the_browser(app, live_server, browser_factory, sign_in, open_section, output_dir):
     make_staff(role="petugas", username="petugas", password="kata-sandi-kuat")
     make_staff(role="admin")
     worker = make_worker(name="Sri Wahyuni", sex="P", kpj="25098765432")
@@ -56,7 +56,7 @@ def test_staff_issue_and_reissue_in_the_browser(app, live_server, browser_factor
     (second,) = valid_cards(worker)
     assert second.id != first.id and len(dialogs) == 3
 
-    page.get_by_role("link", name="Kartu", exact=True).first.click()
+    open_section(page, "Kartu")
     page.get_by_role("heading", name="Cetak kartu").wait_for()
     page.get_by_text("kartu siap dicetak").wait_for()
     # The page's own stylesheet is there after a boosted navigation too.

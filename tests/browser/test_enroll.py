@@ -17,15 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from y4m import png_to_y4m  # noqa: E402
 
 
-def open_section(page, name: str) -> None:
-    """Go to a section by the staff menu as a clerk would: below 1024 px it opens from its button."""
-    menu = page.locator("details[data-navmenu] > summary")
-    if menu.is_visible():
-        menu.click()
-        page.locator(".mainnav-panel").get_by_role("link", name=name, exact=True).click()
-    else:
-        page.locator(".mainnav-row").get_by_role("link", name=name, exact=True).click()
-
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +31,8 @@ def fake_face(path: Path) -> Path:
     return png_to_y4m(img, path, scale=1.0)
 
 
-def test_enroll_with_live_nik_check_and_camera_photo(app, live_server, browser_factory, sign_in, output_dir, tmp_path):
+def test_enroll_with_live_nik_check_and_camera_photo(app, live_server, browser_factory, sign_in, open_section, output_dir,
+                                                     tmp_path):
     from kiosk.extensions import db
     from kiosk.models import Worker
     from kiosk.photos import load
@@ -140,7 +132,7 @@ def test_enroll_with_live_nik_check_and_camera_photo(app, live_server, browser_f
     assert not problems, problems
 
 
-def test_form_agrees_with_itself_and_asks_about_a_probable_duplicate(app, live_server, browser_factory, sign_in,
+def test_form_agrees_with_itself_and_asks_about_a_probable_duplicate(app, live_server, browser_factory, sign_in, open_section,
                                                                     output_dir):
     """Issue 16: a field the NIK contradicts never says "Sudah benar" at the same moment; a NIK
     of another kecamatan warns; the same person enrolled under another NIK is shown, linked, and
