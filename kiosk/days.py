@@ -9,13 +9,22 @@ it is read, and refused with a message.
 
 from __future__ import annotations
 
+import re
 from datetime import date
+
+from wtforms import StringField
 
 from .i18n import _l
 
 FIRST = date(1900, 1, 1)
 LAST = date(2199, 12, 31)
 MESSAGE = _l("Tanggal harus antara tahun 1900 dan 2199.")
+UNREADABLE = _l("Tulis tanggal sebagai hh/bb/tttt, misalnya 17/08/2026.")
+
+# What people type: day/month/year (with /, - or . between), whatever the browser's language;
+# ISO (YYYY-MM-DD) is still read, for links made before and for a native date picker's value.
+_DMY = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{4})")
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
 class OutOfRange(ValueError):
@@ -29,12 +38,62 @@ def check(day: date | None) -> date | None:
     return day
 
 
-def from_query(raw: str | None) -> date | None:
-    """A ``YYYY-MM-DD`` query-string value inside the span, else None (the filter is ignored)."""
+def parse(raw: str | None) -> date | None:
+    """A typed day: ``dd/mm/yyyy`` (``d/m/yyyy``, ``-`` or ``.`` between) or ISO ``yyyy-mm-dd``;
+    None when empty. Raises ``ValueError`` when unreadable, ``OutOfRange`` outside the span."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    dmy = _DMY.fullmatch(text)
+    if dmy:
+        day, month, year = dmy.group(1, 3, 4)
+    else:
+        iso = _ISO.fullmatch(text)
+        if not iso:
+            raise ValueError(text)
+        year, month, day = iso.group(1, 2, 3)
     try:
-        return check(date.fromisoformat((raw or "").strip()))
+        return check(date(int(year), int(month), int(day)))
+    except OutOfRange:
+        raise
+    except ValueError:
+        raise ValueError(text) from None
+
+
+def field_text(day: date | None) -> str:
+    """A day as a date field shows it: "17/08/2026" (empty for None)."""
+    return day.strftime("%d/%m/%Y") if day is not None else ""
+
+
+def from_query(raw: str | None) -> date | None:
+    """A query-string day (``dd/mm/yyyy`` or ISO) inside the span, else None (the filter is ignored)."""
+    try:
+        return parse(raw)
     except ValueError:
         return None
+
+
+class DayField(StringField):
+    """A WTForms date field typed as dd/mm/yyyy (see ``parse``), shown the same way whatever the
+    browser's language (templates render it with ``_forms.html``'s date input). Its data is a
+    ``date`` or None."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        try:
+            self.data = parse(valuelist[0])
+        except OutOfRange:
+            self.data = None
+            raise ValueError(MESSAGE) from None
+        except ValueError:
+            self.data = None
+            raise ValueError(UNREADABLE) from None
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return field_text(self.data) if isinstance(self.data, date) else ""
 
 
 class InRange:

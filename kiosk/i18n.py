@@ -147,6 +147,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.add_template_filter(tanggal)
     app.add_template_filter(waktu)
+    from . import days
+
+    app.add_template_filter(days.field_text, "isian_tanggal")  # a date field's value: 17/08/2026
     app.add_template_global(lambda: str(get_locale()), "current_lang")
     app.context_processor(lambda: {"page_lang": str(get_locale())})
     # flask-babel installed its own callables; this replaces them with the same, but gettext cached.

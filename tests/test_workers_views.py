@@ -519,7 +519,7 @@ def test_bulk_renewal_preview_then_confirm(client, staff):
 
 def test_bulk_renewal_bad_date(client, staff):
     response = client.get("/pekerja/perpanjang?sebelum=besok")
-    assert response.status_code == 422 and "Tanggal tidak dikenali" in html(response)
+    assert response.status_code == 422 and "Tulis tanggal sebagai hh/bb/tttt" in html(response)
 
 
 # ---- delete ----------------------------------------------------------------------------------

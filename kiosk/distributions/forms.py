@@ -6,7 +6,7 @@ from .. import days
 from ..i18n import _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectChoice, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 
@@ -19,7 +19,7 @@ class DistributionForm(FlaskForm):
 
     name = StringField(_l("Nama penyaluran"), filters=[_strip], validators=[
         DataRequired(_l("Isi nama penyaluran.")), Length(max=160)])
-    day = DateField(_l("Tanggal"), validators=[InputRequired(_l("Isi tanggal penyaluran.")), days.InRange()])
+    day = days.DayField(_l("Tanggal"), validators=[InputRequired(_l("Isi tanggal penyaluran.")), days.InRange()])
     place = StringField(_l("Tempat"), filters=[_strip], validators=[Length(max=160)])
     packages_total = IntegerField(_l("Jumlah paket"), validators=[
         InputRequired(_l("Isi jumlah paket.")),

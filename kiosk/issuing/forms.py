@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import days
 from ..i18n import _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, RadioField, SelectChoice, SelectField, StringField
+from wtforms import IntegerField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..web import MAX_ROW_ID
@@ -82,7 +82,7 @@ class SelectionForm(FlaskForm):
         default=ENROLLED,
         validators=[InputRequired(_l("Pilih kartu yang akan dicetak."))],
     )
-    tanggal = DateField(_l("Tanggal"), validators=[Optional(), days.InRange()])
+    tanggal = days.DayField(_l("Tanggal"), validators=[Optional(), days.InRange()])
     kecamatan = SelectField(_l("Kecamatan"), choices=[], validators=[Optional()])
     penyaluran = IntegerField(_l("Penyaluran"), validators=[Optional(), NumberRange(min=1, max=MAX_ROW_ID)])
 
@@ -117,4 +117,4 @@ class SelectionForm(FlaskForm):
 class IssueEnrolledForm(FlaskForm):
     """Issue cards now for the workers enrolled on a day who have none."""
 
-    tanggal = DateField(_l("Tanggal"), validators=[DataRequired(_l("Isi tanggal.")), days.InRange()])
+    tanggal = days.DayField(_l("Tanggal"), validators=[DataRequired(_l("Isi tanggal.")), days.InRange()])

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from ..i18n import _l
 
-from .. import enrollment, wilayah
+from .. import days, enrollment, wilayah
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def values_from_worker(worker) -> dict[str, str]:
         "name": worker.name,
         "sex": worker.sex,
         "birth_place": worker.birth_place or "",
-        "birth_date": worker.birth_date.isoformat() if worker.birth_date else "",
+        "birth_date": days.field_text(worker.birth_date),
         "address": worker.address or "",
         "kecamatan": worker.kecamatan_code or "",
         "desa": worker.desa_code or worker.desa_name or "",
@@ -98,7 +98,7 @@ def values_from_form(form: Mapping[str, str]) -> dict[str, str]:
 def coverage_defaults(today: date) -> dict[str, str]:
     """The coverage part of the enroll form: from today, JKK + JKM; an empty end means three months."""
     return {
-        "start": today.isoformat(),
+        "start": days.field_text(today),
         "end": "",
         "funder": enrollment.DEFAULT_FUNDER,
         "jht": "",

@@ -9,7 +9,7 @@ from typing import Mapping
 from sqlalchemy import and_, or_, select
 
 from .. import coverage as coverage_rules
-from .. import enrollment, wilayah
+from .. import days, enrollment, wilayah
 from ..extensions import db
 from ..models import AuditEvent, Card, Collection, Coverage, Distribution, Worker
 from . import forms, listing
@@ -83,7 +83,7 @@ def coverage_context(worker: Worker, *, form_values: Mapping | None = None, form
     latest = max(worker.coverages, key=lambda p: p.end_date) if worker.coverages else None
     if form_values is None:
         start = enrollment.renewal_start(latest.end_date, today) if latest else today
-        form_values = {"start": start.isoformat(), "end": coverage_rules.default_end(start).isoformat(),
+        form_values = {"start": days.field_text(start), "end": days.field_text(coverage_rules.default_end(start)),
                        "funder": enrollment.DEFAULT_FUNDER, "jht": ""}
     renew_start = enrollment.renewal_start(latest.end_date, today) if latest else None
     return {

@@ -10,7 +10,7 @@ from ..i18n import _l
 from flask_login import current_user
 
 from .. import coverage as coverage_rules
-from .. import duplicates, enrollment, photos
+from .. import days, duplicates, enrollment, photos
 from ..auth import staff_required
 from ..extensions import db
 from ..models import Worker
@@ -369,7 +369,7 @@ def renew_many():
     before = _parse_day(raw)
     error = None
     if raw and before is None:
-        error = _l("Tanggal tidak dikenali. Tulis seperti 31-12-2025.")
+        error = days.UNREADABLE
     if request.method == "POST" and before is not None:
         count = enrollment.renew_many(before, staff=current_user)
         flash(_l("%(n)s pekerja diperpanjang cakupannya.", n=count), "success")

@@ -54,4 +54,57 @@
   document.addEventListener("click", function (evt) {
     closeMenus(evt.target.closest && evt.target.closest("details[data-navmenu]"));
   });
+
+  // Date fields (templates/_forms.html date_input): typed as dd/mm/yyyy whatever the browser's
+  // language; the calendar button opens the browser's own date picker and writes its choice back.
+  function pad(n) { return (n.length < 2 ? "0" : "") + n; }
+  function tidyDay(text) {
+    var t = text.trim();
+    var digits = /^(\d{2})(\d{2})(\d{4})$/.exec(t);
+    if (digits) return digits[1] + "/" + digits[2] + "/" + digits[3];
+    var dmy = /^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$/.exec(t);
+    if (dmy) return pad(dmy[1]) + "/" + pad(dmy[2]) + "/" + dmy[3];
+    return text;
+  }
+  function isoOf(text) {
+    var dmy = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(tidyDay(text));
+    return dmy ? dmy[3] + "-" + pad(dmy[2]) + "-" + pad(dmy[1]) : "";
+  }
+  function showPickers(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll(".date-input").forEach(function (box) {
+      var native = box.querySelector("[data-date-native]");
+      var button = box.querySelector("[data-date-pick]");
+      if (native && button && native.type === "date") button.hidden = false;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { showPickers(document); });
+  document.addEventListener("htmx:load", function (evt) { showPickers(evt.target); });
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("[data-date-pick]");
+    if (!button) return;
+    var box = button.closest(".date-input");
+    var text = box.querySelector("[data-date-text]");
+    var native = box.querySelector("[data-date-native]");
+    native.value = isoOf(text.value);
+    try {
+      native.showPicker();
+    } catch (e) {
+      native.focus();
+      native.click();
+    }
+  });
+  document.addEventListener("change", function (evt) {
+    var el = evt.target;
+    if (el.matches && el.matches("[data-date-text]")) {
+      el.value = tidyDay(el.value);  // before htmx or the form reads it (capture phase)
+    } else if (el.matches && el.matches("[data-date-native]")) {
+      var iso = /^(\d{4})-(\d{2})-(\d{2})$/.exec(el.value);
+      if (!iso) return;
+      var text = el.closest(".date-input").querySelector("[data-date-text]");
+      text.value = iso[3] + "/" + iso[2] + "/" + iso[1];
+      text.dispatchEvent(new Event("input", {bubbles: true}));
+      text.dispatchEvent(new Event("change", {bubbles: true}));
+      text.focus();
+    }
+  }, true);
 })();

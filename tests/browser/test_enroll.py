@@ -63,7 +63,8 @@ def test_enroll_with_live_nik_check_and_camera_photo(app, live_server, browser_f
 
     page.get_by_label("Nama lengkap").fill("Budi Santoso")
     page.get_by_label("Perempuan").check()
-    page.get_by_label("Tanggal lahir").fill("1985-07-14")
+    page.get_by_label("Tanggal lahir").fill("14/07/1985")
+    page.get_by_label("Tanggal lahir").press("Tab")  # a typed field is checked on leaving it too
     feedback.get_by_text("NIK ini milik laki-laki").wait_for()  # sex disagrees with the NIK
     page.screenshot(path=output_dir / "2-nik-disagrees.png", full_page=True)
     page.get_by_label("Laki-laki").check()
@@ -115,7 +116,7 @@ def test_enroll_with_live_nik_check_and_camera_photo(app, live_server, browser_f
     page.screenshot(path=output_dir / "7-search-nik.png", full_page=True)
 
     page.get_by_role("link", name="Perpanjang massal").click()
-    page.get_by_label("Perpanjang semua yang cakupannya berakhir sebelum").fill("2030-01-01")
+    page.get_by_label("Perpanjang semua yang cakupannya berakhir sebelum").fill("01/01/2030")
     page.get_by_role("button", name="Lihat siapa saja").click()
     page.get_by_role("heading", name="1 pekerja akan diperpanjang").wait_for()
     page.screenshot(path=output_dir / "8-bulk-renewal-preview.png", full_page=True)
@@ -158,7 +159,8 @@ def test_form_agrees_with_itself_and_asks_about_a_probable_duplicate(app, live_s
     page.locator("#feedback-nik").get_by_text("Sudah benar").wait_for()
     page.get_by_label("Nama lengkap").fill("BUDI SANTOSO")
     page.get_by_label("Perempuan").check()
-    page.get_by_label("Tanggal lahir").fill("1985-07-15")
+    page.get_by_label("Tanggal lahir").fill("15/07/1985")
+    page.get_by_label("Tanggal lahir").press("Tab")  # a typed field is checked on leaving it too
     birth, sex = page.locator("#feedback-birth_date"), page.locator("#feedback-sex")
     birth.get_by_text("Tidak sama dengan tanggal lahir di NIK (14-07-1985)").wait_for()
     sex.get_by_text("NIK ini milik laki-laki").wait_for()
@@ -167,7 +169,8 @@ def test_form_agrees_with_itself_and_asks_about_a_probable_duplicate(app, live_s
     page.screenshot(path=output_dir / "agree-1-contradicted.png", full_page=True)
 
     page.get_by_label("Laki-laki").check()
-    page.get_by_label("Tanggal lahir").fill("1985-07-14")
+    page.get_by_label("Tanggal lahir").fill("14/07/1985")
+    page.get_by_label("Tanggal lahir").press("Tab")  # a typed field is checked on leaving it too
     birth.get_by_text("Sudah benar").wait_for()
     sex.get_by_text("Sudah benar").wait_for()
     panel = page.locator("#probable-duplicates")

@@ -3,6 +3,8 @@ the lists, the tap targets."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from factories import make_staff
 
@@ -92,3 +94,44 @@ def test_lists_become_cards_and_the_whole_row_is_the_target(app, live_server, br
     page.mouse.click(box["x"] + box["width"] - 8, box["y"] + box["height"] - 8)
     page.get_by_role("heading", name="Pekerja Daftar 1").wait_for()
     assert "/pekerja/" in page.url and page.url.rstrip("/").split("/")[-1].isdigit()
+
+
+def test_dates_are_day_month_year_in_an_english_browser(app, live_server, browser_factory, sign_in):
+    from datetime import date
+
+    from factories import make_worker
+    from kiosk.extensions import db
+    from kiosk.models import Distribution
+
+    make_staff(role="admin", username="kepala")
+    worker = make_worker(name="Lahir Maret", birth_date=date(1985, 3, 9))
+    page = browser_factory(viewport=PORTRAIT, locale="en-US", timezone_id="America/New_York").new_page()
+    sign_in(page, live_server.url, "kepala")
+    page.goto(live_server.url + f"/pekerja/{worker.id}/ubah")
+    born = page.locator("#f-birth_date")
+    assert born.input_value() == "09/03/1985" and born.get_attribute("placeholder") == "hh/bb/tttt"
+    assert page.evaluate("e => e.type", born.element_handle()) == "text"
+
+    page.goto(live_server.url + "/penyaluran/baru")
+    day = page.get_by_label("Tanggal", exact=True)
+    calendar = page.get_by_role("button", name="Pilih tanggal dari kalender")
+    assert calendar.is_visible()
+    box = calendar.bounding_box()
+    assert box["width"] >= 44 and box["height"] >= 44
+    # typed in any of the usual ways, it is tidied to dd/mm/yyyy
+    day.fill("1-12-2026")
+    day.press("Tab")
+    assert day.input_value() == "01/12/2026"
+    # the calendar's choice (the browser's own picker, here chosen by script) lands as dd/mm/yyyy
+    calendar.click()
+    page.locator("[data-date-native]").first.evaluate(
+        "e => { e.value = '2026-12-24'; e.dispatchEvent(new Event('change', {bubbles: true})); }")
+    assert day.input_value() == "24/12/2026"
+    page.get_by_label("Nama penyaluran").fill("Penyaluran Natal")
+    page.get_by_label("Jumlah paket").fill("10")
+    page.locator("main form").get_by_role("button", name=re.compile("Simpan|Buat")).first.click()
+    page.wait_for_url(re.compile(r"/penyaluran/\d+"))
+    db.session.commit()  # see what the server wrote
+    made = db.session.scalar(db.select(Distribution).where(Distribution.name == "Penyaluran Natal"))
+    assert made.day == date(2026, 12, 24)
+    assert page.get_by_text("24 Desember 2026").first.is_visible()  # Indonesian month names in text
