@@ -1,6 +1,6 @@
 """Accessibility of every kiosk screen in real Chromium: axe-core (vendored in tests/vendor) finds
 no WCAG 2.2 A/AA violation, and every touch target is at least 48 x 48 CSS px — in landscape
-(1280x800) and on a portrait tablet (800x1280)."""
+(1280x800) and on a portrait tablet (800x1280), in Bahasa Indonesia and in English."""
 
 from __future__ import annotations
 
@@ -58,9 +58,10 @@ def check(page, screen: str, output_dir: Path, size: str) -> None:
         raise AssertionError(f"{screen} at {size}: {error}") from None
 
 
+@pytest.mark.parametrize("lang", ["id", "en"])
 @pytest.mark.parametrize("viewport", [LANDSCAPE, PORTRAIT], ids=["1280x800", "800x1280"])
-def test_every_kiosk_screen_is_accessible(browser_factory, live_server, output_dir, viewport):
-    size = f"{viewport['width']}x{viewport['height']}"
+def test_every_kiosk_screen_is_accessible(browser_factory, live_server, output_dir, viewport, lang):
+    size = f"{viewport['width']}x{viewport['height']}-{lang}"
     today = today_jakarta()
     distribution = make_distribution(packages=100)
     _w, _c, active = enrolled_worker("Siti Aminah")
@@ -74,6 +75,9 @@ def test_every_kiosk_screen_is_accessible(browser_factory, live_server, output_d
     )
     page.goto(live_server.url + "/kiosk/")
     page.wait_for_selector(".k-pairing")
+    if lang != "id":  # the language stays for the whole walk: no screen goes back to welcome by itself
+        page.click(".k-button-lang")
+        page.wait_for_function(f"() => document.documentElement.lang === '{lang}'")
     check(page, "pairing", output_dir, size)
     tap_digits(page, ".k-pairing-form", "11112222")
     page.click(".k-pairing-form .k-key-ok")
@@ -120,5 +124,6 @@ def test_every_kiosk_screen_is_accessible(browser_factory, live_server, output_d
     page.evaluate("document.getElementById('exit-dialog').showModal()")
     check(page, "exit-pin", output_dir, size)
 
+    assert page.evaluate("document.documentElement.lang") == lang
     page.goto(live_server.url + "/kiosk/foto/tidak-ada")  # a kiosk error page
     check(page, "error", output_dir, size)
