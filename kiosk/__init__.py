@@ -71,7 +71,9 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     app.config["SECRETS_DIR"] = str(secrets_dir)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.secret_key(secrets_dir)
-    app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE"]
+    if app.config.get("RATELIMIT_STORAGE"):
+        app.logger.warning("KIOSK_RATELIMIT_STORAGE is no longer used: every limit is counted in the "
+                           "database, shared by every server process (kiosk.throttle). Remove it.")
     if app.config["PREFER_HTTPS"]:
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["PREFERRED_URL_SCHEME"] = "https"
@@ -82,8 +84,9 @@ def init_extensions(app: Flask) -> None:
     """Bind the unbound extensions of ``kiosk.extensions`` to this app."""
     from flask_login import current_user
 
+    from . import throttle
     from .database import configure_engine
-    from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+    from .extensions import babel, csrf, db, htmx, login_manager, migrate
     from .i18n import select_locale
 
     db.init_app(app)
@@ -93,7 +96,7 @@ def init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     htmx.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    limiter.init_app(app)
+    throttle.init_app(app)
     # Templates get the signed-in staff member as a proxy, loaded when a template asks: a kiosk
     # screen, which never does, then loads no one (Flask-Login's own processor loads eagerly).
     login_manager.init_app(app, add_context_processor=False)

@@ -56,9 +56,8 @@ class Defaults:
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
     PREFER_HTTPS = False
 
-    # Throttling; set KIOSK_RATELIMIT_STORAGE=redis://127.0.0.1:6379 to share limits between
-    # server processes.
-    RATELIMIT_STORAGE = "memory://"
+    # Failed sign-ins (kiosk.throttle, counted in the database): per username from one address,
+    # and per address over every username.
     LOGIN_LIMIT_PER_USER = "10 per 5 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "30 per 5 minutes"
 
@@ -75,7 +74,7 @@ class Defaults:
     EXIT_PIN = None  # PIN for the hidden staff exit on a kiosk; None keeps it closed
     HELP_DESK = "meja pendaftaran"  # where the kiosk sends people whose card is refused
     HELP_DESK_EN = "registration desk"  # the same, on a kiosk switched to English
-    CODE_LIMIT = "10 per 5 minutes"  # wrong fallback codes per kiosk device
+    CODE_LIMIT = "10 per 5 minutes"  # wrong typed fallback codes per kiosk device (kiosk.throttle)
 
     # Dashboard figures over all workers are cached this many seconds (0: never)
     DASHBOARD_CACHE_SECONDS = 30

@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
+from .throttle import TooMany
 from .tokens import KeyRingError
 from .web import wants_fragment
 
@@ -52,6 +53,11 @@ def init_app(app: Flask) -> None:
             "Kartu dengan kunci %(key)s tidak bisa dibuat di server ini: kuncinya tidak ada di sini. "
             "Buat dari server lain, atau minta petugas TI memberi server ini folder rahasia yang sama "
             "(docs/operations.md, bagian \"Several servers\").", key=error.key_id or "?"))
+
+    @app.errorhandler(TooMany)
+    def too_many(error: TooMany):
+        body, code = render_error(429, error.message)
+        return body, code, {"Retry-After": str(error.seconds)}
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

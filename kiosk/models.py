@@ -526,3 +526,17 @@ class ScheduledTask(db.Model):
     last_ok_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     last_error_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
+class Throttle(db.Model):
+    """Failed guesses counted for a limit (``kiosk.throttle``): ``bucket`` is the kind and a hash
+    of what is counted (a username and an address, a device), ``attempts`` the failures in the
+    window that ends at ``expires_at`` (seconds since 1970 on the database's clock). Rows live a
+    few minutes; every server process counts in the same row."""
+
+    __tablename__ = "throttle"
+    __table_args__ = (Index("ix_throttle_expires_at", "expires_at"),)
+
+    bucket: Mapped[str] = mapped_column(String(80), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(BigInteger)

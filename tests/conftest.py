@@ -76,7 +76,6 @@ def _migrate(app) -> None:
 
 def _make_app(instance: Path, extra: dict | None = None):
     from kiosk import create_app
-    from kiosk.extensions import limiter
 
     config = {
         "TESTING": True,
@@ -88,8 +87,6 @@ def _make_app(instance: Path, extra: dict | None = None):
     config.update(extra or {})
     app = create_app(config)
     app.test_client_class = CsrfClient
-    with app.app_context():
-        limiter.reset()
     return app
 
 

@@ -111,16 +111,20 @@ class Server:
 class Browser:
     """A minimal HTTP client with cookies and the page's CSRF token (no redirects followed)."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, source: str | None = None):
         self.port = port
+        self.source = source  # another loopback address to come from (127.0.0.2, …): another device
         self.cookies: dict[str, str] = {}
         self.csrf = ""
+        self.raw = b""
 
-    def request(self, method: str, path: str, data: dict | None = None, headers: dict | None = None, timeout: float = 20):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+    def request(self, method: str, path: str, data: dict | None = None, headers: dict | None = None, timeout: float = 20,
+                body: bytes | None = None):
+        """``data``: a form, sent urlencoded; or ``body`` as it is (give its Content-Type)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
+                                          source_address=(self.source, 0) if self.source else None)
         try:
             all_headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-            body = None
             if data is not None:
                 body = urlencode(data)
                 all_headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -129,7 +133,8 @@ class Browser:
             all_headers.update(headers or {})
             conn.request(method, path, body=body, headers=all_headers)
             response = conn.getresponse()
-            payload = response.read().decode("utf-8", "replace")
+            self.raw = response.read()  # the body's bytes (an image, a PDF)
+            payload = self.raw.decode("utf-8", "replace")
             for header in response.headers.get_all("Set-Cookie") or []:
                 name, _, rest = header.partition("=")
                 value = rest.split(";", 1)[0]

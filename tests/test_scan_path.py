@@ -1,6 +1,6 @@
 """The kiosk's scan (``POST /kiosk/pindai``) does only what it needs: one statement for the card,
 its worker, their coverage, the distribution and the worker's collection in it (plus SQLite's
-BEGIN), the device behind the cookie from the process's cache, no limiter for a scanned token,
+BEGIN), the device behind the cookie from the process's cache, no throttle count for a scanned token,
 no staff member loaded. Counts, not speed (speed lives in ``make bench``).
 """
 
@@ -84,7 +84,11 @@ def test_already_collected_and_refusals_read_as_much(engine_app):
         counting.close()
     assert 'data-sembako="waiting"' in page  # claimed, not handed over yet
     assert 'data-state="refused"' in unknown
-    assert len(counting.seen) <= 2 * MAX_STATEMENTS, counting.seen
+    # A typed code is also counted for the kiosk's limit (kiosk.throttle): its BEGIN and one
+    # INSERT, and the clean-up of old counts when a new count starts.
+    counted = [s for s in counting.seen if "throttle" in s or s == "BEGIN IMMEDIATE"]
+    assert len(counted) <= 3, counted
+    assert len(counting.seen) - len(counted) <= 2 * MAX_STATEMENTS, counting.seen
 
 
 def test_a_revoked_device_is_refused_at_once_in_this_process(app, client):

@@ -88,6 +88,7 @@ NOT_TYPED = {
     "column_mapping.columns": "field keys from a closed list (kiosk.imports.mappings.FIELDS)",
     "import_upload.token": "made by the server",
     "import_upload.columns": "field keys from a closed list (kiosk.imports.mappings.FIELDS)",
+    "throttle.bucket": "a kind and a hash (kiosk.throttle.key)",
 }
 # GET endpoints that answer without a person's text in them.
 NOT_RENDERED = {

@@ -8,8 +8,9 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
 from .. import staff as accounts
+from .. import throttle
 from ..database import utcnow, write_transaction
-from ..extensions import db, limiter
+from ..extensions import db
 from ..models import Staff
 from ..web import safe_next
 from . import bp, setup
@@ -17,24 +18,21 @@ from .access import SEEN_KEY
 from .forms import LoginForm, SetupForm
 
 
-def _username_key() -> str:
-    return "login-user:" + request.form.get("username", "").strip().lower()[:64]
-
-
-def _failed(_response) -> bool:
-    return bool(g.get("login_failed"))
+def _sign_in_attempt(username: str) -> throttle.Attempt:
+    """Reserve this sign-in's place in its limits (``kiosk.throttle``): failures per username
+    from this address, so a stranger's guesses never lock the owner out from another address,
+    and failures from this address over every username."""
+    address = request.remote_addr or "-"
+    return throttle.attempt(
+        (throttle.key("login", username, address), throttle.limit("LOGIN_LIMIT_PER_USER")),
+        (throttle.key("login-address", address), throttle.limit("LOGIN_LIMIT_PER_ADDRESS")),
+    )
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_USER"],
-    key_func=_username_key,
-    methods=["POST"],
-    deduct_when=_failed,
-)
 def login():
-    """Staff sign-in. A fresh session is started on success (no session fixation)."""
+    """Staff sign-in. A fresh session is started on success (no session fixation). Failures are
+    limited (``_sign_in_attempt``): over a limit the password is not even looked at (429)."""
     if not setup.admin_exists():
         return redirect(url_for("auth.first_run"))
     next_url = safe_next(request.values.get("next"), url_for("dashboard.home"))
@@ -43,6 +41,12 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         username = form.username.data.strip().lower()
+        try:
+            attempt = _sign_in_attempt(username)
+        except throttle.TooMany as too_many:
+            form.password.errors.append(too_many.message)
+            return (render_template("auth/login.html", form=form, next=next_url), 429,
+                    {"Retry-After": str(too_many.seconds)})
         staff = db.session.scalar(select(Staff).where(func.lower(Staff.username) == username))
         if not accounts.verify_password(staff, form.password.data):  # an unknown name costs a hash too
             g.login_failed = True
@@ -51,6 +55,7 @@ def login():
             g.login_failed = True
             form.password.errors.append(_l("Akun ini dinonaktifkan. Hubungi admin."))
         else:
+            attempt.succeeded()
             with write_transaction():
                 staff.last_login_at = utcnow()
             lang = session.get("lang")
@@ -74,7 +79,6 @@ def logout():
 
 
 @bp.route("/setup", methods=["GET", "POST"])
-@limiter.limit("10 per 10 minutes", methods=["POST"])
 def first_run():
     """Create the first admin with the setup code printed on the server console."""
     if setup.admin_exists():
@@ -87,17 +91,24 @@ def first_run():
     if form.validate_on_submit():
         staff = None
         try:
+            attempt = throttle.attempt((throttle.key("setup", request.remote_addr or "-"), throttle.SETUP_LIMIT))
+        except throttle.TooMany as too_many:
+            form.code.errors.append(too_many.message)
+            return render_template("auth/setup.html", form=form), 429, {"Retry-After": str(too_many.seconds)}
+        try:
             with write_transaction():
                 # The code is used up in the admin's own transaction: both land, or neither.
                 if setup.take_code(form.code.data):
                     staff = accounts.create(form.username.data, form.full_name.data, "admin", form.password.data,
                                             by=None)
         except accounts.StaffError as error:
+            attempt.succeeded()  # the code was not the problem (it is not used up either)
             getattr(form, error.field).errors.append(error.message)
         else:
             if staff is None:
                 form.code.errors.append(_l("Kode penyiapan salah atau sudah dipakai."))
             else:
+                attempt.succeeded()
                 session.clear()
                 login_user(staff)
                 session[SEEN_KEY] = int(utcnow().timestamp())

@@ -15,6 +15,7 @@ from ..i18n import _l
 
 from sqlalchemy import and_, bindparam, select
 
+from .. import throttle
 from ..extensions import db
 from ..models import Card, Collection, Coverage, Distribution, DistributionListEntry, Worker
 from ..tokens import Refusal
@@ -99,6 +100,7 @@ class Result:
 
     refusal: Refusal | None = None
     too_many: bool = False
+    wait: int | None = None  # seconds until typed codes are taken again (too_many)
     typed: bool = False
     worker: Worker | None = None
     masked_nik: str = ""
@@ -121,6 +123,9 @@ class Result:
     @property
     def message(self):
         if self.too_many:
+            if self.wait:
+                return _l("Terlalu banyak kode salah di kios ini. Coba lagi dalam %(wait)s, atau minta bantuan petugas.",
+                          wait=throttle.wait_text(self.wait))
             return _l("Tunggu beberapa menit, lalu coba lagi.")
         if self.typed and self.refusal in TYPED_DETAILS:
             return TYPED_DETAILS[self.refusal]
@@ -336,11 +341,11 @@ def _lookup(rows) -> ScanLookup:
 
 
 def build_result(lookup: ScanLookup | None, device, *, photo_url: Callable, ticket: Callable,
-                 too_many: bool = False, typed: bool = False) -> Result:
+                 too_many: bool = False, wait: int | None = None, typed: bool = False) -> Result:
     """The result screen for a scan (``read_scan``) on ``device``; ``typed`` when the code was
     typed (a refusal then speaks of the code)."""
     if too_many or lookup is None:
-        return Result(too_many=True)
+        return Result(too_many=True, wait=wait)
     if not lookup.ok:
         return Result(refusal=lookup.refusal, typed=typed)
     worker, card, distribution = lookup.worker, lookup.card, lookup.distribution

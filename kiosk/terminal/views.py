@@ -29,8 +29,8 @@ from markupsafe import Markup
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .. import clock, settings, tokens
-from ..extensions import db, htmx, limiter
+from .. import clock, settings, throttle, tokens
+from ..extensions import db, htmx
 from ..web import fragment_or_page, photo_response, wants_fragment
 from . import bp, pairing
 from .screen import build_claim_result, build_result, looks_typed, read_scan
@@ -145,15 +145,22 @@ def _not_a_pairing_scan() -> bool:
 
 
 @bp.post("/pasang")
-@limiter.limit("10 per 5 minutes", exempt_when=_not_a_pairing_scan)
 def pair():
     """Pair this browser with a device using its one-time code; sets the credential cookie. A
-    scanned code that is no pairing code changes nothing on the screen (204)."""
+    scanned code that is no pairing code changes nothing on the screen (204). Wrong codes are
+    limited per address (``throttle.PAIRING_LIMIT``)."""
     if _not_a_pairing_scan():
         return "", 204
+    try:
+        attempt = throttle.attempt((throttle.key("pairing", request.remote_addr or "-"), throttle.PAIRING_LIMIT))
+    except throttle.TooMany as too_many:
+        response = _pairing_page(error=too_many.message, status=429)
+        response.headers["Retry-After"] = str(too_many.seconds)
+        return response
     found = pairing.pair(request.form.get("code", ""))
     if found is None:
         return _pairing_page(error=_l("Kode pemasangan salah atau sudah kedaluwarsa. Minta kode baru ke admin."), status=422)
+    attempt.succeeded()
     device, credential = found
     if htmx:
         response = make_response("", 204)
@@ -168,10 +175,6 @@ def pair():
     return response
 
 
-def _device_key() -> str:
-    return f"kiosk-device:{g.device.id if g.get('device') else request.remote_addr}"
-
-
 def _token_shaped() -> bool:
     """A QR token (26 base32 characters) is checked by its signature and cannot be guessed; only
     typed fallback codes count against the per-device limit."""
@@ -179,30 +182,21 @@ def _token_shaped() -> bool:
     return len(raw) == tokens.TOKEN_LENGTH and TOKEN_CHARS.issuperset(raw)
 
 
-@limiter.request_filter
-def _token_scan() -> bool:
-    """A scanned token skips the limiter altogether (not only its count): the bookkeeping of an
-    exempt request costs a scan more than its database read."""
-    return request.endpoint == "terminal.scan" and _token_shaped()
-
-
-def _scan_refused(_response) -> bool:
-    return bool(g.get("scan_refused"))
-
-
 @bp.post("/pindai")
 @device_required
-@limiter.limit(
-    lambda: current_app.config["CODE_LIMIT"],
-    key_func=_device_key, exempt_when=_token_shaped, deduct_when=_scan_refused,
-)
 def scan():
     """Read a scanned card or a typed fallback code and show the worker's coverage (and, on a
-    collect kiosk, their sembako)."""
+    collect kiosk, their sembako). Refused typed codes are limited per device (``CODE_LIMIT``;
+    over it, ``kiosk_error`` shows the wait); a scanned token is not counted and costs nothing
+    more than its read."""
     raw = request.form.get("code", "")
+    attempt = None
+    if not _token_shaped():
+        attempt = throttle.attempt((throttle.key("code", g.device.id), throttle.limit("CODE_LIMIT")))
     lookup = read_scan(raw, g.device)
+    if lookup.ok and attempt is not None:
+        attempt.succeeded()
     if not lookup.ok:
-        g.scan_refused = True
         # The reason and the card id only: never the token or code (they would open the card).
         log.warning(
             "kiosk refusal device=%s reason=%s card=%s", g.device.id, lookup.refusal.value,
@@ -294,12 +288,17 @@ def ping():
 
 @bp.post("/keluar")
 @device_required
-@limiter.limit("5 per 5 minutes", key_func=_device_key)
 def leave():
-    """Staff exit: with the exit PIN, forget this browser's pairing and show the pairing screen."""
+    """Staff exit: with the exit PIN, forget this browser's pairing and show the pairing screen.
+    Wrong PINs are limited per device (``throttle.EXIT_PIN_LIMIT``)."""
+    try:
+        attempt = throttle.attempt((throttle.key("exit-pin", g.device.id), throttle.EXIT_PIN_LIMIT))
+    except throttle.TooMany as too_many:
+        return render_template("terminal/_exit.html", error=too_many.message), 429, {"Retry-After": str(too_many.seconds)}
     if not pairing.check_exit_pin(request.form.get("pin", "")):
         log.warning("kiosk exit refused device=%s", g.device.id)
         return render_template("terminal/_exit.html", error=_l("PIN salah.")), 422
+    attempt.succeeded()
     device = g.device
     pairing.unpair(device)
     log.info("kiosk device %s unpaired at the kiosk", device.id)
@@ -327,15 +326,19 @@ def certificate():
 
 
 @bp.errorhandler(CSRFError)
+@bp.errorhandler(throttle.TooMany)
 @bp.errorhandler(HTTPException)
 def kiosk_error(error: HTTPException):
     """Errors on the kiosk stay on kiosk screens: no staff menu, no way out."""
     if error.code and error.code < 400:
         return error
     if error.code == 429 and request.endpoint == "terminal.scan" and g.get("device") is not None:
-        result = build_result(None, g.device, photo_url=_photo_url, ticket=_claim_ticket, too_many=True)
+        wait = error.seconds if isinstance(error, throttle.TooMany) else None
+        result = build_result(None, g.device, photo_url=_photo_url, ticket=_claim_ticket, too_many=True, wait=wait)
         response = _panel_or_page(_kiosk_args(result=result))
         response.status_code = 429
+        if wait:
+            response.headers["Retry-After"] = str(wait)
         return response
     from ..errors import MESSAGES
 
