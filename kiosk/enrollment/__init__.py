@@ -7,9 +7,9 @@ trail inside it, so a change and its audit event land together or not at all. Fo
 one transaction (the import), call ``insert_worker`` / ``apply_update`` inside your own
 ``with write_transaction():`` — they flush and audit but never commit.
 
-What lives where: ``validation`` (checking a worker's data and a period's), ``places`` (kecamatan
-and desa as people write them), ``workers`` (writing a worker), ``periods`` (writing coverage
-periods, renewals).
+What lives where: ``validation`` (checking a worker's data and a period's), ``results`` (what
+checks and writes answer), ``places`` (kecamatan and desa as people write them), ``workers``
+(writing a worker), ``periods`` (writing coverage periods, renewals).
 
 Typical use::
 
@@ -49,12 +49,11 @@ from .validation import (
     OCCUPATIONS,
     OTHER_OCCUPATION,
     WORKER_FIELDS,
-    Refused,
-    Validation,
     parse_date,
     validate_coverage,
     validate_worker,
 )
+from .results import Refused, Validation
 from .workers import apply_update, blockers, delete, enroll, insert_worker, new_worker, set_photo, update
 
 __all__ = [

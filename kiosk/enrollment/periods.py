@@ -14,7 +14,8 @@ from ..audit import record, snapshot
 from ..database import write_transaction
 from ..extensions import db
 from ..models import Coverage, Staff, Worker
-from .validation import COVERAGE_FIELDS, DEFAULT_FUNDER, Refused
+from .results import Refused
+from .validation import COVERAGE_FIELDS, DEFAULT_FUNDER
 
 
 def new_period(worker: Worker, *, start: date, end: date, programmes: Sequence[str], funder: str,

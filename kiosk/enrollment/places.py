@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from .. import wilayah
 from ..i18n import _l
-
-if TYPE_CHECKING:
-    from .validation import Validation
+from .results import Validation
 
 
 def _code_digits(raw: str) -> str:

@@ -1,10 +1,9 @@
 """Checking a worker's data (the enroll/edit form and the import) and a coverage period's:
-``validate_worker``, ``validate_coverage``, what they answer (``Validation``) and the fields."""
+``validate_worker``, ``validate_coverage`` and the fields they know."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Mapping
 
@@ -21,6 +20,7 @@ from .. import wilayah
 from ..extensions import db
 from ..models import Worker
 from .places import _check_nik_place, _check_place
+from .results import Validation
 
 
 DEFAULT_FUNDER = "Pemkab Muara Enim"
@@ -61,44 +61,6 @@ _DMY_DATE = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{4})")
 NAME_MAX = 120
 TEXT_MAX = 80
 KPJ_MAX = 20
-
-
-@dataclass
-class Validation:
-    """The outcome of a check: ``clean`` values ready for ``enroll``/``update``, and per-field
-    ``errors`` (refusals) and ``warnings`` (accepted, but worth a second look)."""
-
-    clean: dict = field(default_factory=dict)
-    errors: dict[str, list] = field(default_factory=dict)
-    warnings: dict[str, list] = field(default_factory=dict)
-    # The worker already enrolled with this NIK (the form links to them).
-    duplicate: Worker | None = None
-    # Fields that the NIK contradicts (birth date, sex): the form must not call them right,
-    # whatever they say on their own. Field -> message; the refusal itself is on the NIK.
-    conflicts: dict[str, Any] = field(default_factory=dict)
-    # Enrolled workers that are probably the same person (``kiosk.duplicates``), form only.
-    probable: list = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing was refused."""
-        return not self.errors
-
-    def error(self, name: str, message) -> None:
-        self.errors.setdefault(name, []).append(message)
-
-    def warn(self, name: str, message) -> None:
-        self.warnings.setdefault(name, []).append(message)
-
-
-class Refused(Exception):
-    """A write that was refused as a whole; nothing was written. ``errors`` maps a field name
-    (or ``"__all__"``) to messages, as in ``Validation``."""
-
-    def __init__(self, message, errors: dict[str, list] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {"__all__": [message]}
 
 
 def _text(data: Mapping[str, Any], name: str) -> str:

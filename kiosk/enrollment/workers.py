@@ -14,7 +14,8 @@ from ..database import utcnow, write_transaction
 from ..extensions import db
 from ..models import Card, ClaimRequest, Collection, Coverage, DistinctPair, DistributionListEntry, Staff, Worker
 from .periods import _lock_worker, insert_coverage
-from .validation import COVERAGE_FIELDS, Refused, WORKER_FIELDS
+from .results import Refused
+from .validation import COVERAGE_FIELDS, WORKER_FIELDS
 
 
 def _integrity_refusal(exc: IntegrityError) -> Refused:

@@ -2,12 +2,12 @@
 
 An import runs in two steps. ``preview(file)`` reads the file (``reading``, then ``rows``), checks
 every row (``checking``) and says for each whether it will be added, will update the worker
-already enrolled with that NIK, or is refused and why — writing nothing. The preview waits server-
-side (``previews``) until the person confirms; ``commit`` (``writing``) then checks the rows again
-and writes every accepted row in one transaction, all or nothing. ``columns`` names the columns
-and their synonyms; ``export`` writes the template and the filtered list with the same columns.
-``uploads`` keeps the uploaded file (in the database, a few hours) to ask which column is which
-(``mappings``, remembered by header row) and to give back the refused rows as a spreadsheet.
+already enrolled with that NIK, or is refused and why — writing nothing. The preview waits
+server-side (``previews``) until the person confirms; ``commit`` (``writing``) then checks the
+rows again and writes every accepted row in one transaction, all or nothing. ``columns`` names the
+columns and their synonyms; ``export`` writes the template and the filtered list with the same
+columns. ``uploads`` keeps the uploaded file (in the database, a few hours) to ask which column is
+which (``mappings``, remembered by header row) and to give back the refused rows as a spreadsheet.
 
 The names below are the package's entry points for the views, the CLI and the tests.
 """
