@@ -95,8 +95,14 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn):
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode is not None:  # None: one read statement, which is a transaction on its own (READ_ALONE)
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
+
+# Execution options of a connection that runs one read statement and nothing else (the kiosk's
+# scan): on SQLite no BEGIN, the statement is its own transaction (one consistent snapshot) and
+# the rollback at the connection's return finds nothing to undo; PostgreSQL is unaffected.
+READ_ALONE = {"sqlite_begin": None}
 
 _server_warned: set[str] = set()
 

@@ -114,6 +114,24 @@ def _template_gettext(context, text: str) -> str:
     return found
 
 
+@pass_context
+def kiosk_text(context, text: str, **params):
+    """``_()`` on the kiosk's screens (``terminal/*.html``, given by the kiosk's context
+    processor): the cached translation in one call instead of Jinja's three nested ones (alias,
+    newstyle wrapper, gettext), as a plain string that Jinja escapes like any other; with
+    parameters (or a ``%``), ``escape(text) % params``, which escapes each parameter as Jinja's
+    newstyle gettext does. The kiosk's texts hold no markup (tests/test_terminal_views.py
+    checks), so a screen reads the same; only a quote in a text is sent as ``&#39;``."""
+    lang = context.get("page_lang") or str(get_locale())
+    key = (lang, text)
+    found = _template_texts.get(key)
+    if found is None:
+        found = _template_texts[key] = _gettext(text)
+    if params or "%" in found:
+        return escape(found) % params
+    return found
+
+
 def waktu(value: datetime | None) -> str:
     """A moment in Asia/Jakarta time: "19 Nov 2020 10.32"."""
     if value is None:

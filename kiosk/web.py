@@ -38,14 +38,22 @@ CSP = "; ".join(
 )
 
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", "camera=(self), microphone=(), geolocation=()"),
+)
+
+
 def security_headers(response):
-    """Add the security headers to every response."""
+    """Add the security headers to every response (those a view set itself stay)."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+    present = {name.lower() for name in headers.keys()}
+    for name, value in SECURITY_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     # Personal data must not linger in a shared tablet's cache after sign-out: every answer but
@@ -91,11 +99,16 @@ def fragment_or_page(page: str, fragments: Mapping[str, str], context: Mapping, 
     return make_response(render_template(template, **context), status, headers or {})
 
 
+VARY_ON_HTMX = ", ".join(HTMX_HEADERS)
+
+
 def vary_on_htmx(response):
     """Every page may answer an htmx request with a fragment: say so to caches (not for static)."""
     if request.endpoint != "static":
-        for name in HTMX_HEADERS:
-            response.vary.add(name)
+        if "Vary" in response.headers:
+            response.vary.update(HTMX_HEADERS)
+        else:
+            response.headers["Vary"] = VARY_ON_HTMX  # the same header, without parsing one first
     return response
 
 

@@ -450,3 +450,26 @@ def test_certificate_download(client, app):
     paths.ca_cert.write_text("-----BEGIN CERTIFICATE-----\n")
     response = client.get("/kiosk/sertifikat")
     assert response.status_code == 200 and response.mimetype == "application/x-x509-ca-cert"
+
+
+def test_kiosk_texts_hold_no_markup(app):
+    """The kiosk's ``_`` (kiosk.i18n.kiosk_text) returns its texts as plain strings, which Jinja
+    escapes: no text of the kiosk's templates, in either language, may hold markup (``<``, ``>``,
+    ``&``); quotes become ``&#39;``/``&#34;``, which a browser reads as the same text."""
+    from pathlib import Path
+
+    from flask_babel import force_locale, gettext
+    from markupsafe import escape
+
+    texts = set()
+    for template in (Path(app.root_path).parent / "templates" / "terminal").glob("*.html"):
+        source = template.read_text(encoding="utf-8")
+        texts |= set(re.findall(r'\b_\("([^"]*)"', source)) | set(re.findall(r"\b_\('([^']*)'", source))
+    assert len(texts) > 30
+    with app.test_request_context():
+        for lang in ("id", "en"):
+            with force_locale(lang):
+                for text in texts:
+                    translated = gettext(text) if "%(" not in text else text
+                    plain = translated.replace("'", "&#39;").replace('"', "&#34;")
+                    assert str(escape(translated)) == plain, (lang, text, translated)

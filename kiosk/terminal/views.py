@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from functools import wraps
+from functools import lru_cache, wraps
 
 from flask import (
     abort,
@@ -23,7 +23,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
-from ..i18n import _l, set_language
+from ..i18n import _l, kiosk_text, set_language
 from itsdangerous import BadData, URLSafeTimedSerializer
 from markupsafe import Markup
 from flask_wtf.csrf import CSRFError
@@ -58,7 +58,13 @@ def kiosk_icon(name: str, size: int = 96) -> Markup:
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=f"kiosk-{purpose}")
+    return _serializer_for(current_app.secret_key, purpose)
+
+
+@lru_cache(maxsize=16)
+def _serializer_for(secret_key, purpose: str) -> URLSafeTimedSerializer:
+    """One serializer per secret key and purpose (made once, not for every ticket)."""
+    return URLSafeTimedSerializer(secret_key, salt=f"kiosk-{purpose}")
 
 
 @bp.before_request
@@ -91,8 +97,9 @@ def _panel_or_page(template_args: dict, status: int = 200):
 
 @bp.context_processor
 def kiosk_helpers() -> dict:
-    """``device_version(device)`` for the kiosk page (compared with each ping's)."""
-    return {"device_version": pairing.config_version}
+    """``device_version(device)`` for the kiosk page (compared with each ping's), and the
+    kiosk's cheaper ``_`` (``i18n.kiosk_text``: one call per text, not three)."""
+    return {"device_version": pairing.config_version, "_": kiosk_text}
 
 
 def _kiosk_args(**extra) -> dict:
