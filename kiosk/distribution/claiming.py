@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, bindparam, select, text
+from sqlalchemy import and_, bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from .. import clock
-from ..audit import record
-from ..database import utcnow, write_transaction
+from .. import audit, clock
+from ..database import READ_ALONE, utcnow, write_transaction
 from ..extensions import db
 from ..models import (
     Card,
@@ -226,7 +225,11 @@ def _collection_row(values) -> _Row | None:
 
 
 def _claim_facts(distribution_id: int, worker_id: int, request_id: str, card_id: int | None) -> _ClaimFacts:
-    rows = db.session.connection().execute(_CLAIM_STATEMENT, {
+    # One read statement: on SQLite without a BEGIN of its own (a statement is its own
+    # transaction), unless the request already has a transaction open (then it reads in that).
+    session = db.session()
+    options = None if session.in_transaction() else READ_ALONE
+    rows = session.connection(execution_options=options).execute(_CLAIM_STATEMENT, {
         "distribution_id": distribution_id, "worker_id": worker_id, "card_id": card_id, "request_id": request_id,
     }).all()
     if not rows:
@@ -283,14 +286,8 @@ def _claim_once(facts: _ClaimFacts, *, distribution_id, worker_id, request_id, c
     if status.outcome is not None and status.outcome is not Outcome.SOLD_OUT:
         return refuse(status.outcome)
     # Sold out as read, or a package to take: the conditional UPDATE decides.
-    row = session.execute(
-        text(
-            "UPDATE distribution SET packages_given = packages_given + 1, next_seq = next_seq + 1 "
-            "WHERE id = :id AND status = 'open' AND packages_given < packages_total "
-            "RETURNING next_seq - 1, packages_given, packages_total"
-        ),
-        {"id": distribution_id},
-    ).first()
+    conn = session.connection()  # the write transaction's, without the ORM's execute around each
+    row = conn.execute(_TAKE_PACKAGE, {"id": distribution_id}).first()
     if row is None:
         now_status, now_given = session.execute(
             select(Distribution.status, Distribution.packages_given).where(Distribution.id == distribution_id)
@@ -298,37 +295,47 @@ def _claim_once(facts: _ClaimFacts, *, distribution_id, worker_id, request_id, c
         return refuse(Outcome.NOT_OPEN if now_status != "open" else Outcome.SOLD_OUT, given=now_given)
     seq, given, total = row
     now = utcnow()
-    collection = Collection(
+    # Core INSERTs, not the ORM's unit of work: the write lock is held (SQLite: every writer
+    # waits; PostgreSQL: the distribution's row), so only the statements themselves belong here.
+    collection = dict(
         distribution_id=distribution_id, worker_id=worker_id, card_id=card_id,
         device_id=device.id if device is not None else None,
         staff_id=staff.id if staff is not None else None,
         station=station, seq=seq, collected_at=now, no_card_reason=no_card_reason,
+        proxy_name=None, proxy_relation=None, handed_over_at=None,
     )
     if hand_over:
-        collection.handed_over_at = now
-        collection.handed_over_by_id = staff.id
-        collection.handover_request_id = request_id
-        collection.proxy_name = proxy_name
-        collection.proxy_relation = proxy_relation if proxy_name else None
-        collection.handover_photo = handover_photo
-    session.add(collection)
-    session.flush()  # a concurrent duplicate of this worker fails here (the unique index)
-    session.add(ClaimRequest(
+        collection.update(
+            handed_over_at=now, handed_over_by_id=staff.id, handover_request_id=request_id,
+            proxy_name=proxy_name, proxy_relation=proxy_relation if proxy_name else None,
+            handover_photo=handover_photo,
+        )
+    # A concurrent duplicate of this worker fails here (the unique index).
+    collection["id"] = conn.execute(_INSERT_COLLECTION, collection).scalar_one()
+    conn.execute(_INSERT_CLAIM_REQUEST, dict(  # a concurrent same request id fails here
         request_id=request_id, distribution_id=distribution_id, worker_id=worker_id,
-        outcome=Outcome.COLLECTED.value, collection_id=collection.id,
+        outcome=Outcome.COLLECTED.value, collection_id=collection["id"],
     ))
-    record(
-        "collection.create", collection,
+    audit.insert(
+        "collection.create", "collection", collection["id"],
         after={
             "distribution_id": distribution_id, "worker_id": worker_id, "seq": seq,
-            "card_id": card_id, "station": station, "proxy_name": collection.proxy_name,
+            "card_id": card_id, "station": station, "proxy_name": collection["proxy_name"],
             "request_id": request_id, "handed_over": hand_over,
             "no_card_reason": no_card_reason,
         },
-        staff=staff, device=device,
+        staff=staff, device=device, conn=conn,
     )
-    session.flush()  # a concurrent same request id fails here, before the commit
     return ClaimResult(
         outcome=Outcome.COLLECTED, distribution_id=distribution_id, worker_id=worker_id,
-        packages_total=total, packages_given=given, **_collection_fields(collection),
+        packages_total=total, packages_given=given, **_collection_fields(_Row(collection["id"], collection)),
     )
+
+
+_TAKE_PACKAGE = text(
+    "UPDATE distribution SET packages_given = packages_given + 1, next_seq = next_seq + 1 "
+    "WHERE id = :id AND status = 'open' AND packages_given < packages_total "
+    "RETURNING next_seq - 1, packages_given, packages_total"
+)
+_INSERT_COLLECTION = insert(Collection.__table__).returning(Collection.__table__.c.id)
+_INSERT_CLAIM_REQUEST = insert(ClaimRequest.__table__)
