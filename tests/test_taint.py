@@ -125,6 +125,7 @@ def _valid(name: str, taint: "Taint", data: dict) -> str | None:
         "full_name": lambda: f"Petugas {n}",
         "password": lambda: PASSWORD,
         "confirm": lambda: PASSWORD,
+        "admin_password": lambda: PASSWORD,  # the signed-in admin's own (kiosk.auth.reauth)
         "reason": lambda: "Salah cetak",
         "detail": lambda: "Rusak",
         "niks": lambda: "\n".join(taint.niks[:3]),
@@ -148,6 +149,20 @@ def _squeeze(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+class _Issued:
+    """MARK, counting only the markers this test handed out: a random token may look like one
+    (a CSRF token's "...TjZQv7EQbd..." holds "ZQv7EQ")."""
+
+    def __init__(self, issued: dict[str, str]):
+        self.issued = issued
+
+    def finditer(self, text: str):
+        return (m for m in MARK.finditer(text) if m.group(0).lower() in self.issued)
+
+    def search(self, text: str):
+        return next(self.finditer(text), None)
+
+
 class Taint:
     """Markers, the answers seen, and the problems found."""
 
@@ -155,6 +170,7 @@ class Taint:
         self.app = app
         self.clients = clients
         self.marks_where: dict[str, str] = {}
+        self.mark = _Issued(self.marks_where)
         self.marks = type("Counter", (), {"n": 0})()
         self.problems: list[str] = []
         self.shown: set[str] = set()  # markers seen in any answer
@@ -206,12 +222,12 @@ class Taint:
 
     def check(self, response, body: bytes, where: str) -> None:
         mimetype = response.mimetype or ""
-        if not MARK.search(body.decode("utf-8", "replace")) and mimetype not in (
+        if not self.mark.search(body.decode("utf-8", "replace")) and mimetype not in (
                 "application/pdf", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"):
             return
         if mimetype == "text/html":
             text = body.decode("utf-8", "replace")
-            self.problems.extend(f"{where}: {p}" for p in taint_problems(text, MARK, EVAL))
+            self.problems.extend(f"{where}: {p}" for p in taint_problems(text, self.mark, EVAL))
             self._seen(text)
         elif mimetype == "application/pdf":
             self._check_pdf(body, where)
@@ -225,7 +241,7 @@ class Taint:
             self.problems.append(f"{where}: a marker in a {mimetype!r} answer this test cannot read")
 
     def _seen(self, text: str) -> None:
-        self.shown.update(m.group(0).lower() for m in MARK.finditer(text))
+        self.shown.update(m.group(0).lower() for m in self.mark.finditer(text))
 
     def _check_pdf(self, body: bytes, where: str) -> None:
         import pypdfium2
@@ -238,7 +254,7 @@ class Taint:
         # Letterheads print the office's name in capitals: compared without case.
         squeezed = _squeeze(text).casefold()
         wanted = _squeeze(EVAL + TAIL[:5]).casefold()  # the typed markup shows as characters: "<b" survives
-        for match in MARK.finditer(squeezed):
+        for match in self.mark.finditer(squeezed):
             if not match.start() or squeezed[match.start() - 1] != "=":
                 continue  # a marker inside the payload's markup, shown as characters
             following = squeezed[match.end(): match.end() + len(wanted)]
@@ -266,11 +282,11 @@ class Taint:
 
         for row in rows:
             for cell in row:
-                if not MARK.search(cell):
+                if not self.mark.search(cell):
                     continue
                 if cell.startswith(FORMULA_START):
                     self.problems.append(f"{where}: a cell starts a formula: {cell[:60]!r}")
-                for match in MARK.finditer(cell):
+                for match in self.mark.finditer(cell):
                     if not match.start() or cell[match.start() - 1] != "=":
                         continue
                     following = cell[match.end(): match.end() + len(EVAL)]
@@ -427,10 +443,15 @@ def _q(value: str) -> str:
     return quote(value, safe="")
 
 
+# Fields the test leaves alone: the admin's confirmation of a dangerous action is checked against
+# their hash and never stored or shown, and every wrong one counts towards ending their sessions.
+NOT_ATTACKED = {"admin_password"}
+
+
 def _attack_fields(form) -> list[str]:
     names = []
     for f in form.fields:
-        if f.name == "csrf_token" or f.kind in ("file", "submit", "button", "reset", "image"):
+        if f.name == "csrf_token" or f.name in NOT_ATTACKED or f.kind in ("file", "submit", "button", "reset", "image"):
             continue
         if f.name not in names:
             names.append(f.name)
