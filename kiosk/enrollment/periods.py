@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Sequence
 
-from ..i18n import _l
+from ..i18n import _l, tanggal_indonesian
 from sqlalchemy import and_, func, select
 
 from .. import coverage as coverage_rules
@@ -73,8 +73,6 @@ def insert_coverage(
     _lock_worker(worker)
     clash = _overlapping(worker.id, start, end)
     if clash is not None:
-        from ..i18n import tanggal_indonesian
-
         message = _l(
             "Periode ini bertumpang tindih dengan periode %(start)s – %(end)s yang sudah ada.",
             start=tanggal_indonesian(clash.start_date),
@@ -89,20 +87,13 @@ def insert_coverage(
     return period
 
 
-def add_coverage(
-    worker: Worker,
-    *,
-    start: date,
-    end: date | None = None,
-    programmes: Sequence[str] = ("JKK", "JKM"),
-    funder: str = DEFAULT_FUNDER,
-    staff: Staff | None,
-) -> Coverage:
-    """Add a coverage period (end defaults to start + 3 months), audited. Refused (``Refused``,
-    nothing written) when it overlaps another period of the same worker — checked inside the
-    write transaction, so two staff cannot both slip a period in."""
+def add_coverage(worker: Worker, *, staff: Staff | None, **period) -> Coverage:
+    """Add a coverage period (``start``, and ``end``, ``programmes``, ``funder`` as
+    ``insert_coverage`` takes them; end defaults to start + 3 months) in its own transaction,
+    audited. Refused (``Refused``, nothing written) when it overlaps another period of the same
+    worker — checked inside the write transaction, so two staff cannot both slip a period in."""
     with write_transaction():
-        return insert_coverage(worker, start=start, end=end, programmes=programmes, funder=funder, staff=staff)
+        return insert_coverage(worker, staff=staff, **period)
 
 
 def latest_coverage(worker: Worker) -> Coverage | None:
