@@ -540,3 +540,17 @@ class Throttle(db.Model):
     bucket: Mapped[str] = mapped_column(String(80), primary_key=True)
     attempts: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ImportPreviewRecord(db.Model):
+    """A checked import waiting to be confirmed (``kiosk.imports.previews``): every row with its
+    action and reasons, for the staff member who made it, a few hours; in the database so any
+    server can show and confirm it."""
+
+    __tablename__ = "import_preview"
+    __table_args__ = (Index("ix_import_preview_created_at", "created_at"),)
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

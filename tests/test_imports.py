@@ -7,7 +7,7 @@ import csv
 import io
 import os
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -17,6 +17,7 @@ from factories import make_coverage, make_worker, nik_for
 from import_files import HEADER, as_csv, as_xlsx, person
 from kiosk import imports
 from kiosk.coverage import default_end
+from kiosk.database import utcnow
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, Coverage, Staff, Worker
 from kiosk.wilayah import desa_list, kecamatan_by_code
@@ -322,23 +323,41 @@ def test_ten_thousand_rows_preview_and_commit(app, staff):
 # ---- stored previews ------------------------------------------------------------------------------
 
 def test_a_stored_preview_is_only_for_its_staff_and_expires(app, staff):
+    from kiosk.models import ImportPreviewRecord
+
     other = Staff(username="lain", full_name="Lain", role="petugas", password_hash="-")
     db.session.add(other)
     db.session.commit()
     token = imports.save(imports.preview(as_csv([person(1), person(2, nik="1")])), staff=staff)
     loaded = imports.load(token, staff=staff)
     assert [r.action for r in loaded.rows] == ["add", "refuse"] and loaded.rows[1].reasons
-    path = os.path.join(app.instance_path, "imports", f"{token}.json")
-    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    # In the database (any server confirms it), nothing under instance/.
+    assert db.session.get(ImportPreviewRecord, token).staff_id == staff.id
+    assert not os.path.exists(os.path.join(app.instance_path, "imports"))
     with pytest.raises(imports.ImportExpired):
         imports.load(token, staff=other)
     for bad in ("../secret_key", "x", "a" * 200):
         with pytest.raises(imports.ImportExpired):
             imports.load(bad, staff=staff)
-    old = time.time() - (imports.STORE_HOURS + 1) * 3600
-    os.utime(path, (old, old))
+    with db.engine.begin() as conn:
+        conn.execute(ImportPreviewRecord.__table__.update().values(
+            created_at=utcnow() - timedelta(hours=imports.STORE_HOURS + 1)))
+    db.session.remove()
     with pytest.raises(imports.ImportExpired):
         imports.load(token, staff=staff)
+    imports.save(imports.preview(as_csv([person(3)])), staff=staff)  # a new one clears the old
+    assert db.session.get(ImportPreviewRecord, token) is None
+
+
+def test_a_preview_is_imported_once(app, staff):
+    token = imports.save(imports.preview(as_csv([person(1)])), staff=staff)
+    shown = imports.load(token, staff=staff)
+    assert imports.commit(token, staff=staff).added == 1
+    with pytest.raises(imports.ImportExpired):
+        imports.commit(token, staff=staff)
+    with pytest.raises(imports.ImportExpired):
+        imports.commit(shown, staff=staff)  # the same preview, still held by a second request
+    assert count(Worker) == 1
 
 
 # ---- template and export -------------------------------------------------------------------------

@@ -89,6 +89,8 @@ NOT_TYPED = {
     "import_upload.token": "made by the server",
     "import_upload.columns": "field keys from a closed list (kiosk.imports.mappings.FIELDS)",
     "throttle.bucket": "a kind and a hash (kiosk.throttle.key)",
+    "import_preview.token": "made by the server",
+    "import_preview.payload": "an import's checked rows, deleted when it is confirmed; _import renders its pages first",
 }
 # GET endpoints that answer without a person's text in them.
 NOT_RENDERED = {

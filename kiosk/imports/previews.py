@@ -1,19 +1,19 @@
-"""Keeping a preview until it is confirmed: the parsed rows wait server-side under
-``instance/imports/`` for the staff member who made them, for a few hours, never in the browser."""
+"""Keeping a preview until it is confirmed: the checked rows wait server-side in the database
+(``import_preview``) for the staff member who made them, for a few hours, never in the browser;
+any server of the installation shows and confirms them."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import secrets
-import time
-from pathlib import Path
+from datetime import timedelta
 
-from flask import current_app
+from sqlalchemy import delete, select, update
 
+from ..database import utcnow, write_transaction
+from ..extensions import db
 from ..i18n import _l
-from ..models import Staff
+from ..models import ImportPreviewRecord, Staff
 from .checking import ImportPreview, RowResult, counts
 from .reading import ImportFileError
 
@@ -25,30 +25,19 @@ class ImportExpired(ImportFileError):
     """The stored preview is gone (expired, already imported, or someone else's)."""
 
 
-def _store() -> Path:
-    path = Path(current_app.instance_path) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def _gone() -> ImportExpired:
+    return ImportExpired(_l("Pratinjau impor ini tidak ada lagi. Unggah berkasnya sekali lagi."))
 
 
-def _purge(directory: Path) -> None:
-    cutoff = time.time() - STORE_HOURS * 3600
-    for old in directory.glob("*.json"):
-        try:
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-        except OSError:
-            pass
+def _cutoff():
+    return utcnow() - timedelta(hours=STORE_HOURS)
 
 
 def save(result: ImportPreview, *, staff: Staff | None) -> str:
-    """Keep the preview's rows server-side (``instance/imports/<token>.json``, readable only by
-    the server, expiring after some hours) for ``load``/``commit``; returns the token."""
-    directory = _store()
-    _purge(directory)
+    """Keep the preview's rows (expiring after some hours; older ones are deleted here) for
+    ``load``/``commit``; returns the token."""
     token = secrets.token_urlsafe(24)
     payload = {
-        "staff_id": staff.id if staff is not None else None,
         "filename": result.filename,
         "columns": result.columns,
         "missing": result.missing,
@@ -64,38 +53,24 @@ def save(result: ImportPreview, *, staff: Staff | None) -> str:
             for r in result.rows
         ],
     }
-    _write(directory, token, payload)
+    with write_transaction():
+        db.session.execute(delete(ImportPreviewRecord).where(ImportPreviewRecord.created_at < _cutoff()))
+        db.session.add(ImportPreviewRecord(token=token, staff_id=staff.id if staff is not None else None,
+                                           payload=payload, created_at=utcnow()))
     result.token = token
     return token
 
 
-def _write(directory: Path, token: str, payload: dict) -> None:
-    tmp = directory / f".{token}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, ensure_ascii=False, separators=(",", ":"))
-    tmp.replace(directory / f"{token}.json")
-
-
-def _path_of(token: str) -> Path:
-    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
-        raise ImportExpired(_l("Pratinjau impor ini tidak ada lagi. Unggah berkasnya sekali lagi."))
-    return _store() / f"{token}.json"
-
-
 def _payload(token: str, staff: Staff | None) -> dict:
-    path = _path_of(token)
-    gone = ImportExpired(_l("Pratinjau impor ini tidak ada lagi. Unggah berkasnya sekali lagi."))
-    try:
-        if path.stat().st_mtime < time.time() - STORE_HOURS * 3600:
-            path.unlink(missing_ok=True)
-            raise gone
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise gone from None
-    if payload.get("staff_id") != (staff.id if staff is not None else None):
-        raise gone
-    return payload
+    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
+        raise _gone()
+    found = db.session.execute(
+        select(ImportPreviewRecord.staff_id, ImportPreviewRecord.payload)
+        .where(ImportPreviewRecord.token == token, ImportPreviewRecord.created_at >= _cutoff())
+    ).first()
+    if found is None or found.staff_id != (staff.id if staff is not None else None):
+        raise _gone()
+    return found.payload
 
 
 def load(token: str, *, staff: Staff | None) -> ImportPreview:
@@ -126,14 +101,18 @@ def mark_different(token: str, line: int, reason: str, *, staff: Staff | None) -
         if row["line"] == line and row.get("probable") and row.get("different") is None and row["action"] == "refuse":
             row.update(action="add", reasons=[], different=reason)
             row["warnings"].append(str(_l("Dikonfirmasi orang berbeda: %(reason)s", reason=reason)))
-            _write(_store(), token, payload)
+            with write_transaction():
+                db.session.execute(update(ImportPreviewRecord).where(ImportPreviewRecord.token == token)
+                                   .values(payload=payload))
             return True
     return False
 
 
-def discard(token: str) -> None:
-    """Forget a saved preview (after it was imported, or cancelled)."""
-    try:
-        _path_of(token).unlink(missing_ok=True)
-    except ImportExpired:
-        pass
+def discard(token: str) -> bool:
+    """Forget a saved preview (after it was imported, or cancelled); False when it was gone
+    already. Inside a write transaction it is part of it (the import deletes its preview in its
+    own transaction, so a preview is imported once, whichever server is asked twice)."""
+    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
+        return False
+    with write_transaction():
+        return db.session.execute(delete(ImportPreviewRecord).where(ImportPreviewRecord.token == token)).rowcount == 1

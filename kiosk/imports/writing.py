@@ -16,8 +16,12 @@ from ..extensions import db
 from ..i18n import _l
 from ..models import Staff, Worker
 from .checking import ImportPreview, RowResult, check_rows, chunks, preview_of
-from .previews import discard, load, save
+from .previews import ImportExpired, discard, load, save
 from .reading import ImportFileError
+
+
+def _gone_meanwhile() -> ImportExpired:
+    return ImportExpired(_l("Pratinjau impor ini tidak ada lagi. Unggah berkasnya sekali lagi."))
 
 
 class ImportChanged(Exception):
@@ -54,6 +58,10 @@ def commit(preview_or_token: ImportPreview | str, *, staff: Staff | None, today:
     different = {r.line: r.different for r in shown.rows if r.different}
     try:
         with write_transaction():
+            # The preview goes with the import, in its transaction: imported once, whichever
+            # server (or tab) is asked twice; a second confirm finds it gone.
+            if shown.token and not discard(shown.token):
+                raise _gone_meanwhile()
             fresh = check_rows(rows, today=today, different=different)
             if [(r.line, r.action) for r in fresh] != before:
                 changed = preview_of(rows, shown.columns, shown.filename, today, different)
@@ -84,8 +92,6 @@ def commit(preview_or_token: ImportPreview | str, *, staff: Staff | None, today:
         ) from None
     except enrollment.Refused as exc:
         raise ImportFileError(_l("Impor dibatalkan, tidak ada yang disimpan: %(why)s", why=exc.message)) from None
-    if shown.token:
-        discard(shown.token)
     from .uploads import refused_of
 
     return ImportOutcome(added=added, updated=updated, refused=len(fresh) - added - updated,
