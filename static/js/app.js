@@ -107,4 +107,14 @@
       text.focus();
     }
   }, true);
+
+  // File fields (templates/_forms.html file_input): say which file was chosen, in the page's words.
+  document.addEventListener("change", function (evt) {
+    var input = evt.target;
+    if (!input.matches || !input.matches(".file-native")) return;
+    var said = input.parentNode.querySelector("[data-file-chosen]");
+    if (!said) return;
+    var names = Array.prototype.map.call(input.files || [], function (f) { return f.name; });
+    said.textContent = names.length ? names.join(", ") : said.getAttribute("data-none");
+  });
 })();

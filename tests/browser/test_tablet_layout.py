@@ -135,3 +135,20 @@ def test_dates_are_day_month_year_in_an_english_browser(app, live_server, browse
     made = db.session.scalar(db.select(Distribution).where(Distribution.name == "Penyaluran Natal"))
     assert made.day == date(2026, 12, 24)
     assert page.get_by_text("24 Desember 2026").first.is_visible()  # Indonesian month names in text
+
+
+def test_file_fields_speak_the_page_language_in_an_english_browser(app, live_server, browser_factory, sign_in, tmp_path):
+    make_staff(role="admin", username="kepala")
+    page = browser_factory(viewport=PORTRAIT, locale="en-US").new_page()
+    sign_in(page, live_server.url, "kepala")
+    page.goto(live_server.url + "/pekerja/impor")
+    assert page.evaluate("document.documentElement.lang") == "id"
+    field = page.locator(".file-input")
+    assert field.locator(".file-button").inner_text().strip() == "Pilih berkas"
+    assert field.locator("[data-file-chosen]").inner_text() == "Belum ada berkas dipilih"
+    box = field.locator(".file-button").bounding_box()
+    assert box["width"] >= 44 and box["height"] >= 44
+    sheet = tmp_path / "daftar-pekerja.csv"
+    sheet.write_text("NIK,Nama\n", encoding="utf-8")
+    page.get_by_label("Berkas Excel (.xlsx) atau CSV").set_input_files(sheet)
+    assert field.locator("[data-file-chosen]").inner_text() == "daftar-pekerja.csv"
