@@ -100,6 +100,21 @@ def test_issue_htmx_returns_the_panel(app, client, login_as):
     # Every action in the panel is a real form that works without JavaScript, with a confirmation.
     assert f'action="/kartu/{card.id}/ganti"' in html and f'action="/kartu/{card.id}/cabut"' in html
     assert html.count("data-confirm=") == 2
+    assert f'href="/kartu/{card.id}.png"' in html and f'href="/kartu/{card.id}.pdf"' in html  # both downloads
+    # the rest of the worker page (history, delete button) is told to fetch itself again
+    assert response.headers["HX-Trigger"] == "worker-card-changed"
+
+
+def test_issuing_asks_in_the_page_not_with_the_browsers_confirm(app, client, login_as):
+    login_as("petugas")
+    worker = make_worker(name="Rahmat Hidayat")
+    html = client.get(f"/pekerja/{worker.id}").get_data(as_text=True)
+    panel = html[html.index('id="worker-cards"'):html.index("</section>", html.index('id="worker-cards"'))]
+    assert "data-confirm-panel" in panel and "data-confirm=" not in panel
+    assert "Terbitkan kartu peserta untuk Rahmat Hidayat?" in panel and f'action="/kartu/pekerja/{worker.id}/terbitkan"' in panel
+    for section in ("worker-history", "worker-delete"):
+        assert f'id="{section}"' in html and f'hx-select="#{section}"' in html
+    assert html.count('hx-trigger="worker-card-changed from:body"') == 2
 
 
 def test_second_issue_does_not_make_a_second_card(app, client, login_as):

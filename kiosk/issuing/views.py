@@ -58,13 +58,18 @@ def _panel_or_redirect(worker: Worker, message, category: str = "success", *, st
     """The answer to an action on the cards panel: the panel itself for htmx, else back to the
     worker page (or, on a validation error, our worker page with the errors, 422)."""
     if wants_fragment(PANEL_ID):
-        return make_response(
+        response = make_response(
             render_template(
                 "issuing/_worker_cards.html", worker=worker,
                 panel_message=(category, message) if message else None, card_errors=errors,
             ),
             status,
         )
+        if status == 200:
+            # What else on the worker page depends on the card (its history, the delete button
+            # that is only for workers without one) fetches itself again.
+            response.headers["HX-Trigger"] = "worker-card-changed"
+        return response
     if errors:
         return make_response(render_template("issuing/worker.html", worker=worker, card_errors=errors), status)
     flash(message, category)

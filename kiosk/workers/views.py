@@ -23,6 +23,7 @@ RELATED_FIELDS = {"nik": ("birth_date", "sex", "kecamatan"), "birth_date": ("nik
 PROBABLE_FIELDS = ("nik", "name", "birth_date", "desa")
 AUDIT_ACTIONS = {
     "create": _l("dibuat"), "update": _l("diubah"), "delete": _l("dihapus"),
+    "issue": _l("diterbitkan"), "revoke": _l("dicabut"),
 }
 AUDIT_ENTITIES = {"worker": _l("Data pekerja"), "coverage": _l("Periode cakupan"), "card": _l("Kartu")}
 FIELD_LABELS = {

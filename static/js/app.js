@@ -117,4 +117,23 @@
     var names = Array.prototype.map.call(input.files || [], function (f) { return f.name; });
     said.textContent = names.length ? names.join(", ") : said.getAttribute("data-none");
   });
+
+  // In-page confirmation panels (<details data-confirm-panel>): Batal closes the panel; opening
+  // one puts the finger's next target, the confirming button, in focus.
+  document.addEventListener("click", function (evt) {
+    var cancel = evt.target.closest && evt.target.closest("[data-confirm-cancel]");
+    if (!cancel) return;
+    var panel = cancel.closest("details[data-confirm-panel]");
+    if (panel) {
+      panel.removeAttribute("open");
+      panel.querySelector("summary").focus();
+    }
+  });
+  document.addEventListener("toggle", function (evt) {
+    var panel = evt.target;
+    if (panel.matches && panel.matches("details[data-confirm-panel]") && panel.open) {
+      var yes = panel.querySelector("button[type=submit]");
+      if (yes) yes.focus();
+    }
+  }, true);
 })();
