@@ -41,7 +41,7 @@ endif
 service-unit: install translations static
 	@if [ "$$(id -u)" = 0 ]; then \
 	  echo "Run this as the user who owns instance/ and will run the server (not root); it asks for sudo itself."; exit 1; fi
-	mkdir -p instance
+	mkdir -p -m 0700 instance
 	@if [ "$$(stat -c %U instance)" != "$$(id -un)" ]; then \
 	  echo "instance/ belongs to $$(stat -c %U instance): run this as that user, or: sudo chown -R $$(id -un): instance"; exit 1; fi
 ifeq ($(HTTPS),1)

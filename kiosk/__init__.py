@@ -11,8 +11,10 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 from . import config as config_module
+from . import private_files
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR_MAX_AGE = 365 * 24 * 3600
@@ -56,8 +58,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def load_config(app: Flask, test_config: dict | None) -> None:
     """Layer the configuration and make sure ``instance/``, the secrets folder and the secret key
-    exist (the secret key is made on first use unless given: see ``kiosk.installation``)."""
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    exist (the secret key is made on first use unless given: see ``kiosk.installation``), and
+    that what the app keeps on disk is the office's alone (``kiosk.private_files``)."""
+    private_files.private_dir(app.instance_path)
     app.config.from_object(config_module.Defaults)
     app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(
         Path(app.instance_path) / "kiosk.sqlite3"
@@ -67,10 +70,16 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     if test_config:
         app.config.update(config_module.canonical(test_config))
     secrets_dir = Path(app.config.get("SECRETS_DIR") or app.instance_path).resolve()
-    secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_files.private_dir(secrets_dir)
     app.config["SECRETS_DIR"] = str(secrets_dir)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.secret_key(secrets_dir)
+    # What an older version (or a person) left readable to others is tightened at every start.
+    private_files.tighten(app.instance_path)
+    private_files.tighten(secrets_dir)
+    database = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if database.get_backend_name() == "sqlite" and database.database not in (None, "", ":memory:"):
+        private_files.sqlite_files(database.database)
     if app.config.get("RATELIMIT_STORAGE"):
         app.logger.warning("KIOSK_RATELIMIT_STORAGE is no longer used: every limit is counted in the "
                            "database, shared by every server process (kiosk.throttle). Remove it.")

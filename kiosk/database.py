@@ -37,6 +37,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
+from .private_files import sqlite_files
 
 SQLITE_BUSY_MS = 30_000
 WRITING = "kiosk.write_transaction"  # session.info key: a write transaction is open
@@ -81,6 +82,7 @@ def configure_engine(engine: Engine) -> None:
         return
     if engine.dialect.name != "sqlite":
         return
+    database = engine.url.database if engine.url.database not in (None, "", ":memory:") else None
 
     @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_conn, _record):
@@ -91,6 +93,8 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute(f"PRAGMA synchronous = {SQLITE_SYNCHRONOUS}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
+        if database:  # the -wal and -shm exist now: the office's alone, whatever the umask
+            sqlite_files(database)
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn):

@@ -21,6 +21,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .private_files import private_dir, tighten
+
 CA_DAYS = 3650
 # Browsers cap publicly trusted server certificates at 398 days; staying under it costs nothing.
 SERVER_DAYS = 397
@@ -136,8 +138,7 @@ def make_certificate(
     """Make (or remake) the server certificate for ``names`` and ``addresses`` (default: this
     machine's), signed by the office CA, which is made first if missing (or if ``new_ca``)."""
     paths = files(secrets_dir)
-    paths.folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(paths.folder, 0o700)
+    private_dir(paths.folder)
     names = names if names is not None else local_names()
     addresses = addresses if addresses is not None else local_addresses()
     san = subject_alt_names(names, addresses)
@@ -180,6 +181,7 @@ def make_certificate(
         _private(key)
         os.replace(key, paths.key)
         os.replace(cert, paths.cert)
+    tighten(paths.folder)  # the certificates too: everything in the secrets folder is 0600
     return paths
 
 

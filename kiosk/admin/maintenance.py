@@ -12,6 +12,7 @@ from ..auth import admin_required
 from ..backup import BackupError, restore_backup
 from ..extensions import db
 from ..i18n import _l
+from ..private_files import private_dir, private_file
 from ..web import fragment_or_page
 from . import bp
 
@@ -90,11 +91,11 @@ def service_unit(user: str, host: str, port: int, workers: int, https: bool, out
                            instance=current_app.instance_path, backups=folder)
     except ServiceError as error:
         raise click.ClickException(str(error)) from error
-    folder.mkdir(parents=True, exist_ok=True)  # the service may write only there and in instance/
+    private_dir(folder)  # the service may write only there and in instance/
     if output is None:
         click.echo(unit, nl=False)
         return
-    with open(output, "w") as fh:
+    with open(private_file(output), "w") as fh:
         fh.write(unit)
     click.echo(f"Made {output}")
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from ..private_files import private_dir
+
 
 # What a backup holds besides the database: files and folders of the secrets folder. The one
 # list (the restore checks archives against it too).
@@ -85,8 +87,7 @@ def make_backup(secrets_dir: str, database_uri: str, target_dir: str, kind: str 
     if kind not in KINDS:
         raise ValueError(f"unknown backup kind {kind!r}")
     instance = Path(secrets_dir)
-    target = Path(target_dir)
-    target.mkdir(parents=True, exist_ok=True)
+    target = private_dir(target_dir)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     url = make_url(database_uri)
     with tempfile.TemporaryDirectory(dir=target, prefix=".staging-") as tmp:

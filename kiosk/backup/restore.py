@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from sqlalchemy.engine import make_url
 
+from ..private_files import sqlite_files, tighten
 from .archive import BackupError, DB_PG, DB_SQLITE, FILES, FOLDERS, OLD_FOLDERS, _libpq_url, _sqlite_copy
 
 
@@ -109,6 +110,7 @@ def restore_backup(archive: str, instance_path: str, database_uri: str, secrets_
                 f"this backup is of a {manifest['engine']} database; the app is configured for {url.get_backend_name()}"
             )
         if manifest["engine"] == "sqlite":
+            sqlite_files(url.database)
             _sqlite_copy(staging / DB_SQLITE, url.database)
         else:
             _pg_replace(database_uri, staging / DB_PG)
@@ -120,4 +122,5 @@ def restore_backup(archive: str, instance_path: str, database_uri: str, secrets_
             if destination.exists():
                 shutil.rmtree(destination)
             shutil.copytree(staging / "instance" / name, destination)
+            tighten(destination)
     return manifest

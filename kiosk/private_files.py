@@ -1,0 +1,77 @@
+"""Files the app keeps on disk are the office's alone: every file it makes under ``instance/``,
+the secrets folder and the backup folder is mode 0600 and every folder 0700, whatever the umask
+of the process that made it (issue #12: the database and its photos were world-readable).
+
+``os.open(..., 0o600)`` and ``mkdir(mode=0o700)`` only ever lose bits to the umask, and a file
+someone else creates (SQLite's database, ``-wal`` and ``-shm``) gets whatever the umask leaves, so
+the modes are set explicitly after creating. The SQLite database is created here, empty, before
+SQLite opens it: SQLite gives its ``-wal``, ``-shm`` and ``-journal`` the mode of the database
+file itself (``robust_open`` fchmods them to it), and the connect hook in ``kiosk.database``
+tightens them all the same for an installation made before this.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def private_dir(path: str | os.PathLike) -> Path:
+    """Make the folder ``path`` (and missing parents) and set it to 0700."""
+    path = Path(path)
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    _chmod(path, DIR_MODE)
+    return path
+
+
+def private_file(path: str | os.PathLike) -> Path:
+    """Create the file ``path`` empty when it is missing, and set it to 0600."""
+    path = Path(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+    finally:
+        os.close(fd)
+    return path
+
+
+def sqlite_files(database: str | os.PathLike) -> None:
+    """The SQLite database file, made 0600 before SQLite first opens it, and its companions."""
+    database = Path(database)
+    if not database.parent.exists():
+        private_dir(database.parent)
+    private_file(database)
+    for suffix in SQLITE_COMPANIONS:
+        _chmod(Path(str(database) + suffix), FILE_MODE)
+
+
+def tighten(root: str | os.PathLike) -> None:
+    """Set every folder under ``root`` (itself included) to 0700 and every file to 0600: what an
+    older version, a restore or a person left more open. Links are left alone (never followed)."""
+    root = Path(root)
+    if not root.is_dir() or root.is_symlink():
+        return
+    _chmod(root, DIR_MODE)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            _chmod(Path(folder, name), DIR_MODE)
+        for name in files:
+            _chmod(Path(folder, name), FILE_MODE)
+
+
+def _chmod(path: Path, mode: int) -> None:
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode) or stat.S_IMODE(info.st_mode) == mode:
+        return
+    try:
+        os.chmod(path, mode)
+    except PermissionError:  # not ours (a file root left behind): leave it, the operator's job
+        pass
