@@ -477,6 +477,8 @@ def test_cancel_forgets_the_preview(client, signed_in):
 
 
 def test_export_holds_exactly_the_filtered_rows(client, signed_in):
+    signed_in.role = "admin"  # full NIKs in bulk are an admin's (a petugas's are masked: test_downloads.py)
+    db.session.commit()
     inside = [make_worker(kecamatan="160304", name=f"Orang Gunung Megang {n}") for n in range(3)]
     make_worker(kecamatan="160302", name="Orang Muara Enim")
     attacker = make_worker(kecamatan="160304", name="=HYPERLINK(\"http://x\")", address="@SUM(1)")

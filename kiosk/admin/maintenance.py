@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 
 from .. import backup as backups
 from ..auth import admin_required
+from ..downloads import FULL, personal_data
 from ..backup import BackupError, restore_backup
 from ..extensions import db
 from ..i18n import _l
@@ -52,6 +53,7 @@ def backup_now():
 
 @bp.get("/cadangan/<name>")
 @admin_required
+@personal_data("backup", nik=FULL)
 def backup_download(name: str):
     """Download one backup archive (it holds every worker's data and the card keys)."""
     folder = backups.backup_folder()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import time
+from dataclasses import replace
 from datetime import date
 
 from flask import abort, current_app, render_template, request, send_file
@@ -22,6 +23,7 @@ from ..reports import charts, dashboard, lists, pdf
 from ..reports import coverage as coverage_report
 from ..auth import admin_required, staff_required
 from ..database import utcnow
+from ..downloads import FULL, MASKED, count_rows, note_rows, personal_data
 from ..extensions import db
 from ..models import Distribution
 from ..rupiah import format_rupiah
@@ -172,21 +174,26 @@ def _office() -> dict:
 
 @bp.get("/laporan/penyaluran/<int:distribution_id>/bast.pdf")
 @staff_required
+@personal_data("bast", nik=MASKED)
 def bast(distribution_id: int):
-    """The BAST (handover report) of a distribution, as a PDF to print and sign."""
+    """The BAST (handover report) of a distribution, as a PDF to print and sign (masked NIKs)."""
     dist = _distribution(distribution_id)
+    note_rows(len(lists.recipients(dist)))
     return _send(bast_report.bast_pdf(dist, **_office()), "pdf", f"BAST-{dist.day.isoformat()}-{dist.id}")
 
 
 @bp.get("/laporan/penyaluran/<int:distribution_id>/<kind>.<fmt>")
 @staff_required
+@personal_data("distribution_list", nik=MASKED)
 def distribution_list(distribution_id: int, kind: str, fmt: str):
     """The recipients (``penerima``) or non-recipients (``belum-menerima``) of a distribution:
-    a PDF to sign, or XLSX/CSV."""
+    a PDF to sign, or XLSX/CSV (masked NIKs)."""
     if kind not in ("penerima", "belum-menerima") or fmt not in MIMETYPES:
         abort(404)
     dist = _distribution(distribution_id)
     name = f"{kind}-{dist.day.isoformat()}-{dist.id}"
+    people = lists.recipients(dist) if kind == "penerima" else lists.non_recipients(dist)
+    note_rows(len(people))
     if fmt == "pdf":
         which = "recipients" if kind == "penerima" else "non_recipients"
         return _send(pdf.signing_list_pdf(dist, which, **_office()), fmt, name)
@@ -196,6 +203,7 @@ def distribution_list(distribution_id: int, kind: str, fmt: str):
 
 @bp.get("/laporan/cakupan.<fmt>")
 @admin_required
+@personal_data("coverage", nik=FULL)
 def coverage_export(fmt: str):
     """The coverage report (full NIK and phone: admins only) for the filters in the query string,
     as ``xlsx`` or ``csv``."""
@@ -203,6 +211,7 @@ def coverage_export(fmt: str):
         abort(404)
     day = today_jakarta()
     sheet = coverage_report.coverage_sheet(day, _coverage_filter())
+    sheet = replace(sheet, rows=count_rows(sheet.rows))
     return _send(spreadsheets.write(sheet, fmt), fmt, f"cakupan-{day.isoformat()}")
 
 
@@ -239,9 +248,11 @@ def audit():
 
 @bp.get("/laporan/audit.<fmt>")
 @admin_required
+@personal_data("audit", nik=FULL)
 def audit_export(fmt: str):
     """The filtered audit trail as ``xlsx`` or ``csv``."""
     if fmt not in ("xlsx", "csv"):
         abort(404)
     sheet = audit_trail.audit_sheet(_audit_filter())
+    sheet = replace(sheet, rows=count_rows(sheet.rows))
     return _send(spreadsheets.write(sheet, fmt), fmt, f"audit-{today_jakarta().isoformat()}")

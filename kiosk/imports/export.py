@@ -43,9 +43,11 @@ def template(fmt: str = "xlsx") -> bytes:
     return _write(TEMPLATE_KEYS, [[example[k] for k in TEMPLATE_KEYS]], "csv" if fmt == "csv" else "xlsx")
 
 
-def export_rows(query, *, day: date | None = None) -> Iterator[list[Any]]:
+def export_rows(query, *, day: date | None = None, masked: bool = False) -> Iterator[list[Any]]:
     """The export's rows for a ``SELECT worker`` query (e.g. ``listing.filtered_query``), in its
-    order: the template's columns with the latest coverage period, and today's status."""
+    order: the template's columns with the latest coverage period, and today's status. ``masked``
+    (a petugas's export, ``kiosk.downloads``): the NIK masked and no birth date."""
+    from ..nik import mask_nik
     from ..phone import display_phone
 
     day = day or coverage_rules.today_jakarta()
@@ -59,7 +61,8 @@ def export_rows(query, *, day: date | None = None) -> Iterator[list[Any]]:
             chosen, status = coverage_rules.status_today(periods.get(w.id, []), day)
             latest = max(periods.get(w.id, []), key=lambda p: p.end_date, default=None)
             yield [
-                w.nik, w.name, w.sex, w.birth_place, w.birth_date, w.address,
+                mask_nik(w.nik) if masked else w.nik, w.name, w.sex, w.birth_place,
+                None if masked else w.birth_date, w.address,
                 wilayah.kecamatan_name(w.kecamatan_code), w.desa_name, w.occupation,
                 display_phone(w.phone) if w.phone else "", w.kpj or "", w.income,
                 latest.start_date if latest else None, latest.end_date if latest else None,
@@ -75,11 +78,11 @@ def export_rows(query, *, day: date | None = None) -> Iterator[list[Any]]:
         yield from flush(batch)
 
 
-def export_xlsx(query, *, day: date | None = None) -> bytes:
-    """The workers of ``query`` as an XLSX workbook (full NIK: for staff only)."""
-    return _write(EXPORT_KEYS, export_rows(query, day=day), "xlsx")
+def export_xlsx(query, *, day: date | None = None, masked: bool = False) -> bytes:
+    """The workers of ``query`` as an XLSX workbook (``masked``: see ``export_rows``)."""
+    return _write(EXPORT_KEYS, export_rows(query, day=day, masked=masked), "xlsx")
 
 
-def export_csv(query, *, day: date | None = None) -> bytes:
-    """The workers of ``query`` as CSV, UTF-8 with a BOM for Excel (full NIK: for staff only)."""
-    return _write(EXPORT_KEYS, export_rows(query, day=day), "csv")
+def export_csv(query, *, day: date | None = None, masked: bool = False) -> bytes:
+    """The workers of ``query`` as CSV, UTF-8 with a BOM for Excel (``masked``: see ``export_rows``)."""
+    return _write(EXPORT_KEYS, export_rows(query, day=day, masked=masked), "csv")

@@ -20,6 +20,7 @@ from wtforms import SelectChoice
 from .. import card_registry, cards, wilayah
 from ..auth.access import staff_required
 from ..coverage import today_jakarta
+from ..downloads import MASKED, note_rows, personal_data
 from ..errors import render_error
 from ..extensions import db
 from ..models import Card, Distribution, Worker
@@ -166,11 +167,13 @@ def card_png(card_id: int):
 
 @bp.get("/<int:card_id>.pdf")
 @staff_required
+@personal_data("card", nik=MASKED)
 def card_pdf(card_id: int):
     """The card as a one-page PDF the size of the card, to print on a card printer."""
     card, refused = _printable_card(card_id)
     if refused:
         return refused
+    note_rows(1)
     return _file_response(cards.card_pdf(card_registry.card_face(card)), "application/pdf",
                           f"kartu-{card.id}.pdf")
 
@@ -222,6 +225,7 @@ def _sheet_url(chosen: selection.Selection) -> str:
 
 @bp.get("/lembar.pdf")
 @staff_required
+@personal_data("card_sheet", nik=MASKED)
 def sheet():
     """The A4 sheets (2 x 5 cards, crop marks) of the chosen selection's valid cards."""
     form = _selection_form()
@@ -231,6 +235,7 @@ def sheet():
     batch = selection.batch(chosen)
     if not batch.cards:
         return render_error(404, _l("Tidak ada kartu yang bisa dicetak untuk pilihan ini."))
+    note_rows(len(batch.cards))
     pdf = cards.sheet_pdf(card_registry.card_face(card) for card in batch.cards)
     suffix = chosen.day.isoformat() if chosen.day else (
         chosen.kecamatan or (str(chosen.distribution_id) if chosen.distribution_id else "")

@@ -7,8 +7,12 @@ from flask import abort, flash, make_response, redirect, render_template, reques
 from ..i18n import _l
 from flask_login import current_user
 
+from sqlalchemy import func, select
+
 from .. import imports
 from ..auth import staff_required
+from ..extensions import db
+from ..downloads import BY_ROLE, FULL, full_nik, note_rows, personal_data
 from ..web import fragment_or_page
 from . import bp, listing
 
@@ -137,6 +141,7 @@ def import_columns(upload: str):
 
 @bp.get("/impor/berkas/<upload>/ditolak.xlsx")
 @staff_required
+@personal_data("import_refused", nik=FULL, own=True)
 def import_refused(upload: str):
     """The refused rows of an uploaded list as XLSX: the file's own columns in their order,
     with an added "Alasan" column, to fix and import again."""
@@ -247,16 +252,19 @@ def import_cancel(token: str):
 
 @bp.get("/ekspor")
 @staff_required
+@personal_data("workers", nik=BY_ROLE)
 def export():
-    """The filtered worker list as XLSX or CSV (``format``), full NIK (staff only); without a
-    format, a page to choose one."""
+    """The filtered worker list as XLSX or CSV (``format``): full NIK for an admin, masked NIK
+    and no birth date for a petugas (``kiosk.downloads``); without a format, a page to choose one."""
     filters = listing.filters_from_args(request.args)
     fmt = request.args.get("format", "")
     if fmt not in MIMETYPES:
         args = {k: v for k, v in request.args.items() if k not in ("format", "setelah")}
         return render_template("workers/export.html", filters=filters, args=args)
     query = listing.filtered_query(filters)
-    data = imports.export_csv(query) if fmt == "csv" else imports.export_xlsx(query)
+    note_rows(db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())))
+    masked = not full_nik()
+    data = imports.export_csv(query, masked=masked) if fmt == "csv" else imports.export_xlsx(query, masked=masked)
     from ..coverage import today_jakarta
 
     return _download(data, fmt, f"pekerja-{today_jakarta().isoformat()}")
