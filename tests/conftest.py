@@ -213,12 +213,29 @@ def login_as(app, client):
 
 # ---- live server and browser -----------------------------------------------------------------
 
+def _closed_bodies(app):
+    """The app with each answer's body read whole and closed before the server sends it.
+    werkzeug's development server skips a body's close() when the browser has already gone (a
+    read in its ``finally`` raises), which left a static file open and failed a test with an
+    unraisable ResourceWarning; gunicorn, which serves the office, closes it."""
+
+    def wsgi(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wsgi
+
+
 class LiveServer:
     def __init__(self, app):
         from werkzeug.serving import make_server
 
         self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, _closed_bodies(app), threaded=True)
         self.port = self.server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
