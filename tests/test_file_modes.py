@@ -1,8 +1,9 @@
-"""What the app keeps on disk is the office's alone (issue #12): with the usual umask 022, a fresh
-start (a real ``flask --app kiosk db upgrade``), an enrollment with a photo through the form, an
-import preview, the LAN certificate and a backup (a real ``flask --app kiosk backup``) leave every
-file under ``instance/`` and ``backups/`` mode 0600 and every folder 0700 — the SQLite database
-and its -wal/-shm included. And a start tightens what an older version left open."""
+"""What the app keeps on disk is the office's alone (issue #12), on both engines: with the
+usual umask 022, a fresh start (a real ``flask --app kiosk db upgrade``), an enrollment with a
+photo through the form, an import preview, the LAN certificate and a backup (a real ``flask --app
+kiosk backup``) leave every file under ``instance/`` and ``backups/`` mode 0600 and every folder
+0700 — the SQLite database and its -wal/-shm included. And a start tightens what an older version
+left open."""
 
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ def umask(value: int):
         os.umask(old)
 
 
-def flask(instance: Path, *args: str, mask: int = 0o022) -> str:
+def flask(instance: Path, *args: str, mask: int = 0o022, database: str | None = None) -> str:
     env = {**os.environ, "KIOSK_INSTANCE_PATH": str(instance), "KIOSK_PASSWORD_HASH_METHOD": CHEAP_HASH}
+    env.pop("DATABASE_URL", None)
+    if database:
+        env["DATABASE_URL"] = database
     result = subprocess.run([str(FLASK), "--app", "kiosk", *args], env=env, capture_output=True, text=True,
                             timeout=120, preexec_fn=lambda: os.umask(mask))
     assert result.returncode == 0, result.stderr[-2000:]
@@ -61,19 +65,26 @@ def jpeg() -> bytes:
 
 
 @pytest.mark.skipif(not FLASK.exists(), reason="the flask command is not beside the interpreter")
-def test_everything_the_app_makes_on_disk_is_0600_and_0700_whatever_the_umask(tmp_path):
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_everything_the_app_makes_on_disk_is_0600_and_0700_whatever_the_umask(tmp_path, request, engine):
+    """On PostgreSQL the database is the server's files; what is ours is instance/ (the secret
+    key, the card keys, the certificate) and the backups (pg_dump archives)."""
     from test_workers_views import enroll_form
 
+    from conftest import _truncate_postgres
     from kiosk.extensions import db
     from kiosk.tls import make_certificate
 
+    database = request.getfixturevalue("postgres_url") if engine == "postgresql" else None
+    config = {"SQLALCHEMY_DATABASE_URI": database} if database else None
     instance, backups = tmp_path / "instance", tmp_path / "backups"
-    flask(instance, "db", "upgrade")  # a fresh start: instance/, the secret key, the database
-    assert (instance / "kiosk.sqlite3").is_file() and (instance / "secret_key").is_file()
+    flask(instance, "db", "upgrade", database=database)  # a fresh start: instance/, its secret key
+    assert (instance / "secret_key").is_file()
+    assert (instance / "kiosk.sqlite3").is_file() == (engine == "sqlite")
     assert modes(instance) == {}
 
     with umask(0o022):
-        app = _make_app(instance)
+        app = _make_app(instance, config)
         with app.app_context():
             try:
                 make_staff(role="admin", username="kepala")
@@ -86,15 +97,17 @@ def test_everything_the_app_makes_on_disk_is_0600_and_0700_whatever_the_umask(tm
                 client.post("/pekerja/impor", data={"berkas": (io.BytesIO(listing), "daftar.csv", "text/csv")},
                             content_type="multipart/form-data")
                 make_certificate(app.config["SECRETS_DIR"], ["kiosk.local"], ["192.168.1.10"])
-                # The server is running: the database's -wal and -shm are there.
-                assert (instance / "kiosk.sqlite3-wal").exists() and (instance / "kiosk.sqlite3-shm").exists()
-                flask(instance, "backup")  # while serving, as the scheduler does
+                if engine == "sqlite":  # the server is running: the database's -wal and -shm are there
+                    assert (instance / "kiosk.sqlite3-wal").exists() and (instance / "kiosk.sqlite3-shm").exists()
+                flask(instance, "backup", database=database)  # while serving, as the scheduler does
                 assert list(backups.glob("kiosk-backup-*.tar.gz"))
-                assert {p.name for p in instance.iterdir()} >= {"kiosk.sqlite3", "secret_key", "tls"}
+                assert {p.name for p in instance.iterdir()} >= {"secret_key", "tls"}
                 assert modes(instance, backups) == {}
             finally:
                 db.session.remove()
                 db.engine.dispose()
+    if database:
+        _truncate_postgres(app)
     assert modes(instance, backups) == {}
 
 
