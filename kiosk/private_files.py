@@ -41,13 +41,21 @@ def private_file(path: str | os.PathLike) -> Path:
 
 
 def sqlite_files(database: str | os.PathLike) -> None:
-    """The SQLite database file, made 0600 before SQLite first opens it, and its companions."""
+    """The SQLite database file, made 0600 before SQLite first opens it, and its companions.
+
+    A database that exists is never opened here, only chmod-ed by its path: closing any file
+    descriptor of a file drops every POSIX lock this process holds on it, so an open() and
+    close() beside live SQLite connections would silently release their locks (SQLite's
+    documented pitfall) — a reader's snapshot or a writer's lock gone."""
     database = Path(database)
     if not database.parent.exists():
         private_dir(database.parent)
-    private_file(database)
-    for suffix in SQLITE_COMPANIONS:
-        _chmod(Path(str(database) + suffix), FILE_MODE)
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except FileExistsError:
+        pass
+    for path in (database, *(Path(str(database) + suffix) for suffix in SQLITE_COMPANIONS)):
+        _chmod(path, FILE_MODE)
 
 
 def tighten(root: str | os.PathLike) -> None:
