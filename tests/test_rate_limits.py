@@ -17,6 +17,7 @@ sharing one count in tests/test_two_servers.py.
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from sqlalchemy import text
@@ -337,6 +338,10 @@ def test_gunicorn_with_four_workers_stops_at_exactly_the_documented_number(engin
 
     try:
         server.start()
+        # start() returns when one worker answers; the others may still be booting.
+        deadline = time.monotonic() + 60
+        while server.log_path.read_text().count("Booting worker") < 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert server.log_path.read_text().count("Booting worker") == 4
 
         # Sequential, a new connection each time: exactly 10 failures for admin from this address.
