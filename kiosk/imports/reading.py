@@ -95,6 +95,22 @@ _XML = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_
         "remove_comments": True, "remove_pis": True}
 
 
+def _cell_value(kind: str | None, raw: str, strings: list, number):
+    """A cell's value from its type (the ``t`` attribute) and its text, in both sheet readers:
+    a shared string by index (None when out of range), a number through ``number`` (which
+    knows the cell's format), inline and formula text as written, a boolean, an ISO date."""
+    if kind == "s":
+        index = int(raw) if len(raw) < 12 else -1
+        return strings[index] if 0 <= index < len(strings) else None
+    if kind is None or kind == "n":
+        return number(raw)
+    if kind == "b":
+        return raw.strip() in ("1", "true")
+    if kind == "d":
+        return datetime.fromisoformat(raw.strip().rstrip("Z"))
+    return raw  # inlineStr, str, e, and anything unknown: the text itself
+
+
 def _refusal(kind: str, limit: int = MAX_PART) -> ImportFileError:
     """The refusal of an XLSX that asks for more work than any real list, naming what it is."""
     messages = {
@@ -408,20 +424,7 @@ class _Sheet:
             text = self.text
             if text and self.column <= MAX_COLUMNS:
                 raw = text[0] if len(text) == 1 else "".join(text)
-                kind = self.kind
-                if kind == "s":
-                    index = int(raw) if len(raw) < 12 else -1
-                    value = self.strings[index] if 0 <= index < len(self.strings) else None
-                elif kind is None or kind == "n":
-                    value = self._number(raw)
-                elif kind in ("inlineStr", "str", "e"):
-                    value = raw
-                elif kind == "b":
-                    value = raw.strip() in ("1", "true")
-                elif kind == "d":
-                    value = datetime.fromisoformat(raw.strip().rstrip("Z"))
-                else:
-                    value = raw
+                value = _cell_value(self.kind, raw, self.strings, self._number)
                 if value is not None:
                     values = self.values
                     if len(values) < self.column - 1:
@@ -511,7 +514,6 @@ def _plain_sheet_rows(data: bytes, sheet: _Sheet):
         return None
     rows, values = [], []
     strings, dates = sheet.strings, sheet.dates
-    n_strings = len(strings)
     left = sheet.left
     line = column = 0
     pos = start
@@ -552,20 +554,8 @@ def _plain_sheet_rows(data: bytes, sheet: _Sheet):
                 continue
             if len(raw) > MAX_CELL_TEXT:
                 raise _refusal("cell")
-            if kind == "s":
-                index = int(raw) if len(raw) < 12 else -1
-                value = strings[index] if 0 <= index < n_strings else None
-            elif kind is None or kind == "n":
-                sheet.style = style
-                value = number(raw)
-            elif kind in ("inlineStr", "str", "e"):
-                value = raw
-            elif kind == "b":
-                value = raw.strip() in ("1", "true")
-            elif kind == "d":
-                value = datetime.fromisoformat(raw.strip().rstrip("Z"))
-            else:
-                value = raw
+            sheet.style = style  # read by ``number`` for a numeric cell (a date's format)
+            value = _cell_value(kind, raw, strings, number)
             if value is not None:
                 if len(values) < column - 1:
                     values.extend([None] * (column - 1 - len(values)))
