@@ -60,11 +60,10 @@ def schedule(count: int, seed: int = 7) -> list[list[tuple[int, str, bool]]]:
 
 
 def mint_ticket(worker_id: int, card_id: int, device_id: int, distribution_id: int, request_id: str) -> str:
-    """A claim ticket as kiosk/terminal/views.py ``_claim_ticket`` makes it."""
-    from itsdangerous import URLSafeTimedSerializer
+    """A claim ticket as kiosk/terminal/views.py ``_claim_ticket`` makes it (kiosk.terminal.tickets)."""
+    from kiosk.terminal import tickets
 
-    return URLSafeTimedSerializer(dataset.DESK_SECRET, salt="kiosk-claim").dumps(
-        {"w": worker_id, "c": card_id, "d": device_id, "x": distribution_id, "r": request_id})
+    return tickets.make(dataset.DESK_SECRET, "claim", worker_id, card_id, device_id, distribution_id, request_id)
 
 
 class Engine:

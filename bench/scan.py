@@ -131,7 +131,10 @@ def inprocess_profile(population: dict, scans: int = 60) -> dict:
     statements: list[str] = []
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    # Counted at the driver (SQLite's trace callback on every connection the pool hands out):
+    # the scan runs its statement straight on the driver (kiosk.database.read_alone).
+    event.listen(engine, "checkout", lambda dbapi_conn, *_a: dbapi_conn.set_trace_callback(statements.append))
+    event.listen(engine, "checkin", lambda dbapi_conn, *_a: dbapi_conn.set_trace_callback(None))
     client = app.test_client()
     client.set_cookie("kiosk_device", population["credential"])
     page = client.get("/kiosk/")

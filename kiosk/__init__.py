@@ -80,6 +80,10 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     database = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if database.get_backend_name() == "sqlite" and database.database not in (None, "", ":memory:"):
         private_files.sqlite_files(database.database)
+    if database.get_backend_name() == "sqlite":
+        # A ping finds a connection a database server dropped; a file has no server to drop it,
+        # and the ping is a statement on every checkout (every request, every kiosk scan).
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     if app.config.get("RATELIMIT_STORAGE"):
         app.logger.warning("KIOSK_RATELIMIT_STORAGE is no longer used: every limit is counted in the "
                            "database, shared by every server process (kiosk.throttle). Remove it.")

@@ -103,10 +103,63 @@ def configure_engine(engine: Engine) -> None:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-# Execution options of a connection that runs one read statement and nothing else (the kiosk's
-# scan): on SQLite no BEGIN, the statement is its own transaction (one consistent snapshot) and
-# the rollback at the connection's return finds nothing to undo; PostgreSQL is unaffected.
+# Execution options of a connection that runs one read statement and nothing else: on SQLite
+# no BEGIN, the statement is its own transaction (one consistent snapshot) and the rollback at
+# the connection's return finds nothing to undo; PostgreSQL is unaffected.
 READ_ALONE = {"sqlite_begin": None}
+
+
+class _Prepared:
+    """A Core SELECT compiled once for one dialect: its SQL, how its parameters are passed and
+    how each result column is converted (SQLAlchemy's own result processors)."""
+
+    __slots__ = ("sql", "names", "processors")
+
+    def __init__(self, statement, dialect):
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.names = tuple(compiled.positiontup) if compiled.positional else None
+        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                      for column in statement.selected_columns]
+        self.processors = tuple(processors) if any(processors) else None
+
+    def rows(self, cursor, params: dict) -> list[tuple]:
+        cursor.execute(self.sql, tuple(params[name] for name in self.names) if self.names is not None else params)
+        found = cursor.fetchall()
+        if self.processors is None:
+            return found
+        processors = self.processors
+        return [tuple(value if process is None or value is None else process(value)
+                      for process, value in zip(processors, row)) for row in found]
+
+
+_prepared: dict[tuple[int, str], _Prepared] = {}
+
+
+def read_alone(statement, params: dict) -> list[tuple]:
+    """The rows of one read-only Core ``statement`` (a module-level constant) on a pooled DBAPI
+    connection of its own, as tuples with SQLAlchemy's conversions (dates, moments) applied.
+
+    The kiosk's scan is one statement on every card shown: compiled once per dialect and run
+    straight on the driver, it skips the per-execution work of a Connection (compiled-cache
+    key, execution context, result object), which is most of a small query's cost. A single
+    statement is its own transaction on SQLite (the connection has no BEGIN); on PostgreSQL
+    the pool's rollback ends it when the connection goes back. ``params`` are plain values
+    (ints, strings) handed to the driver as they are."""
+    engine = db.engine
+    key = (id(statement), engine.dialect.name)
+    prepared = _prepared.get(key)
+    if prepared is None:
+        prepared = _prepared.setdefault(key, _Prepared(statement, engine.dialect))
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            return prepared.rows(cursor, params)
+        finally:
+            cursor.close()
+    finally:
+        connection.close()  # back to the pool (which rolls back whatever is open)
 
 _server_warned: set[str] = set()
 

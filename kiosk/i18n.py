@@ -7,6 +7,7 @@ long-lived ``lang`` cookie so a kiosk or tablet keeps it.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -17,6 +18,7 @@ from flask_babel import format_datetime, get_locale, get_translations
 from flask_babel import gettext as _gettext
 from flask_babel.speaklater import LazyString
 from jinja2 import pass_context
+from jinja2.ext import Extension
 from markupsafe import Markup, escape
 
 from .web import safe_next
@@ -114,6 +116,51 @@ def _template_gettext(context, text: str) -> str:
     return found
 
 
+class _Texts(dict):
+    """One language's template texts, each translated on its first use (``_t``)."""
+
+    def __missing__(self, text: str) -> str:
+        found = self[text] = _gettext(text)  # the request's language: the one this dict is for
+        return found
+
+
+_texts_by_lang: dict[str, _Texts] = {}
+
+
+def texts_for(lang: str) -> _Texts:
+    """The cached texts of ``lang`` (a page's ``_t``)."""
+    found = _texts_by_lang.get(lang)
+    if found is None:
+        found = _texts_by_lang.setdefault(lang, _Texts())
+    return found
+
+
+class _PageTexts:
+    """``_t`` where no page context reaches (a macro imported without context): the texts of
+    the request's language, looked up at each use."""
+
+    def __getitem__(self, text: str) -> str:
+        return texts_for(str(get_locale()))[text]
+
+
+class KioskTexts(Extension):
+    """The kiosk's plain ``{{ _("…") }}`` as a dictionary look-up, not a call.
+
+    In Jinja every call in a template goes through ``Context.call`` (a few microseconds of
+    checks), and a kiosk answer has a dozen texts: for the templates under ``terminal/``, this
+    rewrites ``_("text")`` and ``_('text')`` without parameters (and without ``%``) to
+    ``_t["text"]``, where ``_t`` is the page language's ``texts_for``. The source keeps the
+    ``_()``, so ``make extract-messages`` still finds every text; the result is the same plain
+    string, escaped by Jinja like any other."""
+
+    _CALL = re.compile(r"""\b_\(\s*(?P<q>["'])(?P<text>(?:(?!(?P=q))[^\\%\n]|\\.)*)(?P=q)\s*\)""")
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        if not (name or "").startswith("terminal/"):
+            return source
+        return self._CALL.sub(lambda m: f"_t[{m['q']}{m['text']}{m['q']}]", source)
+
+
 @pass_context
 def kiosk_text(context, text: str, **params):
     """``_()`` on the kiosk's screens (``terminal/*.html``, given by the kiosk's context
@@ -169,7 +216,14 @@ def init_app(app: Flask) -> None:
 
     app.add_template_filter(days.field_text, "isian_tanggal")  # a date field's value: 17/08/2026
     app.add_template_global(lambda: str(get_locale()), "current_lang")
-    app.context_processor(lambda: {"page_lang": str(get_locale())})
+    app.jinja_env.add_extension(KioskTexts)
+    app.add_template_global(_PageTexts(), "_t")  # a page's context gives its own (page_language)
+
+    @app.context_processor
+    def page_language() -> dict:
+        lang = str(get_locale())
+        return {"page_lang": lang, "_t": texts_for(lang)}
+
     # flask-babel installed its own callables; this replaces them with the same, but gettext cached.
     app.jinja_env.install_gettext_callables(
         gettext=_template_gettext,

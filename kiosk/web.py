@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 
 import flask
 from flask import Flask, abort, g, make_response, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 from .extensions import htmx
 
@@ -178,6 +179,18 @@ def log_request(response):
     return response
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, minus the work for a request without a session cookie
+    (every kiosk request, a first visit): Flask builds the cookie's serializer (a key
+    derivation) before it looks for the cookie; here an absent cookie is an empty session at
+    once. A present cookie is read exactly as Flask reads it."""
+
+    def open_session(self, app, request):
+        if app.secret_key and request.cookies.get(self.get_cookie_name(app)) is None:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 class Request(flask.Request):
     """Flask's request, minus form fields without a name: a malformed multipart part (e.g. a
     name of only a carriage return) parses to the key ``None``, which crashes Flask-WTF's CSRF
@@ -220,6 +233,7 @@ def init_app(app: Flask) -> None:
     """Register the response hooks and template helpers."""
     app.url_map.converters["int"] = RowId
     app.request_class = Request
+    app.session_interface = CookieSessions()
     request_log.setLevel(logging.INFO)  # propagates to the app logger's handler (stderr)
     # Touching app.logger attaches Flask's stderr handler to the "kiosk" logger; until then the
     # request log fell through to logging's last resort (warnings only) and was lost.

@@ -49,13 +49,21 @@ class CsrfClient(FlaskClient):
         method = (kwargs.get("method") or "GET").upper()
         if csrf and method not in ("GET", "HEAD", "OPTIONS"):
             headers = dict(kwargs.pop("headers", None) or {})
-            headers.setdefault("X-CSRFToken", self.csrf_token())
+            path = args[0] if args and isinstance(args[0], str) else ""
+            headers.setdefault("X-CSRFToken", self.csrf_token(kiosk=path.startswith("/kiosk/")))
             kwargs["headers"] = headers
         return super().open(*args, **kwargs)
 
-    def csrf_token(self) -> str:
-        """A token for this client's session, signed as Flask-WTF signs it."""
+    def csrf_token(self, kiosk: bool = False) -> str:
+        """A token for this client's session, signed as Flask-WTF signs it; for a kiosk screen
+        of a paired browser, the kiosk's own token (``pairing.form_token``)."""
         app = self.application
+        credential = self.get_cookie("kiosk_device") if kiosk else None
+        if credential is not None:
+            from kiosk.terminal import pairing
+
+            with app.app_context():
+                return pairing.form_token(credential.value)
         with self.session_transaction() as sess:
             raw = sess.get("csrf_token")
             if raw is None:

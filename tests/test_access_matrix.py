@@ -35,6 +35,7 @@ ROUTES = {
     "auth.logout": "public",
     "auth.first_run": "public",
     "i18n.switch": "public",
+    "terminal.language": "public",
     "terminal.pair_form": "public",
     "terminal.pair": "public",
     "terminal.certificate": "public",
@@ -175,6 +176,8 @@ def observed(response, htmx: bool) -> str:
         return "login"
     if status == 403:
         return "forbidden"
+    if response.request.path.startswith("/kiosk/bahasa/") and status == 303:
+        return "ok"  # the kiosk's language button: back to the kiosk screen, whoever pressed it
     if (status == 303 and location == "/kiosk/") or (status == 401 and hx_redirect == "/kiosk/"):
         return "pairing"
     if response.request.path == "/kiosk/ping":

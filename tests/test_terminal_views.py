@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from datetime import timedelta
 
 import pytest
-from itsdangerous import URLSafeTimedSerializer
 
 from factories import covered_worker, make_card, make_distribution, make_staff, make_worker
 from kiosk import card_registry, tokens
@@ -20,7 +20,7 @@ from kiosk.database import utcnow
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, Collection, Device, DistributionListEntry
 from kiosk.nik import mask_nik
-from kiosk.terminal import pairing
+from kiosk.terminal import pairing, tickets
 
 PANEL = {"HX-Request": "true", "HX-Target": "scan-result"}
 EXIT_PIN = "97531"
@@ -292,13 +292,15 @@ def test_photo_is_served_only_to_the_device_that_scanned(kiosk, app, monkeypatch
     assert app.test_client().get(url).status_code == 303  # not a kiosk at all
     assert kiosk.get(url[:-3] + "abc").status_code == 404
     # Another worker's id cannot be put into a ticket without the app secret.
-    forged = URLSafeTimedSerializer("not-the-secret", salt="kiosk-photo").dumps({"w": worker.id, "d": 1})
+    device_id = pairing.device_for(kiosk.get_cookie(pairing.COOKIE).value).id
+    forged = tickets.make("not-the-secret", "photo", worker.id, device_id)
     assert kiosk.get(f"/kiosk/foto/{forged}").status_code == 404
+    assert kiosk.get(f"/kiosk/foto/{tickets.make(app.secret_key, 'photo', worker.id, device_id)}").status_code == 200
+    # A claim ticket is no photo ticket.
+    assert kiosk.get(f"/kiosk/foto/{tickets.make(app.secret_key, 'claim', worker.id, device_id)}").status_code == 404
     # Two minutes later the URL is dead.
-    import itsdangerous.timed
-
-    later = itsdangerous.timed.time.time() + 121
-    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: later)
+    later = time.time() + 121
+    monkeypatch.setattr(tickets.time, "time", lambda: later)
     assert kiosk.get(url).status_code == 404
 
 
@@ -423,15 +425,66 @@ def test_kiosk_pages_have_no_links_out_no_inline_script_or_style(kiosk):
         for tag in re.findall(r"<script[^>]*>", html):
             assert "src=" in tag
         assert 'class="topbar"' not in html and "mainnav" not in html
-        assert 'action="/bahasa/en"' in html
+        assert 'action="/kiosk/bahasa/en"' in html
         assert 'inputmode="none"' in html  # no on-screen keyboard popping up for the scanner input
 
 
 def test_language_switch_returns_to_the_kiosk(kiosk):
-    response = kiosk.post("/bahasa/en", data={"next": "/kiosk/"})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/kiosk/")
+    response = kiosk.post("/kiosk/bahasa/en", data={"next": "/kiosk/"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/kiosk/")
     html = text_of(kiosk.get("/kiosk/"))
     assert '<html lang="en"' in html and "Bahasa Indonesia" in html
+    # Only back to a kiosk screen: never out of it.
+    for elsewhere in ("/", "/admin/", "https://example.com/kiosk/", "//example.com/kiosk/"):
+        response = kiosk.post("/kiosk/bahasa/id", data={"next": elsewhere})
+        assert response.headers["Location"].endswith("/kiosk/"), elsewhere
+        assert "example.com" not in response.headers["Location"]
+
+
+def test_the_pairing_screen_switches_language_too(client):
+    response = client.post("/kiosk/bahasa/en", data={"next": "/kiosk/"})
+    assert response.status_code == 303
+    assert '<html lang="en"' in text_of(client.get("/kiosk/"))
+    assert client.post("/kiosk/bahasa/id", data={"next": "/kiosk/"}, csrf=False).status_code == 400
+
+
+def _form_token(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_a_paired_kiosk_has_no_session_and_its_own_form_token(kiosk, app):
+    """A paired kiosk's forms carry a token bound to its credential (``pairing.form_token``),
+    checked without a session: pairing drops the pairing screen's session, and a scan neither
+    reads nor sets a session cookie."""
+    session_cookie = app.config.get("SESSION_COOKIE_NAME", "session")
+    assert kiosk.get_cookie(session_cookie) is None
+    page = text_of(kiosk.get("/kiosk/"))
+    credential = kiosk.get_cookie(pairing.COOKIE).value
+    token = _form_token(page)
+    assert token == pairing.form_token(credential)
+    assert f'"X-CSRFToken": "{token}"' in page
+    _w, _c, card_token = carded_worker()
+    response = kiosk.post("/kiosk/pindai", data={"code": card_token}, headers={**PANEL, "X-CSRFToken": token}, csrf=False)
+    assert response.status_code == 200 and 'data-state="result"' in text_of(response)
+    assert "Set-Cookie" not in response.headers
+    assert kiosk.get_cookie(session_cookie) is None
+    # The token in the form field works as well as the header (a page without its script).
+    response = kiosk.post("/kiosk/pindai", data={"code": card_token, "csrf_token": token}, csrf=False)
+    assert response.status_code == 200
+
+
+def test_a_kiosk_refuses_another_kiosks_token_and_a_staff_token(kiosk, client, app):
+    """CSRF on the kiosk: no token, a token of another kiosk, or a session's Flask-WTF token
+    (which a paired kiosk no longer holds) are each a 400 kiosk screen, and nothing is done."""
+    other = app.test_client()
+    pair_client(other)
+    other_token = pairing.form_token(other.get_cookie(pairing.COOKIE).value)
+    _w, _c, card_token = carded_worker()
+    for headers in ({}, {"X-CSRFToken": other_token}, {"X-CSRFToken": kiosk.csrf_token()},
+                    {"X-CSRFToken": ""}, {"X-CSRFToken": "é" * 64}):
+        response = kiosk.post("/kiosk/pindai", data={"code": card_token}, headers={**PANEL, **headers}, csrf=False)
+        assert response.status_code == 400, headers
+        assert 'data-state="result"' not in text_of(response)
 
 
 def test_csrf_failure_stays_on_a_kiosk_screen(kiosk):

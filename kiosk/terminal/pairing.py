@@ -54,6 +54,15 @@ def _credential_hash(credential: str) -> str:
     return hashlib.sha256(credential.encode()).hexdigest()
 
 
+def form_token(credential: str) -> str:
+    """The CSRF token of a paired kiosk's forms: an HMAC of its credential keyed with the app
+    secret. It is checked without a session (the kiosk has none, so a scan reads no session
+    cookie), it cannot be made without both the HttpOnly credential and the secret, and it
+    changes when the browser is paired again. Every server process sharing the secret agrees."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, b"kiosk-form:" + credential.encode(), hashlib.sha256).hexdigest()
+
+
 def new_pairing_code() -> str:
     """A random pairing code: ``PAIRING_DIGITS`` digits."""
     return f"{secrets.randbelow(10**PAIRING_DIGITS):0{PAIRING_DIGITS}d}"

@@ -16,7 +16,7 @@ from ..i18n import _l
 from sqlalchemy import and_, bindparam, select
 
 from .. import throttle
-from ..database import READ_ALONE
+from ..database import read_alone
 from ..extensions import db
 from ..models import Card, Collection, Coverage, Distribution, DistributionListEntry, Worker
 from ..tokens import Refusal
@@ -296,11 +296,9 @@ _SCAN_STATEMENTS = {column: _scan_statement(column) for column in ("id", "fallba
 
 
 def _rows(statement, params: dict) -> list:
-    """The rows of one read on a pooled connection of its own: the scan needs no ORM session
-    (nothing to track, nothing to flush), and a connection is all the statement needs; one
-    statement is its own transaction, so SQLite gets no BEGIN (``database.READ_ALONE``)."""
-    with db.engine.connect() as conn:
-        return conn.execution_options(**READ_ALONE).execute(statement, params).all()
+    """The rows of one read: the scan needs no ORM session (nothing to track, nothing to flush)
+    and no Connection, only the driver (``database.read_alone``)."""
+    return read_alone(statement, params)
 
 
 def _periods(rows) -> tuple[Period, ...]:

@@ -7,9 +7,10 @@ kiosk page, an htmx request aimed at the panel gets the panel alone.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import uuid
-from functools import lru_cache, wraps
+from functools import wraps
 
 from flask import (
     abort,
@@ -20,19 +21,19 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import get_locale
 from ..i18n import _l, kiosk_text, set_language
-from itsdangerous import BadData, URLSafeTimedSerializer
 from markupsafe import Markup
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
 from werkzeug.exceptions import HTTPException
 
 from .. import clock, settings, throttle, tokens
-from ..extensions import db, htmx
-from ..web import fragment_or_page, photo_response, wants_fragment
-from . import bp, pairing
+from ..extensions import csrf, db, htmx
+from ..web import fragment_or_page, photo_response, safe_next, wants_fragment
+from . import bp, pairing, tickets
 from .screen import build_claim_result, build_result, looks_typed, read_scan
 
 log = logging.getLogger("kiosk.terminal")
@@ -43,36 +44,62 @@ TICKET_SECONDS = 600
 TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 
 
-_icons: dict[tuple[str, int], Markup] = {}
+class _Icons(dict):
+    """The kiosk's icons by ``(name, size)``: the macro of terminal/_icons.html, rendered once per
+    process instead of on every answer. A template reads ``icons["ok", 96]`` (a look-up, not a
+    call: see ``i18n.KioskTexts``)."""
 
-
-@bp.app_template_global("kiosk_icon")
-def kiosk_icon(name: str, size: int = 96) -> Markup:
-    """The kiosk's icon ``name`` at ``size`` pixels (the macro of terminal/_icons.html), rendered
-    once per process instead of on every answer."""
-    found = _icons.get((name, size))
-    if found is None:
+    def __missing__(self, key: tuple[str, int]) -> Markup:
+        name, size = key
         # A macro's output is Markup already (autoescaped template): nothing typed is in it.
-        found = _icons[(name, size)] = get_template_attribute("terminal/_icons.html", "icon")(name, size)
-    return found
+        found = self[key] = get_template_attribute("terminal/_icons.html", "icon")(name, size)
+        return found
 
 
-def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return _serializer_for(current_app.secret_key, purpose)
+bp.add_app_template_global(_Icons(), "icons")
 
 
-@lru_cache(maxsize=16)
-def _serializer_for(secret_key, purpose: str) -> URLSafeTimedSerializer:
-    """One serializer per secret key and purpose (made once, not for every ticket)."""
-    return URLSafeTimedSerializer(secret_key, salt=f"kiosk-{purpose}")
+# The kiosk's forms are checked here (``check_form_token``), not by Flask-WTF's session token.
+csrf.exempt(bp)
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @bp.before_request
 def load_device():
-    """Find the paired device behind the credential cookie (``g.device``, or None)."""
+    """Find the paired device behind the credential cookie (``g.device``, or None), and check
+    the form token of an unsafe request."""
     g.device = pairing.device_for(request.cookies.get(pairing.COOKIE))
     if g.device is not None:
         g.device_id = g.device.id
+    if request.method in UNSAFE_METHODS:
+        check_form_token()
+
+
+def check_form_token() -> None:
+    """CSRF on the kiosk. A paired kiosk's pages carry ``pairing.form_token`` of its credential
+    (``form_token``), sent back as the ``X-CSRFToken`` header (htmx) or the ``csrf_token`` field:
+    compared here without opening a session, so a kiosk browser has no session at all and a scan
+    reads no session cookie. A browser without a device (the pairing screen) has Flask-WTF's
+    session token, as the staff pages do."""
+    credential = request.cookies.get(pairing.COOKIE)
+    if g.device is None or not credential:
+        view = current_app.view_functions.get(request.endpoint)
+        if not getattr(view, "needs_device", False):
+            csrf.protect()
+        # else: ``device_required`` sends it to the pairing screen before anything is done
+        return
+    sent = request.headers.get("X-CSRFToken") or request.form.get("csrf_token") or ""
+    if not hmac.compare_digest(sent.encode(), pairing.form_token(credential).encode()):
+        raise CSRFError("The kiosk form token is missing or not this kiosk's.")
+
+
+def form_token() -> str:
+    """``csrf_token()`` on the kiosk's screens: the paired kiosk's own token, else (pairing)
+    Flask-WTF's, kept in a session."""
+    credential = request.cookies.get(pairing.COOKIE)
+    if g.get("device") is not None and credential:
+        return pairing.form_token(credential)
+    return generate_csrf()
 
 
 def device_required(view):
@@ -87,6 +114,7 @@ def device_required(view):
             return redirect(target, 303)
         return view(*args, **kwargs)
 
+    wrapped.needs_device = True  # check_form_token: without a device nothing is done, so no token
     return wrapped
 
 
@@ -97,9 +125,23 @@ def _panel_or_page(template_args: dict, status: int = 200):
 
 @bp.context_processor
 def kiosk_helpers() -> dict:
-    """``device_version(device)`` for the kiosk page (compared with each ping's), and the
-    kiosk's cheaper ``_`` (``i18n.kiosk_text``: one call per text, not three)."""
-    return {"device_version": pairing.config_version, "_": kiosk_text}
+    """``device_version(device)`` for the kiosk page (compared with each ping's), the kiosk's
+    cheaper ``_`` (``i18n.kiosk_text``: one call per text, not three) and its own
+    ``csrf_token`` (``form_token``)."""
+    return {"device_version": pairing.config_version, "_": kiosk_text, "csrf_token": form_token,
+            "kiosk_urls": kiosk_urls()}
+
+
+_urls: dict[str, dict[str, str]] = {}
+
+
+def kiosk_urls() -> dict[str, str]:
+    """The URLs the result panel links to, built once per script root (``url_for`` is tens of
+    microseconds in a request, and these never change while the app runs)."""
+    found = _urls.get(request.script_root)
+    if found is None:
+        found = _urls[request.script_root] = {"collect": url_for("terminal.collect"), "index": url_for("terminal.index")}
+    return found
 
 
 def _kiosk_args(**extra) -> dict:
@@ -138,6 +180,15 @@ def index():
     return _panel_or_page(_kiosk_args())
 
 
+@bp.post("/bahasa/<lang>")
+def language(lang: str):
+    """The kiosk's language button: switch, and back to the kiosk screen it was pressed on."""
+    target = safe_next(request.form.get("next"), url_for("terminal.index"))
+    if not target.startswith(url_for("terminal.index")):
+        target = url_for("terminal.index")
+    return set_language(redirect(target, 303), lang)
+
+
 @bp.get("/pasang")
 def pair_form():
     """The pairing screen, with the code of a scanned pairing QR already filled in."""
@@ -169,6 +220,9 @@ def pair():
         return _pairing_page(error=_l("Kode pemasangan salah atau sudah kedaluwarsa. Minta kode baru ke admin."), status=422)
     attempt.succeeded()
     device, credential = found
+    # From now on this browser's forms carry the device's token: the pairing screen's session
+    # token goes, and with it (when nothing else is in it) the session cookie.
+    session.pop("csrf_token", None)
     if htmx:
         response = make_response("", 204)
         response.headers["HX-Redirect"] = url_for("terminal.index")
@@ -216,14 +270,15 @@ def scan():
 def _photo_url(worker) -> str | None:
     if not worker.photo:
         return None
-    ticket = _serializer("photo").dumps({"w": worker.id, "d": g.device.id})
+    ticket = tickets.make(current_app.secret_key, "photo", worker.id, g.device.id)
     return url_for("terminal.photo", ticket=ticket)
 
 
 def _claim_ticket(worker, card, distribution) -> str:
-    return _serializer("claim").dumps(
-        {"w": worker.id, "c": card.id, "d": g.device.id, "x": distribution.id, "r": uuid.uuid4().hex}
-    )
+    """What AMBIL needs (``collect``): worker, card, device, distribution, and the request id
+    that makes a double tap the same claim."""
+    return tickets.make(current_app.secret_key, "claim", worker.id, card.id, g.device.id, distribution.id,
+                        uuid.uuid4().hex)
 
 
 @bp.get("/foto/<ticket>")
@@ -233,13 +288,10 @@ def photo(ticket: str):
     works for this device)."""
     from ..models import Worker
 
-    try:
-        data = _serializer("photo").loads(ticket, max_age=PHOTO_SECONDS)
-    except BadData:
+    fields = tickets.read(current_app.secret_key, "photo", ticket, 2, max_age=PHOTO_SECONDS)
+    if fields is None or fields[1] != str(g.device.id):
         abort(404)
-    if data.get("d") != g.device.id:
-        abort(404)
-    worker = db.session.get(Worker, data.get("w"))
+    worker = db.session.get(Worker, int(fields[0]))
     return photo_response(worker.photo if worker is not None else None)
 
 
@@ -248,13 +300,12 @@ def photo(ticket: str):
 def collect():
     """AMBIL: claim the sembako package offered on the result screen. The ticket carries the
     request id made when the screen was shown, so a double tap gets the first answer again."""
-    try:
-        data = _serializer("claim").loads(request.form.get("ticket", ""), max_age=TICKET_SECONDS)
-    except BadData:
-        data = None
-    if not data or data.get("d") != g.device.id or g.device.mode != "collect" or data.get("x") != g.device.distribution_id:
+    fields = tickets.read(current_app.secret_key, "claim", request.form.get("ticket", ""), 5, max_age=TICKET_SECONDS)
+    if (fields is None or g.device.mode != "collect" or fields[2] != str(g.device.id)
+            or fields[3] != str(g.device.distribution_id) or not (fields[0].isdigit() and fields[1].isdigit())):
         return _panel_or_page(_kiosk_args(), status=200)
-    result = build_claim_result(data["w"], data["c"], g.device, request_id=data["r"], photo_url=_photo_url)
+    worker_id, card_id, request_id = int(fields[0]), int(fields[1]), fields[4]
+    result = build_claim_result(worker_id, card_id, g.device, request_id=request_id, photo_url=_photo_url)
     return _panel_or_page(_kiosk_args(result=result, slip=_slip(result)))
 
 
