@@ -99,3 +99,32 @@ def test_a_write_inside_a_write_does_not_wait_for_itself(app):
     with write_transaction():
         with write_transaction():
             pass
+
+
+def test_a_claim_records_the_same_rows_on_both_engines(engine_app):
+    """What a claim leaves behind, on SQLite and PostgreSQL alike: the collection with the next
+    number, the answer for its request id and the audit event."""
+    from kiosk.models import AuditEvent, ClaimRequest, Collection
+
+    distribution = make_distribution(packages=5)
+    first, second = covered_worker(name="Siti Aminah", sex="P"), covered_worker(name="Budi Santoso")
+    card, _token = make_card(first)
+    d, w, c, w2 = distribution.id, first.id, card.id, second.id
+    assert clock.trusted()
+    claim(d, w2, request_id="r-0", station="Meja 2")  # a seq before, so the numbers are not all 1
+    claim(d, w, request_id="r-1", card_id=c, station="Meja 1")
+    db.session.expire_all()
+    collection = db.session.scalar(db.select(Collection).where(Collection.worker_id == w))
+    assert (collection.distribution_id, collection.card_id, collection.seq, collection.station) == (d, c, 2, "Meja 1")
+    assert collection.collected_at is not None and collection.collected_at.tzinfo is not None
+    assert collection.handed_over_at is None and collection.proxy_name is None and collection.voided_at is None
+    asked = db.session.get(ClaimRequest, "r-1")
+    assert (asked.distribution_id, asked.worker_id, asked.outcome, asked.collection_id) == (d, w, "collected", collection.id)
+    event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.entity_type == "collection",
+                                                          AuditEvent.entity_id == collection.id))
+    assert event.action == "collection.create" and event.staff_id is None and event.device_id is None
+    assert event.after == {"distribution_id": d, "worker_id": w, "seq": 2, "card_id": c, "station": "Meja 1",
+                           "proxy_name": None, "request_id": "r-1", "handed_over": False, "no_card_reason": None}
+    assert event.at == collection.collected_at or abs((event.at - collection.collected_at).total_seconds()) < 5
+    db.session.refresh(distribution)
+    assert distribution.packages_given == 2
