@@ -56,8 +56,8 @@ SEX_WORDS = {
 DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y")
 # ``parse_date`` reads these formats with ``days.parse``'s regular expressions (strptime is slow
 # enough to matter in a 20,000-row import, three dates a row); tests/unit/test_dates.py checks
-# the two agree. An ISO day written space-padded ("2026-01- 5"), as strptime read it: the one form imports
-# take beyond a typed day's (``days.parse``).
+# the two agree. Imports also take an ISO day written space-padded ("2026-01- 5"), as strptime
+# read it: the one form beyond a typed day's.
 _ISO_SPACE_PADDED = re.compile(r"(\d{4}-\d{1,2}-) ([1-9])")
 NAME_MAX = 120
 TEXT_MAX = 80

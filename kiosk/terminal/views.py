@@ -11,6 +11,7 @@ import hmac
 import logging
 import uuid
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import (
     abort,
@@ -182,10 +183,12 @@ def index():
 
 @bp.post("/bahasa/<lang>")
 def language(lang: str):
-    """The kiosk's language button: switch, and back to the kiosk screen it was pressed on."""
-    target = safe_next(request.form.get("next"), url_for("terminal.index"))
-    if not target.startswith(url_for("terminal.index")):
-        target = url_for("terminal.index")
+    """The kiosk's language button: switch, and back to the kiosk screen it was pressed on (the
+    kiosk or the pairing screen; never anywhere else)."""
+    home = url_for("terminal.index")
+    target = safe_next(request.form.get("next"), home)
+    if urlsplit(target).path not in (home, url_for("terminal.pair_form")):
+        target = home
     return set_language(redirect(target, 303), lang)
 
 
