@@ -458,7 +458,9 @@ def test_a_paired_kiosk_has_no_session_and_its_own_form_token(kiosk, app):
     reads nor sets a session cookie."""
     session_cookie = app.config.get("SESSION_COOKIE_NAME", "session")
     assert kiosk.get_cookie(session_cookie) is None
-    page = text_of(kiosk.get("/kiosk/"))
+    response = kiosk.get("/kiosk/")
+    assert "Set-Cookie" not in response.headers  # not even one deleting a session it never had
+    page = text_of(response)
     credential = kiosk.get_cookie(pairing.COOKIE).value
     token = _form_token(page)
     assert token == pairing.form_token(credential)
@@ -473,18 +475,38 @@ def test_a_paired_kiosk_has_no_session_and_its_own_form_token(kiosk, app):
     assert response.status_code == 200
 
 
-def test_a_kiosk_refuses_another_kiosks_token_and_a_staff_token(kiosk, client, app):
-    """CSRF on the kiosk: no token, a token of another kiosk, or a session's Flask-WTF token
-    (which a paired kiosk no longer holds) are each a 400 kiosk screen, and nothing is done."""
+def test_a_kiosk_refuses_another_kiosks_token_and_another_sessions_token(kiosk, client, app):
+    """CSRF on the kiosk: no token, a token of another kiosk, or the Flask-WTF token of another
+    browser's session are each a 400 kiosk screen, and nothing is done."""
     other = app.test_client()
     pair_client(other)
     other_token = pairing.form_token(other.get_cookie(pairing.COOKIE).value)
+    staff = app.test_client()
+    staff_token = staff.csrf_token()  # a session of its own, in the staff browser
     _w, _c, card_token = carded_worker()
-    for headers in ({}, {"X-CSRFToken": other_token}, {"X-CSRFToken": kiosk.csrf_token()},
+    for headers in ({}, {"X-CSRFToken": other_token}, {"X-CSRFToken": staff_token},
                     {"X-CSRFToken": ""}, {"X-CSRFToken": "é" * 64}):
         response = kiosk.post("/kiosk/pindai", data={"code": card_token}, headers={**PANEL, **headers}, csrf=False)
         assert response.status_code == 400, headers
         assert 'data-state="result"' not in text_of(response)
+
+
+def test_a_kiosk_page_from_before_the_device_token_keeps_working_until_reloaded(kiosk, app):
+    """A kiosk screen loaded by the previous version carries its session's Flask-WTF token:
+    after the upgrade its next scan still works (nobody in the queue meets a reload), and the
+    next full load of the kiosk page drops that session."""
+    session_cookie = app.config["SESSION_COOKIE_NAME"]
+    old_token = kiosk.csrf_token()  # the session token an older kiosk page held
+    assert kiosk.get_cookie(session_cookie) is not None
+    _w, _c, card_token = carded_worker()
+    response = kiosk.post("/kiosk/pindai", data={"code": card_token}, headers={**PANEL, "X-CSRFToken": old_token},
+                          csrf=False)
+    assert response.status_code == 200 and 'data-state="result"' in text_of(response)
+    kiosk.get("/kiosk/")
+    assert kiosk.get_cookie(session_cookie) is None
+    response = kiosk.post("/kiosk/pindai", data={"code": card_token}, headers={**PANEL, "X-CSRFToken": old_token},
+                          csrf=False)
+    assert response.status_code == 400
 
 
 def test_csrf_failure_stays_on_a_kiosk_screen(kiosk):

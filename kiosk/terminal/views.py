@@ -90,8 +90,14 @@ def check_form_token() -> None:
         # else: ``device_required`` sends it to the pairing screen before anything is done
         return
     sent = request.headers.get("X-CSRFToken") or request.form.get("csrf_token") or ""
-    if not hmac.compare_digest(sent.encode(), pairing.form_token(credential).encode()):
-        raise CSRFError("The kiosk form token is missing or not this kiosk's.")
+    if hmac.compare_digest(sent.encode(), pairing.form_token(credential).encode()):
+        return
+    if request.cookies.get(current_app.config["SESSION_COOKIE_NAME"]):
+        # A kiosk page loaded before this version holds its session's Flask-WTF token: still
+        # good (the same browser's session), until the page is loaded again (``index``).
+        csrf.protect()
+        return
+    raise CSRFError("The kiosk form token is missing or not this kiosk's.")
 
 
 def form_token() -> str:
@@ -170,6 +176,10 @@ def index():
     if g.device is None:
         return _pairing_page()
     pairing.seen(g.device)
+    # This page's forms carry the device's token: a session token left from an older page (or
+    # the pairing screen) is no longer needed, and with it goes the session cookie.
+    if "csrf_token" in session:
+        session.pop("csrf_token")
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
     if request.args.get("awal") and str(get_locale()) != default:
         if htmx:
