@@ -113,9 +113,10 @@ class _Prepared:
     """A Core SELECT compiled once for one dialect: its SQL, how its parameters are passed and
     how each result column is converted (SQLAlchemy's own result processors)."""
 
-    __slots__ = ("sql", "names", "processors")
+    __slots__ = ("statement", "sql", "names", "processors")
 
     def __init__(self, statement, dialect):
+        self.statement = statement  # held, so that its id (the cache's key) is never reused
         compiled = statement.compile(dialect=dialect)
         self.sql = compiled.string
         self.names = tuple(compiled.positiontup) if compiled.positional else None
