@@ -15,6 +15,7 @@ preview itself costs) and its peak extra resident memory (Linux: the peak is res
 from __future__ import annotations
 
 import io
+import zipfile
 import time
 from datetime import date
 
@@ -85,13 +86,24 @@ def _cell(value) -> str:
     return f'<c t="inlineStr"><is><t>{escape(str(value))}</t></is></c>'
 
 
+def _plain_xlsx(rows: list[str]) -> bytes:
+    """A one-sheet XLSX of ``rows`` (``<row>`` elements) with the template's other parts."""
+    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+             + "".join(rows) + "</sheetData></worksheet>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for name, text in _XLSX_PARTS.items():
+            archive.writestr(name, text)
+        archive.writestr("xl/worksheets/sheet1.xml", sheet)
+    return out.getvalue()
+
+
 def make_xlsx(columns: list[tuple[str, str]], rows: int) -> bytes:
     """An XLSX workbook of ``rows`` valid Muara Enim workers (NIKs from dataset.NikMaker, the
     kecamatan column agreeing with the NIK, a desa of that kecamatan, a three-month coverage
     starting today). Written as SpreadsheetML directly (inline strings, dates as DD-MM-YYYY text):
     openpyxl's writer would take longer than the import being measured."""
-    import zipfile
-
     from kiosk import wilayah
 
     make = dataset.NikMaker()
@@ -106,15 +118,7 @@ def make_xlsx(columns: list[tuple[str, str]], rows: int) -> bytes:
         kec, desas = places[code]
         values = _values(n, nik, sex, birth, kec, desas, today)
         lines.append("<row>" + "".join(_cell(values.get(k, "")) for k, _h in columns) + "</row>")
-    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-             + "".join(lines) + "</sheetData></worksheet>")
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-        for name, text in _XLSX_PARTS.items():
-            archive.writestr(name, text)
-        archive.writestr("xl/worksheets/sheet1.xml", sheet)
-    return out.getvalue()
+    return _plain_xlsx(lines)
 
 
 # ---- an office's list as Excel writes it -----------------------------------------------------------
@@ -155,7 +159,6 @@ def make_office_xlsx(rows: int, seed: int = 16) -> bytes:
     NIK/HP as text, varied names, addresses, e-mail addresses and notes (which is what makes
     a real list pack to a few MB). Every row is a valid Muara Enim worker."""
     import random
-    import zipfile
     from xml.sax.saxutils import escape
 
     from kiosk import wilayah
@@ -302,7 +305,6 @@ def worst_within_limits(rows: int, columns: int = 48) -> bytes:
     cells (random, so that the file packs as a real one, under the ratio check), a header
     the app knows in the first columns; just under the element budget for MAX_ROWS rows."""
     import random
-    import zipfile
 
     rng = random.Random(18)
     letters = [_letters(c) for c in range(1, columns + 1)]
@@ -312,15 +314,7 @@ def worst_within_limits(rows: int, columns: int = 48) -> bytes:
     for line in range(2, rows + 2):
         lines.append(f'<row r="{line}">' + "".join(f'<c r="{col}{line}"><v>{rng.randrange(10**6)}</v></c>'
                                                    for col in letters) + "</row>")
-    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-             + "".join(lines) + "</sheetData></worksheet>")
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-        for name, text in _XLSX_PARTS.items():
-            archive.writestr(name, text)
-        archive.writestr("xl/worksheets/sheet1.xml", sheet)
-    return out.getvalue()
+    return _plain_xlsx(lines)
 
 
 def _bombs():

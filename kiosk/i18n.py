@@ -100,24 +100,10 @@ def _date_in(locale: str, value: date, pattern: str) -> str:
     return babel_format_date(value, pattern, locale=locale)
 
 
-# Template texts, translated once per language and process (the catalog does not change while
-# the app runs): a page's ``{{ _("…") }}`` is then a dictionary look-up, not a trip through
-# flask-babel's request context for every text. Parameters are still escaped by Jinja.
-_template_texts: dict[tuple[str, str], str] = {}
-
-
-@pass_context
-def _template_gettext(context, text: str) -> str:
-    lang = context.get("page_lang") or str(get_locale())
-    key = (lang, text)
-    found = _template_texts.get(key)
-    if found is None:
-        found = _template_texts[key] = _gettext(text)
-    return found
-
-
 class _Texts(dict):
-    """One language's template texts, each translated on its first use (``_t``)."""
+    """One language's template texts, each translated on its first use. The catalog does not
+    change while the app runs, so a page's ``{{ _("…") }}`` is a dictionary look-up, not a trip
+    through flask-babel's request context for every text; parameters are still escaped by Jinja."""
 
     def __missing__(self, text: str) -> str:
         found = self[text] = _gettext(text)  # the request's language: the one this dict is for
@@ -128,11 +114,16 @@ _texts_by_lang: dict[str, _Texts] = {}
 
 
 def texts_for(lang: str) -> _Texts:
-    """The cached texts of ``lang`` (a page's ``_t``)."""
+    """The cached texts of ``lang`` (a page's ``_t``, and what its ``_()`` looks up)."""
     found = _texts_by_lang.get(lang)
     if found is None:
         found = _texts_by_lang.setdefault(lang, _Texts())
     return found
+
+
+@pass_context
+def _template_gettext(context, text: str) -> str:
+    return texts_for(context.get("page_lang") or str(get_locale()))[text]
 
 
 class _PageTexts:
@@ -169,11 +160,7 @@ def kiosk_text(context, text: str, **params):
     parameters (or a ``%``), ``escape(text) % params``, which escapes each parameter as Jinja's
     newstyle gettext does. The kiosk's texts hold no markup (tests/test_terminal_views.py
     checks), so a screen reads the same; only a quote in a text is sent as ``&#39;``."""
-    lang = context.get("page_lang") or str(get_locale())
-    key = (lang, text)
-    found = _template_texts.get(key)
-    if found is None:
-        found = _template_texts[key] = _gettext(text)
+    found = texts_for(context.get("page_lang") or str(get_locale()))[text]
     if params or "%" in found:
         return escape(found) % params
     return found

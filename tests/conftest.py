@@ -14,6 +14,7 @@ import shutil
 import socket
 import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import flask_babel
@@ -114,25 +115,34 @@ def postgres_answers() -> bool:
         return False
 
 
+@contextmanager
+def new_postgres_database(prefix: str):
+    """A new, empty PostgreSQL database named ``<prefix>_<pid>_<random>`` (its URL), dropped at
+    the end with whatever is still connected to it."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_url(tmp_path_factory):
     """A fresh PostgreSQL database for this run, migrated once, dropped at the end."""
     if not postgres_answers():
         POSTGRES_MISSING.append(True)
         pytest.skip("no PostgreSQL server answers at 127.0.0.1:5432")
-    name = f"kiosk_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    _migrate(_make_app(tmp_path_factory.mktemp("pg-template"), {"SQLALCHEMY_DATABASE_URI": url}))
-    yield url
-    with admin.connect() as conn:
-        conn.execute(
-            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
-        )
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    with new_postgres_database("kiosk_test") as url:
+        _migrate(_make_app(tmp_path_factory.mktemp("pg-template"), {"SQLALCHEMY_DATABASE_URI": url}))
+        yield url
 
 
 def _truncate_postgres(app) -> None:

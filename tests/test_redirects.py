@@ -1,6 +1,7 @@
 """No open redirects: every path that redirects to a value it was given — sign-in's ``next`` (as
 a query parameter and as a form field, signed in already and signing in), the language switch's
-``next`` and its Referer — is tried with a table of tricky values. The answer must take a
+``next`` and its Referer, the kiosk's language button's ``next`` — is tried with a table of
+tricky values. The answer must take a
 browser to this site, read the way a browser reads a Location (tabs and newlines dropped, ``\\``
 as ``/``, leading spaces and control characters stripped); values that are paths on this site
 are kept."""
@@ -39,6 +40,14 @@ KEPT = [
     (f"http://{HOST}/pekerja/?q=budi", "/pekerja/?q=budi"),
     (f"https://{HOST}/kartu/", "/kartu/"),
 ]
+KIOSK_KEPT = [
+    ("/kiosk/", "/kiosk/"),
+    ("/kiosk/pasang", "/kiosk/pasang"),
+    (f"http://{HOST}/kiosk/", "/kiosk/"),
+    *[(value, "/kiosk/") for value, _kept in KEPT],  # other local paths: back to the kiosk
+    ("/kiosk/../admin/", "/kiosk/"),
+    ("/kiosk/ambil", "/kiosk/"),
+]
 
 
 def lands_on_this_site(location: str) -> bool:
@@ -73,6 +82,10 @@ def _language_referer(client, value):
     return client.post("/bahasa/en", headers={"Referer": value})
 
 
+def _kiosk_language_next(client, value):
+    return client.post("/kiosk/bahasa/en", data={"next": value})
+
+
 # (send, fallback, signed in first): a staff member signed in already is sent on by /masuk
 # through the same check; signing in (a password hash each time) is tried with every value too.
 PATHS = {
@@ -82,7 +95,10 @@ PATHS = {
     "signed in, POST /masuk next": (_signed_in_post, "/", True),
     "language next": (_language_next, "/", False),
     "language Referer": (_language_referer, "/", False),
+    "kiosk language next": (_kiosk_language_next, "/kiosk/", False),
 }
+# What each path keeps: any local path; the kiosk's language button only the kiosk's own screens.
+KEPT_BY_PATH = {"kiosk language next": KIOSK_KEPT}
 
 
 @pytest.fixture
@@ -118,7 +134,7 @@ def test_tricky_targets_stay_on_this_site_and_local_paths_are_kept(app, siti, pa
     client = app.test_client()
     if signed_in:
         _sign_in_with_form_next(client, "/")
-    for value, want in [(value, fallback) for value in TRICKY] + KEPT:
+    for value, want in [(value, fallback) for value in TRICKY] + KEPT_BY_PATH.get(path, KEPT):
         if not signed_in:
             client = app.test_client()
         try:

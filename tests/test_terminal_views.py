@@ -434,11 +434,7 @@ def test_language_switch_returns_to_the_kiosk(kiosk):
     assert response.status_code == 303 and response.headers["Location"].endswith("/kiosk/")
     html = text_of(kiosk.get("/kiosk/"))
     assert '<html lang="en"' in html and "Bahasa Indonesia" in html
-    # Only back to a kiosk screen: never out of it.
-    for elsewhere in ("/", "/admin/", "https://example.com/kiosk/", "//example.com/kiosk/", "/kiosk/../admin/",
-                      "/kiosk/ambil"):
-        response = kiosk.post("/kiosk/bahasa/id", data={"next": elsewhere})
-        assert response.headers["Location"] in ("/kiosk/", "http://localhost/kiosk/"), elsewhere
+    # Only back to a kiosk screen: tests/test_redirects.py tries the tricky values.
 
 
 def test_the_pairing_screen_switches_language_too(client):

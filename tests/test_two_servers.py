@@ -26,10 +26,10 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from cardimages import decode_one, png_image
-from conftest import PG_ADMIN_URL, _make_app, postgres_answers
+from conftest import _make_app, new_postgres_database, postgres_answers
 from factories import make_coverage, make_staff, make_worker
 from import_files import as_csv, person
 from test_crash_safety import ROOT, Browser, Server
@@ -51,36 +51,28 @@ def installation(tmp_path):
     from kiosk import installation as setup_check
     from kiosk.extensions import db
 
-    name = f"kiosk_two_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    secrets = tmp_path / "secrets"
-    seed = _make_app(tmp_path / "seed" / "instance", {"SQLALCHEMY_DATABASE_URI": url, "SECRETS_DIR": str(secrets)})
-    with seed.app_context():
-        upgrade()
-        db.session.remove()
-    setup_check.check_before_serving(seed)  # registers the secret key and card key A
-    with seed.app_context():
-        make_staff(role="admin", username="admin")
-        make_staff(role="petugas", username="siti")
-        workers = {}
-        for n in range(12):
-            worker = make_worker(name=f"Pekerja Dua Server {n}")
-            make_coverage(worker)
-            workers[n] = worker.id
-        db.session.remove()
-    try:
-        yield {"url": url, "secrets": secrets, "seed": seed, "workers": workers, "tmp": tmp_path}
-    finally:
-        with seed.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with new_postgres_database("kiosk_two") as url:
+        secrets = tmp_path / "secrets"
+        seed = _make_app(tmp_path / "seed" / "instance", {"SQLALCHEMY_DATABASE_URI": url, "SECRETS_DIR": str(secrets)})
+        try:
+            with seed.app_context():
+                upgrade()
+                db.session.remove()
+            setup_check.check_before_serving(seed)  # registers the secret key and card key A
+            with seed.app_context():
+                make_staff(role="admin", username="admin")
+                make_staff(role="petugas", username="siti")
+                workers = {}
+                for n in range(12):
+                    worker = make_worker(name=f"Pekerja Dua Server {n}")
+                    make_coverage(worker)
+                    workers[n] = worker.id
+                db.session.remove()
+            yield {"url": url, "secrets": secrets, "seed": seed, "workers": workers, "tmp": tmp_path}
+        finally:
+            with seed.app_context():
+                db.session.remove()
+                db.engine.dispose()
 
 
 def server(setup: dict, label: str, secrets=None) -> Server:
