@@ -8,6 +8,7 @@ Dinas Ketenagakerjaan Kabupaten Muara Enim.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from flask import Flask
@@ -29,12 +30,24 @@ class KioskFlask(Flask):
             return VENDOR_MAX_AGE
         return super().get_send_file_max_age(filename)
 
+    def ensure_sync(self, func):
+        """Flask's, remembered per function: Flask asks ``inspect.iscoroutinefunction`` of every
+        hook and view on every request (17 times per kiosk scan). Nothing here is async, and a
+        function's answer never changes; the cache is bounded (``after_this_request`` closures
+        are new objects each time)."""
+        return _ensure_sync(self, func)
+
     def start_background_jobs(self) -> None:
         """Start what a serving process runs beside the requests: the backup scheduler. Called by
         gunicorn for each worker (``gunicorn.conf.py``), never by the CLI or the tests' apps."""
         from .backup import start_scheduler
 
         start_scheduler(self)
+
+
+@lru_cache(maxsize=512)
+def _ensure_sync(app: Flask, func):
+    return Flask.ensure_sync(app, func)
 
 
 def create_app(test_config: dict | None = None) -> Flask:

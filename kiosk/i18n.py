@@ -11,6 +11,7 @@ import re
 from datetime import date, datetime
 from functools import lru_cache
 
+from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from flask import Blueprint, Flask, current_app, has_request_context, redirect, request
@@ -58,14 +59,22 @@ def _l(text: str, **params) -> Message:
 bp = Blueprint("i18n", __name__)
 
 
-def select_locale() -> str:
-    """The language of this request: the ``lang`` cookie if it names a known one, else Indonesian."""
+def select_locale() -> Locale:
+    """The language of this request: the ``lang`` cookie if it names a known one, else Indonesian.
+    A ``Locale`` (made once per language): flask-babel takes it as it is, where a name would be
+    parsed again on every request."""
+    config = current_app.config
     if not has_request_context():  # CLI, threads, documents: the office's language
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return _locale(config["BABEL_DEFAULT_LOCALE"])
     chosen = request.cookies.get(LANG_COOKIE, "")
-    if chosen in current_app.config["LANGUAGES"]:
-        return chosen
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if chosen in config["LANGUAGES"]:
+        return _locale(chosen)
+    return _locale(config["BABEL_DEFAULT_LOCALE"])
+
+
+@lru_cache(maxsize=None)
+def _locale(name: str) -> Locale:
+    return Locale.parse(name)
 
 
 def set_language(response, lang: str):

@@ -170,7 +170,9 @@ def log_request(response):
         "status": response.status_code,
         "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
     }
-    staff_id = session.get("_user_id")
+    # ``session.get`` marks the session accessed, which adds ``Vary: Cookie`` to the answer: an
+    # empty session (every kiosk request) is not looked into.
+    staff_id = session.get("_user_id") if session else None
     if staff_id:
         entry["staff"] = staff_id.split(".")[0]
     if g.get("device_id"):
