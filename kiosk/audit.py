@@ -44,31 +44,32 @@ def record(
     device: Device | None = None,
 ) -> AuditEvent:
     """Add an audit event for ``entity`` (a model instance, flushed so it has an id)."""
-    event = AuditEvent(**_values(action, type(entity).__tablename__, getattr(entity, "id", None),
-                                 before, after, staff, device))
+    event = AuditEvent(**_values(action, type(entity).__tablename__, getattr(entity, "id", None), before, after,
+                                 staff.id if staff is not None else None, device.id if device is not None else None))
     db.session.add(event)
     return event
 
 
 def insert(action: str, entity_type: str, entity_id: int | None, *, before: dict | None = None,
-           after: dict | None = None, staff: Staff | None = None, device: Device | None = None,
+           after: dict | None = None, staff_id: int | None = None, device_id: int | None = None,
            conn=None) -> None:
     """``record`` for a row written with a Core INSERT (no model instance): the event is written
     at once, one INSERT, without the ORM's unit of work (the claim's write lock is held), on
-    ``conn`` (the write transaction's connection) or the session's."""
-    (conn or db.session).execute(_INSERT_EVENT, _values(action, entity_type, entity_id, before, after, staff, device))
+    ``conn`` (the write transaction's connection or ``database.driver_write``'s writer) or the
+    session's. The actor is given by id: nothing is loaded while the lock is held."""
+    (conn or db.session).execute(_INSERT_EVENT, _values(action, entity_type, entity_id, before, after, staff_id, device_id))
 
 
 _INSERT_EVENT = sa_insert(AuditEvent.__table__)
 
 
-def _values(action, entity_type, entity_id, before, after, staff, device) -> dict:
+def _values(action, entity_type, entity_id, before, after, staff_id, device_id) -> dict:
     return dict(
         action=action,
         entity_type=entity_type,
         entity_id=entity_id,
         before={k: _plain(v) for k, v in before.items()} if before else None,
         after={k: _plain(v) for k, v in after.items()} if after else None,
-        staff_id=staff.id if staff is not None else None,
-        device_id=device.id if device is not None else None,
+        staff_id=staff_id,
+        device_id=device_id,
     )

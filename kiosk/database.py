@@ -28,12 +28,13 @@ import fcntl
 import logging
 import os
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from typing import Iterator
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
@@ -162,6 +163,142 @@ def read_alone(statement, params: dict) -> list[tuple]:
     finally:
         connection.close()  # back to the pool (which rolls back whatever is open)
 
+class _PreparedWrite:
+    """A Core statement of a write transaction compiled once for one dialect and one set of
+    parameter names (``driver_write``): its SQL, the order of its parameters, each parameter's
+    conversion (the bind processors of its column's type: UTC moments, JSON), and the Python-side
+    defaults of the columns an INSERT was not given (``utcnow`` for a moment column). What it
+    returns (RETURNING, a SELECT) comes back as the driver gives it: only plain columns (ids,
+    counts, names) are read this way, which ``__init__`` checks."""
+
+    __slots__ = ("statement", "sql", "names", "processors", "defaults")
+
+    def __init__(self, statement, dialect, keys: tuple[str, ...]):
+        self.statement = statement  # held, so that its id (the cache's key) is never reused
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+        self.sql = compiled.string
+        self.names = tuple(compiled.positiontup) if compiled.positional else None
+        binds = compiled.binds
+        self.processors = tuple(
+            (name, processor) for name, bind in binds.items()
+            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        )
+        self.defaults = tuple((column.key, column.default) for column in getattr(compiled, "insert_prefetch", ())
+                              if column.key not in keys)
+        for column in getattr(statement, "exported_columns", ()):
+            if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
+                raise TypeError(f"driver_write returns {column} unconverted; read it through the session")
+
+    def parameters(self, params: dict):
+        values = dict(params)
+        for key, default in self.defaults:
+            values[key] = default.arg(None) if default.is_callable else default.arg
+        for name, process in self.processors:
+            values[name] = process(values[name])
+        return tuple(values[name] for name in self.names) if self.names is not None else values
+
+
+_prepared_writes: dict[tuple, _PreparedWrite] = {}
+
+
+class _DriverResult:
+    """What ``DriverWriter.execute`` returns: the rows of its statement, as a Connection's
+    result gives them (``first``, ``one``, ``scalar_one``)."""
+
+    __slots__ = ("cursor",)
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+
+    def first(self):
+        return self.cursor.fetchone() if self.cursor.description is not None else None
+
+    def one(self):
+        row = self.first()
+        if row is None:
+            raise LookupError("no row")
+        return row
+
+    def scalar_one(self):
+        return self.one()[0]
+
+
+class DriverWriter:
+    """The statements of one ``driver_write`` transaction, run straight on the driver; an error
+    is SQLAlchemy's (``IntegrityError`` for a unique index, ``OperationalError`` for a lock), as
+    on a Connection."""
+
+    __slots__ = ("cursor", "dialect")
+
+    def __init__(self, cursor, dialect):
+        self.cursor, self.dialect = cursor, dialect
+
+    def execute(self, statement, params: dict | None = None) -> _DriverResult:
+        params = params or {}
+        key = (id(statement), self.dialect.name, tuple(sorted(params)))
+        prepared = _prepared_writes.get(key)
+        if prepared is None:
+            prepared = _prepared_writes.setdefault(key, _PreparedWrite(statement, self.dialect, key[2]))
+        _run(self.cursor, self.dialect, prepared.sql, prepared.parameters(params))
+        return _DriverResult(self.cursor)
+
+
+def _run(cursor, dialect, sql: str, parameters=()) -> None:
+    try:
+        cursor.execute(sql, parameters)
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(sql, parameters, error, dialect.loaded_dbapi.Error) from error
+
+
+@contextmanager
+def driver_write() -> Iterator[DriverWriter]:
+    """One write transaction straight on a pooled DBAPI connection, for the one write that is
+    every kiosk's hot path (a claim): the same statements and the same transaction as
+    ``write_transaction`` (SQLite: the writer queue, then ``BEGIN IMMEDIATE``; PostgreSQL: the
+    driver's transaction), without the Session and Connection work around each statement, so the
+    write lock is held for the statements and the commit, not for the framework between them.
+    Commits whole or rolls back whole.
+
+    The request's session is treated as ``write_transaction`` treats it: a read transaction it
+    had open is ended first (on SQLite its snapshot would not see this write), and what it had
+    loaded is read again when next used. Not inside ``write_transaction``, which on SQLite it
+    would wait for: join that one instead (``claiming._writer``)."""
+    session = db.session()
+    if session.info.get(WRITING):
+        raise RuntimeError("driver_write inside write_transaction: run the statements in that one")
+    end_read_transaction(session)
+    engine = db.engine
+    dialect = engine.dialect
+    queue = writer_queue(engine)
+    with queue.turn() if queue is not None else nullcontext():
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            if dialect.name == "sqlite":
+                _run(cursor, dialect, "BEGIN IMMEDIATE")
+            yield DriverWriter(cursor, dialect)
+            try:
+                connection.commit()
+            except dialect.loaded_dbapi.Error as error:
+                raise DBAPIError.instance("COMMIT", (), error, dialect.loaded_dbapi.Error) from error
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()  # back to the pool
+    if session.in_transaction():
+        session.commit()  # opened meanwhile (something loaded): its snapshot predates this write
+    elif session.identity_map:
+        session.expire_all()
+
+
+def end_read_transaction(session) -> None:
+    """End the read transaction ``session`` has open, if any, before a write: nothing is pending
+    in it (views write only through ``write_transaction`` and ``driver_write``)."""
+    if session.in_transaction():
+        session.commit()
+
+
 _server_warned: set[str] = set()
 
 
@@ -274,8 +411,7 @@ def write_transaction() -> Iterator:
     if session.info.get(WRITING):
         yield session
         return
-    if session.in_transaction():
-        session.commit()
+    end_read_transaction(session)
     with _turn(session):
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         session.info[WRITING] = True

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import event
-
+from driver_statements import Statements
 from factories import covered_worker, make_card, make_distribution
 from kiosk import clock
 from kiosk.database import write_transaction, writer_queue
@@ -19,22 +18,17 @@ from kiosk.extensions import db
 
 
 def statements_of(action) -> list[str]:
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args):
-        seen.append(" ".join(statement.split()).upper())
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
+    """The statements ``action`` gives the driver (``driver_statements.Statements``), upper case."""
+    with Statements(db.engine) as counting:
         action()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
-    return seen
+    return [s.upper() for s in counting.seen]
 
 
 def inside_write(seen: list[str]) -> list[str]:
+    """The statements of the write transaction, between its BEGIN IMMEDIATE and its COMMIT."""
     begin = next(i for i, s in enumerate(seen) if s.startswith("BEGIN IMMEDIATE"))
-    return seen[begin + 1:]
+    end = next(i for i, s in enumerate(seen) if i > begin and s.startswith("COMMIT"))
+    return seen[begin + 1:end]
 
 
 def test_a_claim_reads_once_then_writes_without_reading(app):
@@ -128,3 +122,66 @@ def test_a_claim_records_the_same_rows_on_both_engines(engine_app):
     assert event.at == collection.collected_at or abs((event.at - collection.collected_at).total_seconds()) < 5
     db.session.refresh(distribution)
     assert distribution.packages_given == 2
+
+
+def test_a_claim_inside_a_write_transaction_joins_it(engine_app):
+    """A caller's open write transaction takes the claim in: it commits with the caller, and is
+    gone with the caller's rollback (no second transaction, which on SQLite would wait for itself)."""
+    from kiosk.database import write_transaction
+    from kiosk.models import ClaimRequest, Collection
+
+    distribution = make_distribution(packages=5)
+    kept, dropped = covered_worker(name="Siti Aminah", sex="P"), covered_worker(name="Budi Santoso")
+    d, k, x = distribution.id, kept.id, dropped.id
+    assert clock.trusted()
+    with write_transaction():
+        assert claim(d, k, request_id="r-kept").outcome is Outcome.COLLECTED
+    try:
+        with write_transaction():
+            assert claim(d, x, request_id="r-dropped").outcome is Outcome.COLLECTED
+            raise RuntimeError("the caller fails after the claim")
+    except RuntimeError:
+        pass
+    db.session.expire_all()
+    assert [c.worker_id for c in db.session.scalars(db.select(Collection).where(Collection.distribution_id == d))] == [k]
+    assert db.session.get(ClaimRequest, "r-dropped") is None
+    db.session.refresh(distribution)
+    assert distribution.packages_given == 1
+
+
+def test_a_claim_leaves_the_session_reading_what_it_wrote(engine_app):
+    """The claim's own transaction is beside the session's: what the session had loaded is read
+    again afterwards, as after a commit of its own."""
+    distribution = make_distribution(packages=5)
+    worker = covered_worker(name="Siti Aminah", sex="P")
+    assert distribution.packages_given == 0  # loaded in the session
+    assert clock.trusted()
+    assert claim(distribution.id, worker.id, request_id="r-1").outcome is Outcome.COLLECTED
+    assert distribution.packages_given == 1
+
+
+def test_a_driver_write_is_whole_or_nothing(engine_app):
+    """``driver_write``: an error inside rolls back every statement before it, and the driver's
+    errors reach the caller as SQLAlchemy's (a unique index: ``IntegrityError``, which the
+    claim's retry expects)."""
+    import pytest
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from kiosk.database import driver_write
+    from kiosk.models import ClaimRequest
+
+    distribution = make_distribution(packages=5)
+    worker = covered_worker(name="Siti Aminah", sex="P")
+    row = dict(request_id="same", distribution_id=distribution.id, worker_id=worker.id, outcome="not_open")
+    with pytest.raises(IntegrityError):
+        with driver_write() as writer:
+            writer.execute(insert(ClaimRequest.__table__), row)
+            writer.execute(insert(ClaimRequest.__table__), {**row, "request_id": "other"})
+            writer.execute(insert(ClaimRequest.__table__), row)  # the same primary key again
+    db.session.expire_all()
+    assert db.session.scalars(db.select(ClaimRequest)).all() == []
+    with driver_write() as writer:
+        writer.execute(insert(ClaimRequest.__table__), row)
+    stored = db.session.get(ClaimRequest, "same")
+    assert stored.created_at is not None and stored.created_at.tzinfo is not None  # the column's default

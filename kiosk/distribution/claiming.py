@@ -3,6 +3,7 @@ would answer now (``status_for``)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -10,7 +11,7 @@ from sqlalchemy import and_, bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit, clock
-from ..database import READ_ALONE, utcnow, write_transaction
+from ..database import WRITING, driver_write, end_read_transaction, read_alone, utcnow
 from ..extensions import db
 from ..models import (
     Card,
@@ -132,27 +133,45 @@ def claim(
         raise ValueError("only a staff member hands a package over")
     if not clock.trusted():  # a claim's time must be believable (kiosk.clock); nothing is stored
         return ClaimResult(outcome=Outcome.CLOCK_WRONG, distribution_id=distribution_id, worker_id=worker_id)
-    args = dict(
-        distribution_id=distribution_id, worker_id=worker_id, request_id=request_id,
-        card_id=card_id, device=device, staff=staff, station=(station or "")[:80],
+    args = dict(  # the actors by id, read before anything expires them: nothing loads inside the lock
+        distribution_id=distribution_id, worker_id=worker_id, request_id=request_id, card_id=card_id,
+        device_id=device.id if device is not None else None, staff_id=staff.id if staff is not None else None,
+        station=(station or "")[:80],
         hand_over=hand_over, proxy_name=_clean(proxy_name, 120),
         proxy_relation=_clean(proxy_relation, 60), handover_photo=handover_photo,
         no_card_reason=_clean(no_card_reason, 200) if card_id is None else None,
     )
+    session = db.session()
+    if not session.info.get(WRITING):
+        end_read_transaction(session)  # so the facts are read fresh, on the driver
     for _attempt in range(CLAIM_ATTEMPTS):
         facts = _claim_facts(distribution_id, worker_id, request_id, card_id)
         if facts.stored is not None:
             return facts.stored  # a retry: the first answer again, nothing to write
         try:
-            with write_transaction():
-                return _claim_once(facts, **args)
+            with _writer() as writer:
+                return _claim_once(facts, writer, **args)
         except IntegrityError:
             # A concurrent claim of the same worker or the same request id won (PostgreSQL:
             # at once; SQLite: after it committed). Everything of this attempt is rolled back;
             # the next one reads the winner's rows and answers from them.
-            db.session.rollback()
+            if session.info.get(WRITING):
+                raise  # the caller's write transaction decides (and rolls back the whole)
             continue
     raise RuntimeError("claim did not settle")  # pragma: no cover - needs 5 lost races in a row
+
+
+@contextmanager
+def _writer():
+    """Where a claim's statements run: inside the caller's ``write_transaction`` if one is
+    open (they commit or roll back with it), else in a transaction of their own straight on the
+    driver (``database.driver_write``: the lock is held for the statements and the commit alone)."""
+    session = db.session()
+    if session.info.get(WRITING):
+        yield session.connection()
+        return
+    with driver_write() as writer:
+        yield writer
 
 
 def _clean(value: str | None, limit: int) -> str | None:
@@ -225,13 +244,14 @@ def _collection_row(values) -> _Row | None:
 
 
 def _claim_facts(distribution_id: int, worker_id: int, request_id: str, card_id: int | None) -> _ClaimFacts:
-    # One read statement: on SQLite without a BEGIN of its own (a statement is its own
-    # transaction), unless the request already has a transaction open (then it reads in that).
+    # One read statement, on the driver (``read_alone``: on SQLite a statement is its own
+    # transaction), unless the caller's write transaction is open (then it reads in that).
+    params = {"distribution_id": distribution_id, "worker_id": worker_id, "card_id": card_id, "request_id": request_id}
     session = db.session()
-    options = None if session.in_transaction() else READ_ALONE
-    rows = session.connection(execution_options=options).execute(_CLAIM_STATEMENT, {
-        "distribution_id": distribution_id, "worker_id": worker_id, "card_id": card_id, "request_id": request_id,
-    }).all()
+    if session.in_transaction():  # inside the caller's write transaction: read in it
+        rows = session.connection().execute(_CLAIM_STATEMENT, params).all()
+    else:
+        rows = read_alone(_CLAIM_STATEMENT, params)
     if not rows:
         raise LookupError(f"no distribution {distribution_id}")
     first = rows[0]
@@ -252,11 +272,12 @@ def _claim_facts(distribution_id: int, worker_id: int, request_id: str, card_id:
     return _ClaimFacts(None, distribution, card_ok, _collection_row(first[10:17]), periods, first[19] is not None)
 
 
-def _claim_once(facts: _ClaimFacts, *, distribution_id, worker_id, request_id, card_id, device, staff,
+def _claim_once(facts: _ClaimFacts, conn, *, distribution_id, worker_id, request_id, card_id, device_id, staff_id,
                 station, hand_over, proxy_name, proxy_relation, handover_photo, no_card_reason) -> ClaimResult:
-    """The write of one claim (inside ``write_transaction``): its answer stored for its request
-    id, and for a package the conditional UPDATE and the collection with its audit event."""
-    session = db.session
+    """The write of one claim, on ``conn`` (``_writer``: the write lock is held): its answer
+    stored for its request id, and for a package the conditional UPDATE and the collection with
+    its audit event. Core statements only, no ORM unit of work: only the statements themselves
+    belong inside the lock."""
     distribution = facts.distribution
     status = judge_pickup(
         distribution, worker_id, card_ok=facts.card_ok, existing=facts.existing,
@@ -265,11 +286,10 @@ def _claim_once(facts: _ClaimFacts, *, distribution_id, worker_id, request_id, c
     )
 
     def refuse(outcome: Outcome, existing=None, given: int | None = None) -> ClaimResult:
-        session.add(ClaimRequest(
+        conn.execute(_INSERT_CLAIM_REQUEST, dict(  # a concurrent same request id fails here
             request_id=request_id, distribution_id=distribution_id, worker_id=worker_id,
             outcome=outcome.value, collection_id=existing.id if existing else None,
         ))
-        session.flush()  # a concurrent same request id fails here, before the commit
         return ClaimResult(
             outcome=outcome, distribution_id=distribution_id, worker_id=worker_id,
             packages_total=distribution.packages_total,
@@ -286,27 +306,21 @@ def _claim_once(facts: _ClaimFacts, *, distribution_id, worker_id, request_id, c
     if status.outcome is not None and status.outcome is not Outcome.SOLD_OUT:
         return refuse(status.outcome)
     # Sold out as read, or a package to take: the conditional UPDATE decides.
-    conn = session.connection()  # the write transaction's, without the ORM's execute around each
     row = conn.execute(_TAKE_PACKAGE, {"id": distribution_id}).first()
     if row is None:
-        now_status, now_given = session.execute(
-            select(Distribution.status, Distribution.packages_given).where(Distribution.id == distribution_id)
-        ).one()
+        now_status, now_given = conn.execute(_DISTRIBUTION_NOW, {"id": distribution_id}).one()
         return refuse(Outcome.NOT_OPEN if now_status != "open" else Outcome.SOLD_OUT, given=now_given)
     seq, given, total = row
     now = utcnow()
-    # Core INSERTs, not the ORM's unit of work: the write lock is held (SQLite: every writer
-    # waits; PostgreSQL: the distribution's row), so only the statements themselves belong here.
+    # The write lock is held (SQLite: every writer waits; PostgreSQL: the distribution's row).
     collection = dict(
         distribution_id=distribution_id, worker_id=worker_id, card_id=card_id,
-        device_id=device.id if device is not None else None,
-        staff_id=staff.id if staff is not None else None,
-        station=station, seq=seq, collected_at=now, no_card_reason=no_card_reason,
+        device_id=device_id, staff_id=staff_id, station=station, seq=seq, collected_at=now, no_card_reason=no_card_reason,
         proxy_name=None, proxy_relation=None, handed_over_at=None,
     )
     if hand_over:
         collection.update(
-            handed_over_at=now, handed_over_by_id=staff.id, handover_request_id=request_id,
+            handed_over_at=now, handed_over_by_id=staff_id, handover_request_id=request_id,
             proxy_name=proxy_name, proxy_relation=proxy_relation if proxy_name else None,
             handover_photo=handover_photo,
         )
@@ -324,7 +338,7 @@ def _claim_once(facts: _ClaimFacts, *, distribution_id, worker_id, request_id, c
             "request_id": request_id, "handed_over": hand_over,
             "no_card_reason": no_card_reason,
         },
-        staff=staff, device=device, conn=conn,
+        staff_id=staff_id, device_id=device_id, conn=conn,
     )
     return ClaimResult(
         outcome=Outcome.COLLECTED, distribution_id=distribution_id, worker_id=worker_id,
@@ -337,5 +351,7 @@ _TAKE_PACKAGE = text(
     "WHERE id = :id AND status = 'open' AND packages_given < packages_total "
     "RETURNING next_seq - 1, packages_given, packages_total"
 )
+_DISTRIBUTION_NOW = select(Distribution.__table__.c.status, Distribution.__table__.c.packages_given).where(
+    Distribution.__table__.c.id == bindparam("id"))
 _INSERT_COLLECTION = insert(Collection.__table__).returning(Collection.__table__.c.id)
 _INSERT_CLAIM_REQUEST = insert(ClaimRequest.__table__)
