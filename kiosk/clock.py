@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .audit import record
-from .database import utcnow, write_transaction
+from .database import read_alone, utcnow, write_transaction
 from .extensions import db
 from .models import AuditEvent, Staff
 
@@ -69,17 +69,26 @@ def release_floor() -> datetime:
     return datetime.combine(RELEASE_DATE, datetime.min.time(), tzinfo=timezone.utc)
 
 
+_events = AuditEvent.__table__
+_LAST_CONFIRMATION = (
+    select(_events.c.after).where(_events.c.entity_type == ENTITY, _events.c.action == "clock.confirm")
+    .order_by(_events.c.id.desc()).limit(1)
+)
+_NEWEST_EVENT = select(_events.c.at).where(_events.c.id > bindparam("after_id")).order_by(_events.c.at.desc()).limit(1)
+
+
+def _first(statement, params: dict | None = None):
+    rows = read_alone(statement, params or {})
+    return rows[0][0] if rows else None
+
+
 def _floor() -> tuple[datetime, str]:
     """The earliest believable time now: the release date, or the newest event written after the
-    last confirmation (two small indexed queries)."""
-    confirmed = db.session.scalar(
-        select(AuditEvent.after).where(AuditEvent.entity_type == ENTITY, AuditEvent.action == "clock.confirm")
-        .order_by(AuditEvent.id.desc()).limit(1)
-    )
+    last confirmation (two small indexed queries, on the driver: inside ``one_connection`` a claim
+    reads them on its own connection, never a second one from the pool)."""
+    confirmed = _first(_LAST_CONFIRMATION)
     after_id = int((confirmed or {}).get("ignore_up_to_id") or 0)
-    newest = db.session.scalar(
-        select(AuditEvent.at).where(AuditEvent.id > after_id).order_by(AuditEvent.at.desc()).limit(1)
-    )
+    newest = _first(_NEWEST_EVENT, {"after_id": after_id})
     release = release_floor()
     if newest is not None and newest - TOLERANCE > release:
         return newest - TOLERANCE, "event"

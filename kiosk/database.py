@@ -29,6 +29,7 @@ import logging
 import os
 import threading
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Iterator
 
@@ -114,7 +115,7 @@ class _Prepared:
     """A Core SELECT compiled once for one dialect: its SQL, how its parameters are passed and
     how each result column is converted (SQLAlchemy's own result processors)."""
 
-    __slots__ = ("statement", "sql", "names", "processors")
+    __slots__ = ("statement", "sql", "names", "processors", "fixed")
 
     def __init__(self, statement, dialect):
         self.statement = statement  # held, so that its id (the cache's key) is never reused
@@ -124,8 +125,12 @@ class _Prepared:
         processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                       for column in statement.selected_columns]
         self.processors = tuple(processors) if any(processors) else None
+        # Values written into the statement (``column == "text"``): plain values, given with the rest.
+        self.fixed = {name: bind.value for name, bind in compiled.binds.items() if not bind.required} or None
 
     def rows(self, cursor, params: dict) -> list[tuple]:
+        if self.fixed is not None:
+            params = {**self.fixed, **params}
         cursor.execute(self.sql, tuple(params[name] for name in self.names) if self.names is not None else params)
         found = cursor.fetchall()
         if self.processors is None:
@@ -153,7 +158,8 @@ def read_alone(statement, params: dict) -> list[tuple]:
     prepared = _prepared.get(key)
     if prepared is None:
         prepared = _prepared.setdefault(key, _Prepared(statement, engine.dialect))
-    connection = engine.raw_connection()
+    held = _held.get()
+    connection = held or engine.raw_connection()
     try:
         cursor = connection.cursor()
         try:
@@ -161,6 +167,36 @@ def read_alone(statement, params: dict) -> list[tuple]:
         finally:
             cursor.close()
     finally:
+        if held is None:
+            connection.close()  # back to the pool (which rolls back whatever is open)
+
+
+_held: ContextVar = ContextVar("kiosk.database.one_connection", default=None)
+
+
+@contextmanager
+def one_connection() -> Iterator[None]:
+    """Run the block's ``read_alone`` reads and its ``driver_write`` on one pooled DBAPI
+    connection instead of one each: one checkout (on PostgreSQL one ping, one BEGIN, one
+    rollback at the return) for a request that reads and then writes (AMBIL). On SQLite a read
+    is still its own transaction; on PostgreSQL the reads open the transaction the write then
+    commits (READ COMMITTED: each statement sees what is committed when it runs). Nested: the
+    outer block's connection.
+
+    A thread in the block holds this one connection and no other: the request's read
+    transaction is ended first (its connection goes back to the pool), and what the block reads
+    goes through ``read_alone``. A thread holding one connection while it waits for a second
+    could wait forever once every thread does (the pool is bounded)."""
+    if _held.get() is not None:
+        yield
+        return
+    end_read_transaction(db.session())
+    connection = db.engine.raw_connection()
+    token = _held.set(connection)
+    try:
+        yield
+    finally:
+        _held.reset(token)
         connection.close()  # back to the pool (which rolls back whatever is open)
 
 class _PreparedWrite:
@@ -171,7 +207,7 @@ class _PreparedWrite:
     returns (RETURNING, a SELECT) comes back as the driver gives it: only plain columns (ids,
     counts, names) are read this way, which ``__init__`` checks."""
 
-    __slots__ = ("statement", "sql", "names", "processors", "defaults")
+    __slots__ = ("statement", "sql", "names", "processors", "defaults", "fixed")
 
     def __init__(self, statement, dialect, keys: tuple[str, ...]):
         self.statement = statement  # held, so that its id (the cache's key) is never reused
@@ -185,12 +221,13 @@ class _PreparedWrite:
         )
         self.defaults = tuple((column.key, column.default) for column in getattr(compiled, "insert_prefetch", ())
                               if column.key not in keys)
+        self.fixed = {name: bind.value for name, bind in binds.items() if not bind.required and name not in keys}
         for column in getattr(statement, "exported_columns", ()):
             if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
                 raise TypeError(f"driver_write returns {column} unconverted; read it through the session")
 
     def parameters(self, params: dict):
-        values = dict(params)
+        values = {**self.fixed, **params}
         for key, default in self.defaults:
             values[key] = default.arg(None) if default.is_callable else default.arg
         for name, process in self.processors:
@@ -271,7 +308,8 @@ def driver_write() -> Iterator[DriverWriter]:
     dialect = engine.dialect
     queue = writer_queue(engine)
     with queue.turn() if queue is not None else nullcontext():
-        connection = engine.raw_connection()
+        held = _held.get()
+        connection = held or engine.raw_connection()
         try:
             cursor = connection.cursor()
             if dialect.name == "sqlite":
@@ -285,7 +323,8 @@ def driver_write() -> Iterator[DriverWriter]:
             connection.rollback()
             raise
         finally:
-            connection.close()  # back to the pool
+            if held is None:
+                connection.close()  # back to the pool
     if session.in_transaction():
         session.commit()  # opened meanwhile (something loaded): its snapshot predates this write
     elif session.identity_map:

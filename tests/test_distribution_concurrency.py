@@ -23,6 +23,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
+from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ from sqlalchemy import func, select
 
 from factories import make_coverage, make_distribution, make_staff, make_worker
 from kiosk import distribution as dist
+from kiosk.database import one_connection
 from kiosk.distribution import ClaimResult, Handover, HandoverResult, Outcome
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, ClaimRequest, Collection, Distribution, Staff
@@ -65,9 +67,10 @@ def check_invariants(distribution_id: int, packages: int) -> list[Collection]:
     return rows
 
 
-def run_threads(app, jobs_per_thread: list[list[dict]], distribution_id: int) -> list:
+def run_threads(app, jobs_per_thread: list[list[dict]], distribution_id: int, *, held: bool = False) -> list:
     """Run each list of claims in its own thread with its own app context; collect every answer
-    (or the exception raised)."""
+    (or the exception raised). ``held``: each claim on one connection, as AMBIL runs it
+    (``database.one_connection``: a lost race's retry reads and writes again on it)."""
     barrier = threading.Barrier(len(jobs_per_thread))
     answers: list = []
     lock = threading.Lock()
@@ -78,7 +81,8 @@ def run_threads(app, jobs_per_thread: list[list[dict]], distribution_id: int) ->
             barrier.wait(timeout=30)
             for job in jobs:
                 try:
-                    mine.append((job, dist.claim(distribution_id, **job)))
+                    with one_connection() if held else nullcontext():
+                        mine.append((job, dist.claim(distribution_id, **job)))
                 except Exception as exc:  # noqa: BLE001 - the test reports any failure
                     mine.append((job, exc))
             db.session.remove()
@@ -90,10 +94,11 @@ def run_threads(app, jobs_per_thread: list[list[dict]], distribution_id: int) ->
     return answers
 
 
-@pytest.mark.parametrize("seed", [1])
-def test_threads_claim_exactly_once(engine_app, seed):
+@pytest.mark.parametrize("seed, held", [(1, False), (2, True)])
+def test_threads_claim_exactly_once(engine_app, seed, held):
     """16 threads, 60 claimants for 40 packages, each worker scanned 2-4 times at different
-    stations, some scans retried with the same request id."""
+    stations, some scans retried with the same request id; each claim on connections of its
+    own, or on one (``held``, as AMBIL)."""
     rng = random.Random(seed)
     packages = 40
     distribution_id = make_distribution(packages=packages, day=DAY).id
@@ -107,7 +112,7 @@ def test_threads_claim_exactly_once(engine_app, seed):
     rng.shuffle(scans)
     jobs = [scans[i::THREADS] for i in range(THREADS)]
 
-    answers = run_threads(engine_app, jobs, distribution_id)
+    answers = run_threads(engine_app, jobs, distribution_id, held=held)
 
     assert len(answers) == len(scans)
     failures = [(job, a) for job, a in answers if not isinstance(a, ClaimResult)]

@@ -123,3 +123,32 @@ def test_a_kiosk_request_loads_no_staff_member(app, client, monkeypatch):
     scan(client, token)
     client.get("/kiosk/")
     assert loaded == []
+
+
+def test_an_ambil_takes_one_connection(engine_app):
+    """AMBIL reads the card, reads the claim's facts and writes the claim on one pooled
+    connection (``database.one_connection``): one checkout, on PostgreSQL one ping and one
+    transaction, instead of one each."""
+    import re
+
+    from sqlalchemy import event
+
+    client = engine_app.test_client()
+    distribution = make_distribution(packages=10)
+    paired(client, mode="collect", distribution=distribution)
+    worker = covered_worker(name="Siti Aminah", sex="P")
+    _card, token = make_card(worker)
+    page = scan(client, token)  # the device, settings and clock read and cached
+    ticket = re.search(r'name="ticket" value="([^"]+)"', page).group(1)
+    checkouts = []
+    record = lambda *_a: checkouts.append(1)  # noqa: E731
+    event.listen(db.engine, "checkout", record)
+    try:
+        with Statements(db.engine) as counting:
+            response = client.post("/kiosk/ambil", data={"ticket": ticket}, headers=PANEL)
+    finally:
+        event.remove(db.engine, "checkout", record)
+    assert response.status_code == 200 and 'data-state="collected"' in response.get_data(as_text=True)
+    assert len(checkouts) == 1, counting.seen
+    writes = [s for s in counting.seen if s.upper().startswith(("INSERT", "UPDATE"))]
+    assert [s.split()[0].upper() for s in writes] == ["UPDATE", "INSERT", "INSERT", "INSERT"], counting.seen
