@@ -1,0 +1,62 @@
+"""The kiosk's reads on the driver (``database.read_alone``, ``one_connection``) end their
+transaction with COMMIT, not the pool's ROLLBACK: psycopg forgets every statement it prepared
+at each ROLLBACK, and an unprepared statement costs PostgreSQL about ten times the server CPU
+(parse and plan again; measured in bench/README.md). With a pool of one connection every read
+below runs on the same connection, so what it leaves behind can be looked at."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, table
+
+from factories import covered_worker, make_card
+from kiosk.database import one_connection, read_alone
+from kiosk.extensions import db
+from kiosk.terminal.screen import read_card
+
+
+@pytest.fixture
+def app_config() -> dict:
+    return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 1, "max_overflow": 0}}
+
+
+PREPARED = select(func.count()).select_from(table("pg_prepared_statements"))
+
+
+def kept_after(engine_app) -> int | bool:
+    """On PostgreSQL, how many statements the (one) pooled connection has prepared; on SQLite,
+    whether it is out of any transaction."""
+    connection = db.engine.raw_connection()
+    try:
+        if db.engine.dialect.name == "sqlite":
+            return not connection.driver_connection.in_transaction
+        cursor = connection.cursor()
+        cursor.execute(str(PREPARED.compile(dialect=db.engine.dialect)))
+        return cursor.fetchone()[0]
+    finally:
+        connection.close()
+
+
+def test_reads_on_the_driver_keep_what_the_driver_prepared(engine_app):
+    worker = covered_worker(name="Siti Aminah", sex="P")
+    card, _token = make_card(worker)
+    card_id = card.id
+    db.session.remove()  # the session's connection back to the pool of one
+    for _ in range(6):  # psycopg prepares a statement at its fifth run on a connection
+        assert read_card(card_id).worker.name == "Siti Aminah"
+    kept = kept_after(engine_app)
+    assert kept is True if db.engine.dialect.name == "sqlite" else kept >= 1
+
+
+def test_a_block_that_only_read_ends_with_commit(engine_app):
+    worker = covered_worker(name="Siti Aminah", sex="P")
+    card, _token = make_card(worker)
+    card_id = card.id
+    db.session.remove()
+    with one_connection():
+        for _ in range(6):
+            read_card(card_id)
+        if db.engine.dialect.name == "postgresql":
+            assert read_alone(PREPARED, {})[0][0] >= 1
+    kept = kept_after(engine_app)
+    assert kept is True if db.engine.dialect.name == "sqlite" else kept >= 1
