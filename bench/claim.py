@@ -238,7 +238,6 @@ def _function_claims(engine: Engine, plan, seconds: float):
     from kiosk import create_app
     from kiosk.distribution import Outcome, claim
     from kiosk.extensions import db
-    from kiosk.models import Device
 
     app = create_app({"INSTANCE_PATH": str(engine.instance), "SECRET_KEY": dataset.DESK_SECRET,
                       "SQLALCHEMY_DATABASE_URI": engine.url})
@@ -250,7 +249,7 @@ def _function_claims(engine: Engine, plan, seconds: float):
 
     def station(n: int) -> None:
         with app.app_context():
-            device = db.session.get(Device, engine.devices[n][0])
+            device = dataset.kiosk_device(engine.devices[n][0])
             for w, r, _repeat in plan[n]:
                 if time.perf_counter() > deadline:
                     break
@@ -290,7 +289,6 @@ def inprocess_profile(ctx: Context, claims: int = 100) -> dict:
     from kiosk import create_app
     from kiosk.distribution import claim
     from kiosk.extensions import db
-    from kiosk.models import Device
 
     instance = dataset.make_instance(ctx, "claim-profile")
     path = instance / "kiosk.sqlite3"
@@ -303,8 +301,11 @@ def inprocess_profile(ctx: Context, claims: int = 100) -> dict:
     statements: list[str] = []
     times = []
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-        device = db.session.get(Device, device_id)
+        # Counted at the driver (SQLite's trace callback on every connection the pool hands out):
+        # the claim runs its statements straight on the driver (kiosk.database.driver_write).
+        event.listen(db.engine, "checkout", lambda dbapi_conn, *_a: dbapi_conn.set_trace_callback(statements.append))
+        event.listen(db.engine, "checkin", lambda dbapi_conn, *_a: dbapi_conn.set_trace_callback(None))
+        device = dataset.kiosk_device(device_id)
         for w in range(1, claims + 6):
             statements.clear()
             t0 = time.perf_counter()
@@ -316,7 +317,8 @@ def inprocess_profile(ctx: Context, claims: int = 100) -> dict:
     from .common import median
 
     begins = [i for i, sql in enumerate(statements) if sql.upper().startswith("BEGIN IMMEDIATE")]
-    inside = len(statements) - begins[-1] - 1 if begins else None
+    commits = [i for i, sql in enumerate(statements) if sql.upper().startswith("COMMIT")]
+    inside = commits[-1] - begins[-1] - 1 if begins and commits else None
     return {"ms_p50": median(times), "statements_per_claim": len(statements), "inside_write_transaction": inside,
             "statements": [" ".join(sql.split())[:100] for sql in statements]}
 

@@ -351,6 +351,20 @@ def add_distribution_sqlite(db_path: Path, packages: int, *, status: str = "open
         con.close()
 
 
+def kiosk_device(device_id: int):
+    """The device ``device_id`` as a kiosk request holds it (``kiosk.terminal.pairing.device_for``:
+    a read-only copy of its row, not an ORM object the claim's commit would expire and load
+    again). In an app context."""
+    from kiosk.extensions import db
+    from kiosk.models import Device
+    from kiosk.terminal.pairing import PairedDevice
+
+    row = db.session.get(Device, device_id)
+    device = PairedDevice({column.key: getattr(row, column.key) for column in Device.__table__.columns})
+    db.session.commit()
+    return device
+
+
 def add_device_sqlite(db_path: Path, name: str, credential: str, *, mode: str = "check",
                       distribution_id: int | None = None) -> int:
     """A kiosk device already paired with ``credential`` (its hash stored, as pairing does)."""

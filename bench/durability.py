@@ -75,14 +75,13 @@ def _contended(app, distribution: int, device_id: int, first: int, burst: int) -
 
     from kiosk.distribution import Outcome, claim
     from kiosk.extensions import db
-    from kiosk.models import Device
 
     collected = []
     start = threading.Barrier(STATIONS + 1)
 
     def station(n: int) -> None:
         with app.app_context():
-            device = db.session.get(Device, device_id)
+            device = dataset.kiosk_device(device_id)
             start.wait()
             got = 0
             for i in range(burst):
@@ -127,7 +126,6 @@ def run(ctx: Context) -> BenchResult:
     from kiosk.distribution import Outcome, claim
     from kiosk.enrollment import enroll
     from kiosk.extensions import db
-    from kiosk.models import Device
 
     result = BenchResult("durability")
     rounds = ctx.size(6, 2)
@@ -145,7 +143,7 @@ def run(ctx: Context) -> BenchResult:
         for mode in MODES:
             app, distribution, device_id = apps[mode]
             with app.app_context():
-                device = db.session.get(Device, device_id)
+                device = dataset.kiosk_device(device_id)
                 for _ in range(per_round):
                     w = next_worker[mode]
                     next_worker[mode] += 1
