@@ -58,6 +58,8 @@ def test_a_clock_behind_the_newest_event_stops_claims_until_an_admin_confirms(en
     _admin(admin)
     assert clock.trusted()
     assert 'id="clock-warning" role="alert" hidden' in kiosk.get("/kiosk/").get_data(as_text=True)
+    offered = kiosk.post("/kiosk/pindai", data={"code": token}).get_data(as_text=True)
+    ticket = re.search(r'name="ticket" value="([^"]+)"', offered).group(1)  # AMBIL offered, not yet tapped
 
     _clock_runs_behind()
     assert not clock.state().trusted and clock.state().reason == "event"
@@ -67,6 +69,9 @@ def test_a_clock_behind_the_newest_event_stops_claims_until_an_admin_confirms(en
     assert kiosk.get("/kiosk/ping").headers["X-Kiosk-Clock"] == "wrong"
     scanned = kiosk.post("/kiosk/pindai", data={"code": token}).get_data(as_text=True)
     assert "Jam server belum benar, jadi paket belum bisa diserahkan." in scanned and 'name="ticket"' not in scanned
+    # AMBIL tapped on the screen shown before: the worker and why, nothing claimed.
+    late = kiosk.post("/kiosk/ambil", data={"ticket": ticket}).get_data(as_text=True)
+    assert worker.name in late and "Jam server belum benar, jadi paket belum bisa diserahkan." in late
     # The claim itself (kiosk or desk) is refused and nothing is written.
     answer = pickup.claim(ids["distribution_id"], ids["worker_id"], request_id="r-clock", card_id=ids["card_id"])
     assert answer.outcome is pickup.Outcome.CLOCK_WRONG and not answer.collected

@@ -126,9 +126,9 @@ def test_a_kiosk_request_loads_no_staff_member(app, client, monkeypatch):
 
 
 def test_an_ambil_takes_one_connection(engine_app):
-    """AMBIL reads the card, reads the claim's facts and writes the claim on one pooled
-    connection (``database.one_connection``): one checkout, on PostgreSQL one ping and one
-    transaction, instead of one each."""
+    """AMBIL reads once (the claim's facts are also the screen's: ``claim_seen``) and writes the
+    claim on one pooled connection (``database.one_connection``): one checkout, on PostgreSQL one
+    ping and one transaction."""
     import re
 
     from sqlalchemy import event
@@ -150,5 +150,6 @@ def test_an_ambil_takes_one_connection(engine_app):
         event.remove(db.engine, "checkout", record)
     assert response.status_code == 200 and 'data-state="collected"' in response.get_data(as_text=True)
     assert len(checkouts) == 1, counting.seen
+    assert len([s for s in counting.seen if s.upper().startswith("SELECT")]) == 1, counting.seen  # one read
     writes = [s for s in counting.seen if s.upper().startswith(("INSERT", "UPDATE"))]
     assert [s.split()[0].upper() for s in writes] == ["UPDATE", "INSERT", "INSERT", "INSERT"], counting.seen

@@ -35,7 +35,17 @@ retry is answered as the first time. The handover reads the distribution's statu
 distribution closed.
 """
 
-from .claiming import CLAIM_ATTEMPTS, REQUEST_ID_MAX, active_collection, claim, judge_pickup, pickup_refusal, status_for
+from .claiming import (
+    CLAIM_ATTEMPTS,
+    REQUEST_ID_MAX,
+    Claimant,
+    active_collection,
+    claim,
+    claim_seen,
+    judge_pickup,
+    pickup_refusal,
+    status_for,
+)
 from .eligibility import eligible_query, judge_rule, not_collected, rule_refusal
 from .handover import Handover, HandoverResult, by_number, hand_over, void, waiting
 from .lifecycle import (
@@ -53,9 +63,9 @@ from .report import Progress, build_report, collections, progress
 
 __all__ = [
     "CLAIM_ATTEMPTS", "EDITABLE_FIELDS", "MESSAGES", "REQUEST_ID_MAX", "UNHANDED_CHOICES", "UNHANDED_VOID_REASON",
-    "ClaimResult", "DistributionError", "Handover", "HandoverResult", "ListChange", "Outcome", "PickupStatus",
-    "Progress", "UnhandedPackages",
-    "active_collection", "add_niks_to_list", "add_to_list", "build_report", "by_number", "claim",
+    "ClaimResult", "Claimant", "DistributionError", "Handover", "HandoverResult", "ListChange", "Outcome",
+    "PickupStatus", "Progress", "UnhandedPackages",
+    "active_collection", "add_niks_to_list", "add_to_list", "build_report", "by_number", "claim", "claim_seen",
     "close_distribution", "collections", "eligible_query", "hand_over", "judge_pickup",
     "judge_rule", "listed_workers", "not_collected", "open_distribution", "pickup_refusal", "progress", "remove_from_list",
     "rule_refusal", "save", "status_for", "void", "waiting",

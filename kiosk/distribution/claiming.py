@@ -104,7 +104,7 @@ def _collection_fields(collection: Collection) -> dict:
     )
 
 
-def claim(
+def claim_seen(
     distribution_id: int,
     worker_id: int,
     *,
@@ -118,21 +118,24 @@ def claim(
     proxy_relation: str | None = None,
     handover_photo: str | None = None,
     no_card_reason: str | None = None,
-) -> ClaimResult:
+) -> tuple[ClaimResult, Claimant | None]:
     """Claim one sembako package for ``worker_id`` — exactly once per distribution, never
     beyond the number of packages — or say why not. ``card_id`` is the card scanned (None: the
     staff member at the desk is the proof, ``no_card_reason`` says why). With ``hand_over``
     (the desk, the person standing there) the package is handed over by ``staff`` in the same
     step, to ``proxy_name`` if given, with the handover photo. The same ``request_id`` again
     returns the first answer with ``replayed=True``. Raises LookupError for an unknown
-    distribution or worker."""
+    distribution or worker.
+
+    Also returns who the claim was for as its one read found them (``Claimant``; None when the
+    clock stopped the claim before reading), so that a screen answering it reads nothing more."""
     request_id = (request_id or "").strip()
     if not request_id or len(request_id) > REQUEST_ID_MAX:
         raise ValueError("request_id must be 1 to 64 characters")
     if hand_over and staff is None:
         raise ValueError("only a staff member hands a package over")
     if not clock.trusted():  # a claim's time must be believable (kiosk.clock); nothing is stored
-        return ClaimResult(outcome=Outcome.CLOCK_WRONG, distribution_id=distribution_id, worker_id=worker_id)
+        return ClaimResult(outcome=Outcome.CLOCK_WRONG, distribution_id=distribution_id, worker_id=worker_id), None
     args = dict(  # the actors by id, read before anything expires them: nothing loads inside the lock
         distribution_id=distribution_id, worker_id=worker_id, request_id=request_id, card_id=card_id,
         device_id=device.id if device is not None else None, staff_id=staff.id if staff is not None else None,
@@ -147,10 +150,10 @@ def claim(
     for _attempt in range(CLAIM_ATTEMPTS):
         facts = _claim_facts(distribution_id, worker_id, request_id, card_id)
         if facts.stored is not None:
-            return facts.stored  # a retry: the first answer again, nothing to write
+            return facts.stored, facts.claimant  # a retry: the first answer again, nothing to write
         try:
             with _writer() as writer:
-                return _claim_once(facts, writer, **args)
+                return _claim_once(facts, writer, **args), facts.claimant
         except IntegrityError:
             # A concurrent claim of the same worker or the same request id won (PostgreSQL:
             # at once; SQLite: after it committed). Everything of this attempt is rolled back;
@@ -159,6 +162,12 @@ def claim(
                 raise  # the caller's write transaction decides (and rolls back the whole)
             continue
     raise RuntimeError("claim did not settle")  # pragma: no cover - needs 5 lost races in a row
+
+
+def claim(distribution_id: int, worker_id: int, **kwargs) -> ClaimResult:
+    """``claim_seen``'s answer alone: claim one sembako package for ``worker_id`` exactly once,
+    or say why not (see ``claim_seen`` for the arguments)."""
+    return claim_seen(distribution_id, worker_id, **kwargs)[0]
 
 
 @contextmanager
@@ -180,6 +189,18 @@ def _clean(value: str | None, limit: int) -> str | None:
 
 
 @dataclass(frozen=True)
+class Claimant:
+    """The worker a claim was for, as the claim's one read found them: name, NIK and photo, and
+    every coverage period as ``(start, end, jkk, jkm, jht)``."""
+
+    worker_id: int
+    name: str
+    nik: str
+    photo: str | None
+    periods: tuple
+
+
+@dataclass(frozen=True)
 class _ClaimFacts:
     """What a claim reads before it takes the write lock, in one statement: the answer stored
     for its request id (a retry), the distribution, the card, the worker's non-voided
@@ -192,6 +213,7 @@ class _ClaimFacts:
     existing: object
     periods: tuple
     listed: bool
+    claimant: Claimant | None
 
 
 def _claim_statement():
@@ -216,6 +238,7 @@ def _claim_statement():
         worker.c.id, card.c.id, card.c.worker_id, card.c.revoked_at,
         *fields(coll), cov.c.start_date, cov.c.end_date, listed.c.worker_id,
         stored.c.request_id, stored.c.distribution_id, stored.c.worker_id, stored.c.outcome, *fields(stored_coll),
+        worker.c.name, worker.c.nik, worker.c.photo, cov.c.jkk, cov.c.jkm, cov.c.jht,  # for the screen (Claimant)
     ).select_from(joined).where(dist.c.id == bindparam("distribution_id"))
 
 
@@ -257,6 +280,10 @@ def _claim_facts(distribution_id: int, worker_id: int, request_id: str, card_id:
     first = rows[0]
     names = ("id", "status", "day", "eligibility", "packages_total", "packages_given")
     distribution = _Row(first[0], dict(zip(names, first[:6])))
+    claimant = None if first[6] is None else Claimant(
+        first[6], first[31], first[32], first[33],
+        tuple((r[17], r[18], r[34], r[35], r[36]) for r in rows if r[17] is not None),
+    )
     if first[20] is not None:  # this request id was answered before
         stored_collection = _collection_row(first[24:31])
         stored = ClaimResult(
@@ -264,12 +291,13 @@ def _claim_facts(distribution_id: int, worker_id: int, request_id: str, card_id:
             packages_total=distribution.packages_total, packages_given=distribution.packages_given,
             replayed=True, **(_collection_fields(stored_collection) if stored_collection else {}),
         )
-        return _ClaimFacts(stored, distribution, True, None, (), False)
+        return _ClaimFacts(stored, distribution, True, None, (), False, claimant)
     if first[6] is None:
         raise LookupError(f"no worker {worker_id}")
     card_ok = card_id is None or (first[7] is not None and first[8] == worker_id and first[9] is None)
     periods = tuple((r[17], r[18]) for r in rows if r[17] is not None)
-    return _ClaimFacts(None, distribution, card_ok, _collection_row(first[10:17]), periods, first[19] is not None)
+    return _ClaimFacts(None, distribution, card_ok, _collection_row(first[10:17]), periods, first[19] is not None,
+                       claimant)
 
 
 def _claim_once(facts: _ClaimFacts, conn, *, distribution_id, worker_id, request_id, card_id, device_id, staff_id,

@@ -303,10 +303,11 @@ def _rows(statement, params: dict) -> list:
 
 def _periods(rows) -> tuple[Period, ...]:
     """The coverage periods of ``_scan_statement``'s rows (one row per period, or one without)."""
-    return tuple(
-        Period(r[7], r[8], tuple(code for code, on in (("JKK", r[9]), ("JKM", r[10]), ("JHT", r[11])) if on))
-        for r in rows if r[7] is not None
-    )
+    return tuple(_period(r[7], r[8], r[9], r[10], r[11]) for r in rows if r[7] is not None)
+
+
+def _period(start, end, jkk, jkm, jht) -> Period:
+    return Period(start, end, tuple(code for code, on in (("JKK", jkk), ("JKM", jkm), ("JHT", jht)) if on))
 
 
 def read_scan(raw: str, device) -> ScanLookup:
@@ -374,14 +375,12 @@ def read_card(card_id: int) -> ScanLookup | None:
 
 def build_claim_result(worker_id: int, card_id: int, device, *, request_id: str, photo_url: Callable) -> Result | None:
     """Claim the package for the worker of a claim ticket (AMBIL) and return the screen that
-    answers it; None when the ticket names a card or worker that is not there (any more)."""
+    answers it; None when the ticket names a worker that is not there (any more). The screen is
+    drawn from what the claim itself read (``claim_seen``): one read per AMBIL."""
     from .. import distribution as pickup
 
-    scanned = read_card(card_id)
-    if scanned is None or scanned.worker.id != worker_id:
-        return None
     try:
-        answer = pickup.claim(
+        answer, claimant = pickup.claim_seen(
             device.distribution_id, worker_id, request_id=request_id, card_id=card_id,
             device=device, station=device.name,
         )
@@ -389,8 +388,15 @@ def build_claim_result(worker_id: int, card_id: int, device, *, request_id: str,
         return None
     if answer.outcome is pickup.Outcome.CARD_REVOKED:
         return Result(refusal=Refusal.REVOKED)
-    worker = scanned.worker
+    if claimant is None:  # the clock stopped the claim before it read anything
+        scanned = read_card(card_id)
+        if scanned is None or scanned.worker.id != worker_id:
+            return None
+        worker, periods = scanned.worker, scanned.periods
+    else:
+        worker = ScannedWorker(claimant.worker_id, claimant.name, claimant.nik, claimant.photo)
+        periods = tuple(_period(*period) for period in claimant.periods)
     return Result(
         worker=worker, masked_nik=_mask(worker.nik), photo_url=photo_url(worker),
-        coverage=coverage_view_of(scanned.periods), sembako=_sembako_from(answer, None),
+        coverage=coverage_view_of(periods), sembako=_sembako_from(answer, None),
     )
