@@ -20,6 +20,12 @@ SQLite writers up first (``WriterQueue``): the threads of one process on a lock,
 on an ``flock`` of ``<database>-writer.lock`` beside the database, both of which wake the next
 writer the moment the last one is done. SQLite's own lock stays the guard; a writer that does
 not queue (the CLI, a backup) still meets it and waits as before.
+
+The kiosk's hot paths skip the ORM: the scan's one read and a claim's read (``read_alone``) and a
+claim's write (``driver_write``: the same queue, ``BEGIN IMMEDIATE`` and commit as
+``write_transaction``) run their Core statements, compiled once per dialect, straight on a pooled
+DBAPI connection; AMBIL does both on one connection (``one_connection``). Everything else writes
+through the session in ``write_transaction``.
 """
 
 from __future__ import annotations

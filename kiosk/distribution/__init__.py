@@ -19,10 +19,12 @@ database, not Python:
 - a conditional ``UPDATE distribution SET packages_given = packages_given + 1 ... WHERE
   status = 'open' AND packages_given < packages_total RETURNING ...``: zero rows means closed or
   sold out, and the CHECK ``packages_given <= packages_total`` backs it up;
-- everything in one ``write_transaction()`` (SQLite: ``BEGIN IMMEDIATE``, writers queue instead
-  of failing with "database is locked"; PostgreSQL: the UPDATE takes the distribution's row lock,
+- everything in one write transaction (SQLite: ``BEGIN IMMEDIATE``, writers queue instead of
+  failing with "database is locked"; PostgreSQL: the UPDATE takes the distribution's row lock,
   and a concurrent duplicate fails on the unique index with IntegrityError, answered as
-  ALREADY_COLLECTED).
+  ALREADY_COLLECTED). The claim's statements run straight on the driver
+  (``database.driver_write``: the lock is held for them and the commit alone), or inside the
+  caller's ``write_transaction()`` when one is open.
 
 Each claim carries a request id; its first answer is stored in ``claim_request`` in the same
 transaction, so a retry (double tap, slow network) gets that answer again (``replayed``).
