@@ -8,8 +8,8 @@ Dinas Ketenagakerjaan Kabupaten Muara Enim.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
+from weakref import WeakSet
 
 from flask import Flask
 from sqlalchemy.engine import make_url
@@ -30,12 +30,23 @@ class KioskFlask(Flask):
             return VENDOR_MAX_AGE
         return super().get_send_file_max_age(filename)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync_functions: WeakSet = WeakSet()
+
     def ensure_sync(self, func):
         """Flask's, remembered per function: Flask asks ``inspect.iscoroutinefunction`` of every
-        hook and view on every request (17 times per kiosk scan). Nothing here is async, and a
-        function's answer never changes; the cache is bounded (``after_this_request`` closures
-        are new objects each time)."""
-        return _ensure_sync(self, func)
+        hook and view on every request (17 times per kiosk scan), and a function's answer never
+        changes. Held weakly: an ``after_this_request`` closure is forgotten with its request."""
+        try:
+            if func in self._sync_functions:
+                return func
+        except TypeError:  # cannot be held weakly: asked every time
+            return super().ensure_sync(func)
+        found = super().ensure_sync(func)
+        if found is func:
+            self._sync_functions.add(func)
+        return found
 
     def start_background_jobs(self) -> None:
         """Start what a serving process runs beside the requests: the backup scheduler. Called by
@@ -43,11 +54,6 @@ class KioskFlask(Flask):
         from .backup import start_scheduler
 
         start_scheduler(self)
-
-
-@lru_cache(maxsize=512)
-def _ensure_sync(app: Flask, func):
-    return Flask.ensure_sync(app, func)
 
 
 def create_app(test_config: dict | None = None) -> Flask:

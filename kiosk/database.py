@@ -34,7 +34,7 @@ import fcntl
 import logging
 import os
 import threading
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Iterator
@@ -212,6 +212,7 @@ def one_connection() -> Iterator[None]:
         _held.reset(token)
         connection.close()  # back to the pool (which rolls back whatever is still open)
 
+
 class _PreparedWrite:
     """A Core statement of a write transaction compiled once for one dialect and one set of
     parameter names (``driver_write``): its SQL, the order of its parameters, each parameter's
@@ -333,7 +334,8 @@ def driver_write() -> Iterator[DriverWriter]:
             except dialect.loaded_dbapi.Error as error:
                 raise DBAPIError.instance("COMMIT", (), error, dialect.loaded_dbapi.Error) from error
         except BaseException:
-            connection.rollback()
+            with suppress(Exception):  # a connection that cannot roll back is dropped by the pool
+                connection.rollback()
             raise
         finally:
             if held is None:

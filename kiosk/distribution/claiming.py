@@ -271,7 +271,7 @@ def _claim_facts(distribution_id: int, worker_id: int, request_id: str, card_id:
     # transaction), unless the caller's write transaction is open (then it reads in that).
     params = {"distribution_id": distribution_id, "worker_id": worker_id, "card_id": card_id, "request_id": request_id}
     session = db.session()
-    if session.in_transaction():  # inside the caller's write transaction: read in it
+    if session.info.get(WRITING):  # inside the caller's write transaction: read in it
         rows = session.connection().execute(_CLAIM_STATEMENT, params).all()
     else:
         rows = read_alone(_CLAIM_STATEMENT, params)

@@ -319,7 +319,7 @@ def collect():
             or fields[3] != str(g.device.distribution_id) or not (fields[0].isdigit() and fields[1].isdigit())):
         return _panel_or_page(_kiosk_args(), status=200)
     worker_id, card_id, request_id = int(fields[0]), int(fields[1]), fields[4]
-    with one_connection():  # the card's read, the claim's read and its write: one checkout
+    with one_connection():  # the claim's one read and its write: one checkout
         result = build_claim_result(worker_id, card_id, g.device, request_id=request_id, photo_url=_photo_url)
     return _panel_or_page(_kiosk_args(result=result, slip=_slip(result)))
 

@@ -1,0 +1,32 @@
+"""``KioskFlask.ensure_sync`` remembers which hooks and views are plain functions instead of
+asking ``inspect`` on every request, and keeps nothing alive by remembering it."""
+
+from __future__ import annotations
+
+import gc
+
+from flask import after_this_request
+
+
+def test_ensure_sync_remembers_without_keeping(app):
+    def view():
+        return "ok"
+
+    assert app.ensure_sync(view) is view and view in app._sync_functions
+    seen = []
+
+    @app.get("/_uji_setelah")
+    def with_a_closure():
+        @after_this_request
+        def note(response):
+            seen.append(response.status_code)
+            return response
+
+        return "ok"
+
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/_uji_setelah").status_code == 200
+    assert seen == [200, 200, 200]
+    gc.collect()
+    assert not [f for f in app._sync_functions if f.__name__ == "note"]  # each request's closure is gone
