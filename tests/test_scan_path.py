@@ -153,3 +153,52 @@ def test_an_ambil_takes_one_connection(engine_app):
     assert len([s for s in counting.seen if s.upper().startswith("SELECT")]) == 1, counting.seen  # one read
     writes = [s for s in counting.seen if s.upper().startswith(("INSERT", "UPDATE"))]
     assert [s.split()[0].upper() for s in writes] == ["UPDATE", "INSERT", "INSERT", "INSERT"], counting.seen
+
+
+def test_a_kiosk_request_never_holds_two_connections(engine_app):
+    """A scan and an AMBIL hold at most one pooled connection at a time, with nothing cached
+    (the device, the clock's floor): a thread that holds one while it waits for another could
+    wait forever once every server thread does, the pool being bounded."""
+    import re
+
+    from sqlalchemy import event
+
+    from kiosk import clock, settings
+
+    client = engine_app.test_client()
+    distribution = make_distribution(packages=10)
+    paired(client, mode="collect", distribution=distribution)
+    worker = covered_worker(name="Siti Aminah", sex="P")
+    _card, token = make_card(worker)
+    out, most = [0], [0]
+
+    def checkout(*_a):
+        out[0] += 1
+        most[0] = max(most[0], out[0])
+
+    def checkin(*_a):
+        out[0] -= 1
+
+    def forget():
+        db.session.remove()  # a server's next request starts without the test's session
+        pairing.forget_devices()
+        settings.forget_cache()
+        clock.state(fresh=True)
+        engine_app.extensions.pop(clock._CACHE_KEY, None)
+
+    forget()
+    event.listen(db.engine, "checkout", checkout)
+    event.listen(db.engine, "checkin", checkin)
+    try:
+        page = scan(client, token)
+        ticket = re.search(r'name="ticket" value="([^"]+)"', page).group(1)
+        at_most = {"scan": most[0]}
+        forget()
+        out[0] = most[0] = 0
+        response = client.post("/kiosk/ambil", data={"ticket": ticket}, headers=PANEL)
+        at_most["AMBIL"] = most[0]
+    finally:
+        event.remove(db.engine, "checkout", checkout)
+        event.remove(db.engine, "checkin", checkin)
+    assert 'data-state="collected"' in response.get_data(as_text=True)
+    assert at_most == {"scan": 1, "AMBIL": 1}

@@ -24,11 +24,11 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import record
-from ..database import utcnow, write_transaction
+from ..database import read_alone, utcnow, write_transaction
 from ..extensions import db
 from ..models import Device, Distribution, Staff
 
@@ -218,6 +218,10 @@ class PairedDevice:
 
 
 _DEVICE_COLUMNS = tuple(Device.__table__.columns)
+_DEVICE_NAMES = tuple(column.key for column in _DEVICE_COLUMNS)
+# On the driver (``read_alone``): a kiosk request then holds no session connection, so a thread
+# never waits for a second connection from the pool while it holds one (AMBIL's, a scan's).
+_DEVICE_BY_CREDENTIAL = select(*_DEVICE_COLUMNS).where(Device.__table__.c.credential_hash == bindparam("key"))
 
 
 def device_for(credential: str | None) -> PairedDevice | None:
@@ -231,8 +235,9 @@ def device_for(credential: str | None) -> PairedDevice | None:
     hit = cache.get(key)
     if hit is not None and now - hit[0] < DEVICE_CACHE_SECONDS:
         return hit[1]
-    row = db.session.execute(select(*_DEVICE_COLUMNS).where(Device.credential_hash == key)).mappings().first()
-    device = PairedDevice(dict(row)) if row is not None and row["revoked_at"] is None else None
+    rows = read_alone(_DEVICE_BY_CREDENTIAL, {"key": key})
+    row = dict(zip(_DEVICE_NAMES, rows[0])) if rows else None
+    device = PairedDevice(row) if row is not None and row["revoked_at"] is None else None
     if len(cache) >= _DEVICE_CACHE_MAX:  # unknown credentials must not grow it without end
         cache.clear()
     cache[key] = (now, device)
