@@ -28,6 +28,7 @@ SAMPLE_TOKENS = 4096
 MEMORY_SCANS = 10_000  # quick: 1,000
 GOAL_RATIO = 0.5
 FLAT_TOLERANCE = 1.25  # "flat": p50 at the largest population within +25 % of the smallest
+PG_SIZE = 10_000  # the same scans on PostgreSQL (the population's size is SQLite's to show)
 
 
 class ScanTarget:
@@ -59,9 +60,36 @@ def _prepare_population(ctx: Context, count: int) -> dict:
     }
 
 
+def _prepare_pg_population(ctx: Context, count: int) -> dict:
+    """The same population on PostgreSQL (its own database, dropped by ``run``)."""
+    import uuid
+
+    pg = dataset.PgDatabase(f"kiosk_bench_{uuid.uuid4().hex[:8]}").__enter__()
+    try:
+        instance = dataset.make_instance(ctx, f"scan-pg-{count}", sqlite=False)
+        ring = dataset.key_ring(instance)
+        dataset.migrate(instance, pg.sqlalchemy_url)
+        ctx.log(f"scan: loading {count:,} workers into PostgreSQL")
+        seconds = dataset.load_postgres(pg.url, count, ring.current_id)
+        distribution = dataset.add_distribution_pg(pg.url, count)
+        credential = secrets.token_urlsafe(32)
+        dataset.add_device_pg(pg.url, "Kiosk Aula 1", credential, mode="collect", distribution_id=distribution)
+    except BaseException:
+        pg.__exit__(None, None, None)  # never leave our database behind
+        raise
+    rng = random.Random(count)
+    ids = [rng.randint(1, count) for _ in range(SAMPLE_TOKENS)]
+    return {
+        "instance": instance, "count": count, "credential": credential, "load": {"total": seconds},
+        "tokens": dataset.tokens_for(instance, ids), "pg": pg, "label": f"PostgreSQL {count:,}",
+    }
+
+
 def _app_target(ctx: Context, population: dict) -> ScanTarget:
-    server = Gunicorn("wsgi:app", dataset.server_env(population["instance"]),
-                      ctx.work / "logs" / f"scan-{population['count']}.log").start()
+    pg = population.get("pg")
+    name = f"scan-pg-{population['count']}" if pg else f"scan-{population['count']}"
+    server = Gunicorn("wsgi:app", dataset.server_env(population["instance"], pg.url if pg else None),
+                      ctx.work / "logs" / f"{name}.log").start()
     sessions: dict[int, KioskSession] = {}
     tokens = population["tokens"]
 
@@ -77,7 +105,7 @@ def _app_target(ctx: Context, population: dict) -> ScanTarget:
         state = panel_state(body)
         return None if state == "result" else f"panel state {state!r}"
 
-    target = ScanTarget(f"{population['count']:,}", server, request_for, check)
+    target = ScanTarget(population.get("label") or f"{population['count']:,}", server, request_for, check)
     target.setup = setup
     return target
 
@@ -167,6 +195,8 @@ def run(ctx: Context) -> BenchResult:
     rounds = 1 if ctx.quick else 3
     populations = [_prepare_population(ctx, n) for n in sizes]
     ctx.shared["scan_population"] = populations[0]  # the camera and page-weight benches reuse it
+    pg_why = dataset.pg_available()
+    pg_population = _prepare_pg_population(ctx, PG_SIZE) if pg_why is None else None
     targets: list[ScanTarget] = []
     try:
         apps = [_app_target(ctx, p) for p in populations]
@@ -174,9 +204,15 @@ def run(ctx: Context) -> BenchResult:
         size = _probe_size(apps[0])
         for app in apps[1:]:
             _probe_size(app)
+        on_pg = []
+        if pg_population is not None:
+            on_pg = [_app_target(ctx, pg_population)]
+            _probe_size(on_pg[0])
+            targets.extend(on_pg)
         ceiling = _ceiling_target(ctx, size)
         targets.insert(0, ceiling)
-        raw = {"fragment_bytes": size, "load_seconds": {str(p["count"]): p["load"] for p in populations},
+        raw = {"fragment_bytes": size, "load_seconds": {t.label: p["load"] for t, p in
+                                                         zip(apps + on_pg, populations + [pg_population])},
                "runs": []}
         figures: dict[tuple[str, int], list[dict]] = {}
         for clients in CONCURRENCY:
@@ -204,7 +240,7 @@ def run(ctx: Context) -> BenchResult:
             result.add(f"ceiling, {clients} client{'s' if clients > 1 else ''}", ceil_rps, "req/s",
                        note=f"p50 {fig('ceiling', clients, 'p50_ms'):.2f} ms, p99 {fig('ceiling', clients, 'p99_ms'):.1f} ms")
             ceil_cpu = fig("ceiling", clients, "server_cpu_ms_per_request")
-            for app in apps:
+            for app in apps + on_pg:
                 rps = fig(app.label, clients, "rps")
                 cpu = fig(app.label, clients, "server_cpu_ms_per_request")
                 errors = sum(s["errors"] for s in figures[(app.label, clients)])
@@ -238,6 +274,8 @@ def run(ctx: Context) -> BenchResult:
                            "(gunicorn workers' user+system CPU ÷ requests)")
         except Exception as error:  # noqa: BLE001 - a diagnostic only
             raw["inprocess_error"] = repr(error)
+        if pg_why is not None:
+            result.add("PostgreSQL", "not available", note=pg_why)
         raw["errors"] = sum(s["errors"] for s in raw["runs"])
         if raw["errors"]:
             samples = [e for s in raw["runs"] for e in s["error_samples"]][:5]
@@ -270,4 +308,6 @@ def run(ctx: Context) -> BenchResult:
     finally:
         for target in targets:
             target.server.stop()
+        if pg_population is not None:
+            pg_population["pg"].__exit__(None, None, None)
     return result
