@@ -118,35 +118,59 @@ READ_ALONE = {"sqlite_begin": None}
 
 
 class _Prepared:
-    """A Core SELECT compiled once for one dialect: its SQL, how its parameters are passed and
-    how each result column is converted (SQLAlchemy's own result processors)."""
+    """A Core statement compiled once for one dialect (an INSERT: for one set of parameter names),
+    to run straight on the driver: its SQL, how its parameters are passed, the values written
+    into it (``column == "text"``), each parameter's conversion and the Python-side defaults of
+    the columns an INSERT was not given (its columns' types: UTC moments, JSON, ``utcnow``), and
+    how each column it returns is converted (SQLAlchemy's own bind and result processors)."""
 
-    __slots__ = ("statement", "sql", "names", "processors", "fixed")
+    __slots__ = ("statement", "sql", "names", "fixed", "binds", "defaults", "results")
 
-    def __init__(self, statement, dialect):
+    def __init__(self, statement, dialect, keys: tuple[str, ...] = ()):
         self.statement = statement  # held, so that its id (the cache's key) is never reused
-        compiled = statement.compile(dialect=dialect)
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
         self.sql = compiled.string
         self.names = tuple(compiled.positiontup) if compiled.positional else None
-        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                      for column in statement.selected_columns]
-        self.processors = tuple(processors) if any(processors) else None
-        # Values written into the statement (``column == "text"``): plain values, given with the rest.
-        self.fixed = {name: bind.value for name, bind in compiled.binds.items() if not bind.required} or None
+        binds = compiled.binds
+        self.fixed = {name: bind.value for name, bind in binds.items() if not bind.required and name not in keys}
+        self.binds = tuple((name, process) for name, bind in binds.items()
+                           if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None)
+        self.defaults = tuple((column.key, column.default) for column in getattr(compiled, "insert_prefetch", ())
+                              if column.key not in keys)
+        results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                   for column in getattr(statement, "exported_columns", ())]
+        self.results = tuple(results) if any(results) else None
+
+    def parameters(self, params: dict):
+        if self.fixed or self.binds or self.defaults:
+            params = {**self.fixed, **params}
+            for key, default in self.defaults:
+                params[key] = default.arg(None) if default.is_callable else default.arg
+            for name, process in self.binds:
+                params[name] = process(params[name])
+        return tuple(params[name] for name in self.names) if self.names is not None else params
+
+    def convert(self, row: tuple | None) -> tuple | None:
+        if row is None or self.results is None:
+            return row
+        return tuple(value if process is None or value is None else process(value)
+                     for process, value in zip(self.results, row))
 
     def rows(self, cursor, params: dict) -> list[tuple]:
-        if self.fixed is not None:
-            params = {**self.fixed, **params}
-        cursor.execute(self.sql, tuple(params[name] for name in self.names) if self.names is not None else params)
+        cursor.execute(self.sql, self.parameters(params))
         found = cursor.fetchall()
-        if self.processors is None:
-            return found
-        processors = self.processors
-        return [tuple(value if process is None or value is None else process(value)
-                      for process, value in zip(processors, row)) for row in found]
+        return found if self.results is None else [self.convert(row) for row in found]
 
 
-_prepared: dict[tuple[int, str], _Prepared] = {}
+def _prepared_for(statement, dialect, keys: tuple[str, ...] = ()) -> _Prepared:
+    key = (id(statement), dialect.name, keys)
+    prepared = _prepared.get(key)
+    if prepared is None:
+        prepared = _prepared.setdefault(key, _Prepared(statement, dialect, keys))
+    return prepared
+
+
+_prepared: dict[tuple, _Prepared] = {}
 
 
 def read_alone(statement, params: dict) -> list[tuple]:
@@ -163,10 +187,7 @@ def read_alone(statement, params: dict) -> list[tuple]:
     0.30–0.35 ms of server CPU for the scan's and the claim's reads, measured). ``params`` are
     plain values (ints, strings) handed to the driver as they are."""
     engine = db.engine
-    key = (id(statement), engine.dialect.name)
-    prepared = _prepared.get(key)
-    if prepared is None:
-        prepared = _prepared.setdefault(key, _Prepared(statement, engine.dialect))
+    prepared = _prepared_for(statement, engine.dialect)
     held = _held.get()
     connection = held or engine.raw_connection()
     try:
@@ -213,56 +234,17 @@ def one_connection() -> Iterator[None]:
         connection.close()  # back to the pool (which rolls back whatever is still open)
 
 
-class _PreparedWrite:
-    """A Core statement of a write transaction compiled once for one dialect and one set of
-    parameter names (``driver_write``): its SQL, the order of its parameters, each parameter's
-    conversion (the bind processors of its column's type: UTC moments, JSON), and the Python-side
-    defaults of the columns an INSERT was not given (``utcnow`` for a moment column). What it
-    returns (RETURNING, a SELECT) comes back as the driver gives it: only plain columns (ids,
-    counts, names) are read this way, which ``__init__`` checks."""
-
-    __slots__ = ("statement", "sql", "names", "processors", "defaults", "fixed")
-
-    def __init__(self, statement, dialect, keys: tuple[str, ...]):
-        self.statement = statement  # held, so that its id (the cache's key) is never reused
-        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
-        self.sql = compiled.string
-        self.names = tuple(compiled.positiontup) if compiled.positional else None
-        binds = compiled.binds
-        self.processors = tuple(
-            (name, processor) for name, bind in binds.items()
-            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        )
-        self.defaults = tuple((column.key, column.default) for column in getattr(compiled, "insert_prefetch", ())
-                              if column.key not in keys)
-        self.fixed = {name: bind.value for name, bind in binds.items() if not bind.required and name not in keys}
-        for column in getattr(statement, "exported_columns", ()):
-            if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
-                raise TypeError(f"driver_write returns {column} unconverted; read it through the session")
-
-    def parameters(self, params: dict):
-        values = {**self.fixed, **params}
-        for key, default in self.defaults:
-            values[key] = default.arg(None) if default.is_callable else default.arg
-        for name, process in self.processors:
-            values[name] = process(values[name])
-        return tuple(values[name] for name in self.names) if self.names is not None else values
-
-
-_prepared_writes: dict[tuple, _PreparedWrite] = {}
-
-
 class _DriverResult:
-    """What ``DriverWriter.execute`` returns: the rows of its statement, as a Connection's
-    result gives them (``first``, ``one``, ``scalar_one``)."""
+    """What ``DriverWriter.execute`` returns: the rows of its statement, converted, as a
+    Connection's result gives them (``first``, ``one``, ``scalar_one``)."""
 
-    __slots__ = ("cursor",)
+    __slots__ = ("cursor", "prepared")
 
-    def __init__(self, cursor):
-        self.cursor = cursor
+    def __init__(self, cursor, prepared: _Prepared):
+        self.cursor, self.prepared = cursor, prepared
 
     def first(self):
-        return self.cursor.fetchone() if self.cursor.description is not None else None
+        return self.prepared.convert(self.cursor.fetchone()) if self.cursor.description is not None else None
 
     def one(self):
         row = self.first()
@@ -286,12 +268,9 @@ class DriverWriter:
 
     def execute(self, statement, params: dict | None = None) -> _DriverResult:
         params = params or {}
-        key = (id(statement), self.dialect.name, tuple(sorted(params)))
-        prepared = _prepared_writes.get(key)
-        if prepared is None:
-            prepared = _prepared_writes.setdefault(key, _PreparedWrite(statement, self.dialect, key[2]))
+        prepared = _prepared_for(statement, self.dialect, tuple(sorted(params)))
         _run(self.cursor, self.dialect, prepared.sql, prepared.parameters(params))
-        return _DriverResult(self.cursor)
+        return _DriverResult(self.cursor, prepared)
 
 
 def _run(cursor, dialect, sql: str, parameters=()) -> None:

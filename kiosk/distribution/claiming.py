@@ -211,9 +211,13 @@ class _ClaimFacts:
     distribution: object
     card_ok: bool
     existing: object
-    periods: tuple
     listed: bool
     claimant: Claimant | None
+
+    @property
+    def periods(self) -> tuple:
+        """The coverage periods as ``(start, end)``, what the eligibility rule reads."""
+        return tuple(period[:2] for period in self.claimant.periods) if self.claimant else ()
 
 
 def _claim_statement():
@@ -291,13 +295,11 @@ def _claim_facts(distribution_id: int, worker_id: int, request_id: str, card_id:
             packages_total=distribution.packages_total, packages_given=distribution.packages_given,
             replayed=True, **(_collection_fields(stored_collection) if stored_collection else {}),
         )
-        return _ClaimFacts(stored, distribution, True, None, (), False, claimant)
+        return _ClaimFacts(stored, distribution, True, None, False, claimant)
     if first[6] is None:
         raise LookupError(f"no worker {worker_id}")
     card_ok = card_id is None or (first[7] is not None and first[8] == worker_id and first[9] is None)
-    periods = tuple((r[17], r[18]) for r in rows if r[17] is not None)
-    return _ClaimFacts(None, distribution, card_ok, _collection_row(first[10:17]), periods, first[19] is not None,
-                       claimant)
+    return _ClaimFacts(None, distribution, card_ok, _collection_row(first[10:17]), first[19] is not None, claimant)
 
 
 def _claim_once(facts: _ClaimFacts, conn, *, distribution_id, worker_id, request_id, card_id, device_id, staff_id,
