@@ -35,7 +35,7 @@ from .. import clock, settings, throttle, tokens
 from ..database import one_connection
 from ..extensions import csrf, db, htmx
 from ..web import fragment_or_page, photo_response, safe_next, wants_fragment
-from . import bp, pairing, tickets
+from . import bp, pairing, panel, tickets
 from .screen import build_claim_result, build_result, looks_typed, read_scan
 
 log = logging.getLogger("kiosk.terminal")
@@ -127,7 +127,10 @@ def device_required(view):
 
 
 def _panel_or_page(template_args: dict, status: int = 200):
-    """The panel for an htmx request aimed at it, else the whole kiosk page."""
+    """The panel for an htmx request aimed at it (drawn from its shapes: ``panel``), else the
+    whole kiosk page."""
+    if wants_fragment(PANEL):
+        return make_response(panel.render(template_args), status)
     return fragment_or_page("terminal/kiosk.html", {PANEL: "terminal/_panel.html"}, template_args, status)
 
 
