@@ -185,12 +185,20 @@ class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, minus the work for a request without a session cookie
     (every kiosk request, a first visit): Flask builds the cookie's serializer (a key
     derivation) before it looks for the cookie; here an absent cookie is an empty session at
-    once. A present cookie is read exactly as Flask reads it."""
+    once, and an empty session left alone is not saved. A present cookie is read and saved
+    exactly as Flask does it."""
 
     def open_session(self, app, request):
         if app.secret_key and request.cookies.get(self.get_cookie_name(app)) is None:
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        # An empty session nobody looked into or changed sets, deletes and varies on nothing
+        # (Flask's own would first work out the cookie's name, domain, path and flags).
+        if not session and not session.modified and not session.accessed:
+            return
+        super().save_session(app, session, response)
 
 
 class Request(flask.Request):

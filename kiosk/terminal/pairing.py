@@ -21,6 +21,7 @@ import re
 import secrets
 import time
 from datetime import datetime, timedelta
+from functools import lru_cache
 from urllib.parse import parse_qs, urlsplit
 
 from flask import current_app, has_app_context
@@ -58,9 +59,14 @@ def form_token(credential: str) -> str:
     """The CSRF token of a paired kiosk's forms: an HMAC of its credential keyed with the app
     secret. It is checked without a session (the kiosk has none, so a scan reads no session
     cookie), it cannot be made without both the HttpOnly credential and the secret, and it
-    changes when the browser is paired again. Every server process sharing the secret agrees."""
-    key = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, b"kiosk-form:" + credential.encode(), hashlib.sha256).hexdigest()
+    changes when the browser is paired again. Every server process sharing the secret agrees.
+    Remembered per secret and credential (a scan checks it and its answer carries it)."""
+    return _form_token(str(current_app.config["SECRET_KEY"]), credential)
+
+
+@lru_cache(maxsize=256)
+def _form_token(secret: str, credential: str) -> str:
+    return hmac.new(secret.encode(), b"kiosk-form:" + credential.encode(), hashlib.sha256).hexdigest()
 
 
 def new_pairing_code() -> str:
