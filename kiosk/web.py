@@ -160,13 +160,15 @@ def start_timer() -> None:
 def log_request(response):
     """One structured line per request. The path only: query strings and bodies may hold a NIK
     being searched or a card token, and neither belongs in a log."""
-    started = g.pop("request_started", None)
-    if request.endpoint == "static" or not request_log.isEnabledFor(logging.INFO):
+    here, req = g._get_current_object(), request._get_current_object()  # one look-up each
+    started = here.pop("request_started", None)
+    endpoint = req.endpoint
+    if endpoint == "static" or not request_log.isEnabledFor(logging.INFO):
         return response
     entry = {
-        "method": request.method,
-        "path": request.path,
-        "endpoint": request.endpoint,
+        "method": req.method,
+        "path": req.path,
+        "endpoint": endpoint,
         "status": response.status_code,
         "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
     }
@@ -175,8 +177,9 @@ def log_request(response):
     staff_id = session.get("_user_id") if session else None
     if staff_id:
         entry["staff"] = staff_id.split(".")[0]
-    if g.get("device_id"):
-        entry["device"] = g.device_id
+    device_id = here.get("device_id")
+    if device_id:
+        entry["device"] = device_id
     request_log.info(json.dumps(entry, separators=(",", ":")))
     return response
 

@@ -119,17 +119,20 @@ def _long(index: int) -> str:
 
 _SHORT = re.compile(r"h(\d+)")
 _LONG = re.compile(r"HOLE-(\d+)-Of-The-Kiosk-Panel-w{48}")
-_SCALARS = (str, int, float, bool, type(None), date, datetime, Enum)
+_SCALARS = (str, int, float, date, Enum)  # bool is an int; a Markup, a str
 
 
 def _key(value):
-    """``value`` as a hashable key: its type with each scalar (``1`` is not ``True``, a ``Markup``
-    is not a ``str``), each dataclass field by field, a translatable text by its id and
-    parameters (the language is in the key)."""
+    """``value`` as a hashable key: a plain text, whole number, date or moment as itself (no two
+    of those are equal), any other scalar with its type (``True`` is not ``1``, a ``Markup`` is
+    not a ``str``), each dataclass field by field, a translatable text by its id and parameters
+    (the language is in the key)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
     if value is UNREAD:
         return _UNREAD_KEY
-    kind = type(value)
-    if kind in _SCALAR_TYPES or isinstance(value, _SCALARS):
+    if isinstance(value, _SCALARS):
         return (kind, value)
     if kind is Message:
         return (kind, value._args[0], tuple((name, _key(v)) for name, v in sorted(value._kwargs.items())))
@@ -140,7 +143,7 @@ def _key(value):
     raise _Unkeyable(kind.__name__)
 
 
-_SCALAR_TYPES = frozenset({str, int, bool, type(None), date, datetime, Markup})
+_PLAIN = frozenset({str, int, type(None), date, datetime})
 _fields: dict[type, tuple[str, ...]] = {}
 
 

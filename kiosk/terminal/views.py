@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-import uuid
+import secrets
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -70,21 +70,22 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 def load_device():
     """Find the paired device behind the credential cookie (``g.device``, or None), and check
     the form token of an unsafe request."""
-    g.device = pairing.device_for(request.cookies.get(pairing.COOKIE))
-    if g.device is not None:
-        g.device_id = g.device.id
-    if request.method in UNSAFE_METHODS:
-        check_form_token()
+    here, req = g._get_current_object(), request._get_current_object()  # one look-up each
+    credential = req.cookies.get(pairing.COOKIE)
+    here.device = device = pairing.device_for(credential)
+    if device is not None:
+        here.device_id = device.id
+    if req.method in UNSAFE_METHODS:
+        check_form_token(device, credential)
 
 
-def check_form_token() -> None:
+def check_form_token(device, credential: str | None) -> None:
     """CSRF on the kiosk. A paired kiosk's pages carry ``pairing.form_token`` of its credential
     (``form_token``), sent back as the ``X-CSRFToken`` header (htmx) or the ``csrf_token`` field:
     compared here without opening a session, so a kiosk browser has no session at all and a scan
     reads no session cookie. A browser without a device (the pairing screen) has Flask-WTF's
     session token, as the staff pages do."""
-    credential = request.cookies.get(pairing.COOKIE)
-    if g.device is None or not credential:
+    if device is None or not credential:
         view = current_app.view_functions.get(request.endpoint)
         if not getattr(view, "needs_device", False):
             csrf.protect()
@@ -295,7 +296,7 @@ def _claim_ticket(worker, card, distribution) -> str:
     """What AMBIL needs (``collect``): worker, card, device, distribution, and the request id
     that makes a double tap the same claim."""
     return tickets.make(current_app.secret_key, "claim", worker.id, card.id, g.device.id, distribution.id,
-                        uuid.uuid4().hex)
+                        secrets.token_hex(16))
 
 
 @bp.get("/foto/<ticket>")
