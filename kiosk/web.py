@@ -188,7 +188,7 @@ class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, minus the work for a request without a session cookie
     (every kiosk request, a first visit): Flask builds the cookie's serializer (a key
     derivation) before it looks for the cookie; here an absent cookie is an empty session at
-    once, and an empty session left alone is not saved. A present cookie is read and saved
+    once, and an empty session nobody changed is not saved. A present cookie is read and saved
     exactly as Flask does it."""
 
     def open_session(self, app, request):
@@ -197,9 +197,12 @@ class CookieSessions(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
     def save_session(self, app, session, response) -> None:
-        # An empty session nobody looked into or changed sets, deletes and varies on nothing
-        # (Flask's own would first work out the cookie's name, domain, path and flags).
-        if not session and not session.modified and not session.accessed:
+        # An empty session nobody changed sets and deletes no cookie: only ``Vary: Cookie`` when
+        # it was looked into, as Flask does (which first works out the cookie's name, domain,
+        # path and flags).
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
             return
         super().save_session(app, session, response)
 
