@@ -60,3 +60,26 @@ def test_a_block_that_only_read_ends_with_commit(engine_app):
             assert read_alone(PREPARED, {})[0][0] >= 1
     kept = kept_after(engine_app)
     assert kept is True if db.engine.dialect.name == "sqlite" else kept >= 1
+
+
+ONE_STATEMENT = select(func.now() == func.statement_timestamp())
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("engine_app", ["postgresql"], indirect=True)
+def test_a_read_alone_on_postgresql_is_one_statement_and_leaves_the_connection_as_it_was(engine_app):
+    """On PostgreSQL ``read_alone`` runs in autocommit: its transaction begins with its one
+    statement (``now()``, the transaction's start, is the statement's), where BEGIN sent first
+    would have started it a round trip earlier; and the connection goes back to the pool out of
+    autocommit, so the next request's transactions are transactions."""
+    assert db.engine.dialect.name == "postgresql"
+    db.session.remove()
+    assert read_alone(ONE_STATEMENT, {}) == [(True,)]
+    connection = db.engine.raw_connection()
+    try:
+        assert connection.driver_connection.autocommit is False
+    finally:
+        connection.close()
+    with one_connection():  # joined to the block's transaction: BEGIN came first
+        read_alone(select(func.count()).select_from(table("worker")), {})
+        assert read_alone(ONE_STATEMENT, {}) == [(False,)]
