@@ -101,13 +101,15 @@ def in_kiosk(app):
 
 @pytest.mark.parametrize("second", range(1, len(NAMES)))
 def test_each_answer_is_the_one_jinja_draws(app, in_kiosk, second):
-    """For every kind of screen, the first person (who makes the shape) and a second person with
-    a hostile name (who is drawn from it) get exactly Jinja's text."""
+    """For every kind of screen, two people of one shape, the second with a hostile name, get
+    exactly Jinja's text: when the shape is first seen, when it is learnt and when each is drawn
+    from it."""
 
     def check(_lang):
         panel.forget()
         for first, other in zip(_results(1, NAMES[0]), _results(2, NAMES[second])):
-            for result in (first, other, first):
+            # Seen, learnt (from the second person), then drawn from the shape for each.
+            for result in (first, other, first, other):
                 context = _context(result)
                 assert panel.render(context) == panel._jinja(context)
         shapes = panel._shapes().parts
@@ -128,7 +130,8 @@ def test_a_shape_serves_the_next_person_without_their_predecessor(app, in_kiosk)
             answer = panel.render(_context(result))
             assert f'value="T{person}"' in answer and f"M{person}" in answer
             assert not any(f"M{earlier}<" in answer or f'value="T{earlier}"' in answer for earlier in range(person))
-        assert len(panel._shapes().parts) == 1  # one shape, every person drawn from it
+            (kept,) = panel._shapes().parts.values()  # one shape: seen once, then learnt, then used
+            assert (kept is panel._SEEN) == (person == 0) and kept is not panel._BY_JINJA
 
     in_kiosk(check)
 

@@ -26,6 +26,9 @@ What keeps an answer the same as Jinja's (``tests/test_panel_shapes.py`` checks 
   the key (the language, the script root).
 - **Bounded.** At most ``SHAPES`` shapes per app and process, the least recently used dropped
   first.
+- **Learnt when seen again.** Drawing a shape costs three renders and a comparison, so a shape
+  is learnt at its second answer; the first is Jinja's. Answers that never repeat their shape
+  (every worker with coverage dates of their own) cost Jinja's render and the key, no more.
 
 A holes' value is put in only when it is true (a name, a seq of 1 or more); a false one (``None``,
 an empty text) is part of the key, as the template may test it. An answer that prints a slip
@@ -236,6 +239,7 @@ def _parts(text: str, pattern: re.Pattern) -> _Parts | None:
 
 
 _BY_JINJA = _Parts()  # a shape that is always drawn by Jinja (the marker of one)
+_SEEN = _Parts(("seen once",))  # a shape seen once, not drawn yet
 _EXTENSION = "kiosk.panel_shapes"
 
 
@@ -278,8 +282,12 @@ def render(context: dict) -> str:
                                                                  if name not in ("device", "csrf_token")))
     except _Unkeyable:
         return _jinja(context)
-    parts = _shapes().get(key)
-    if parts is None:
+    shapes = _shapes()
+    parts = shapes.get(key)
+    if parts is None:  # a shape seen once is drawn by Jinja: only one seen again is learnt
+        shapes.put(key, _SEEN)
+        return _jinja(context)
+    if parts is _SEEN:
         return _learn(key, context, shaped, holes)
     if parts is _BY_JINJA:
         return _jinja(context)
@@ -305,8 +313,10 @@ def _draw(context: dict, shaped: dict) -> _Parts | None:
         long = _parts(_jinja(_shape(context, _Holes(_long))), _LONG)
     except _ReadUnread:
         return None
-    except Exception:  # noqa: BLE001 - a marker the template could not take (compared, counted): Jinja's
-        log.warning("kiosk panel: the template cannot draw a shape; that shape is drawn by Jinja", exc_info=True)
+    except Exception as error:  # noqa: BLE001 - a marker the template could not take (compared, counted)
+        # The error's kind only: its text or traceback could carry what the shape holds.
+        log.warning("kiosk panel: the template cannot draw a shape (%s); that shape is drawn by Jinja",
+                    type(error).__name__)
         return None
     return short if short is not None and short == long else None
 
