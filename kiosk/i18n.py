@@ -66,7 +66,9 @@ def select_locale() -> Locale:
     config = current_app.config
     if not has_request_context():  # CLI, threads, documents: the office's language
         return _locale(config["BABEL_DEFAULT_LOCALE"])
-    chosen = request.cookies.get(LANG_COOKIE, "")
+    cookies = request.cookies
+    # ``in`` first: werkzeug's ``get`` of an absent key raises and catches an HTTP exception.
+    chosen = cookies[LANG_COOKIE] if LANG_COOKIE in cookies else ""
     if chosen in config["LANGUAGES"]:
         return _locale(chosen)
     return _locale(config["BABEL_DEFAULT_LOCALE"])

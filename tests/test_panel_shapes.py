@@ -49,18 +49,19 @@ def _coverages():
     yield CoverageView(code="none")
 
 
-def _sembakos(person: int):
+def _sembakos(person: int, name: str):
     """Every sembako state; what differs between two people of a shape is only theirs."""
     yield None
     yield SembakoView(state="available", message=_l("Paket Anda tersedia — tekan AMBIL"), ticket=f"ticket-{person}.x_y")
     at = datetime(2026, 11, 28, 3, 4, 5, tzinfo=timezone.utc)
     yield SembakoView(state="waiting", message=_l("Sudah diambil."), seq=10 + person, total=500, collected_at=at,
                       station=f"Kios {person}")
-    yield SembakoView(state="already", message=_l("Sudah diterima oleh %(name)s.", name="Wakil <b>"), seq=20 + person,
+    yield SembakoView(state="already", message=_l("Sudah diterima oleh %(name)s.", name=f"Wakil {name}"), seq=20 + person,
                       total=500, collected_at=at, station="Meja")
     yield SembakoView(state="already", message=_l("Sudah diterima."), seq=None, total=500)
     yield SembakoView(state="refused", message=_l("Anda tidak ada dalam daftar penyaluran ini."))
-    yield SembakoView(state="collected", message=_l("Diambil."), seq=30 + person, total=500, collected_at=at,
+    yield SembakoView(state="collected", message=_l("Paket ke-%(seq)s dari %(total)s", seq=30 + person, total=500),
+                      seq=30 + person, total=500, collected_at=at,
                       station=f"Kios {person}", replayed=bool(person % 2))
 
 
@@ -72,7 +73,7 @@ def _results(person: int, name: str):
     yield Result(too_many=True, wait=300)
     yield Result(too_many=True)
     worker = ScannedWorker(id=person, name=name, nik=f"16030141{person:08d}", photo=f"photo-{person}.jpg")
-    for coverage, sembako, photo in itertools.product(_coverages(), _sembakos(person), (True, False)):
+    for coverage, sembako, photo in itertools.product(_coverages(), _sembakos(person, name), (True, False)):
         yield Result(worker=worker, masked_nik=f"1603••••••••{person:04d}",
                      photo_url=f"/kiosk/foto/t{person}&x=1" if photo else None, coverage=coverage, sembako=sembako)
 

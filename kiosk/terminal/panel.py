@@ -2,8 +2,8 @@
 
 Drawing the panel through Jinja was a quarter of a scan's server time, and two answers that
 differ only in the person are the same text with different words in the same places: the name,
-the masked NIK, the photo's address, the AMBIL ticket, the package number and the kiosk's form
-token (the *holes*). So the panel is drawn by Jinja once per *shape* -- everything else it is
+the masked NIK, the photo's address, the AMBIL ticket, the package number, the sembako message
+(it names the package, the time and the desk) and the kiosk's form token (the *holes*). So the panel is drawn by Jinja once per *shape* -- everything else it is
 given: the language, the coverage and sembako states, the dates, the messages, the seconds -- with
 a marker in each hole, and each answer of that shape is the stored text with every marker replaced
 by its value, escaped exactly as Jinja escapes it (``markupsafe.escape``, its autoescape).
@@ -172,14 +172,34 @@ def _shape(context: dict, holes: _Holes) -> dict:
             changes["worker"] = ScannedWorker(id=UNREAD, name=holes.add(worker.name), nik=UNREAD, photo=UNREAD)
         sembako = result.sembako
         if sembako is not None:
-            changes["sembako"] = dataclasses.replace(
+            changes["sembako"] = _replace(
                 sembako, ticket=holes.add(sembako.ticket), seq=holes.add(sembako.seq),
-                collected_at=UNREAD, station=UNREAD, replayed=UNREAD,
+                message=holes.add(sembako.message), collected_at=UNREAD, station=UNREAD, replayed=UNREAD,
             )
-        result = dataclasses.replace(result, **changes)
+        result = _replace(result, **changes)
     shaped = {**context, "result": result, "device": UNREAD}
-    shaped["csrf_token"] = _CsrfHole(holes.add(_form_token))
+    shaped["csrf_token"] = _CsrfHole(holes.add(_Later(_form_token)))
     return shaped
+
+
+def _replace(view, **changes):
+    """A copy of the view model ``view`` (a dataclass of the screen's, its fields in its
+    ``__dict__``) with ``changes``: ``dataclasses.replace`` without its checks, which looked up
+    every field's definition on each call (twice per answer)."""
+    if not hasattr(view, "__dict__"):  # a view model with __slots__
+        return dataclasses.replace(view, **changes)
+    copy = object.__new__(type(view))
+    copy.__dict__.update(view.__dict__, **changes)
+    return copy
+
+
+class _Later:
+    """A hole's value made only when the shape has that hole (the form token: an HMAC)."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make):
+        self.make = make
 
 
 class _CsrfHole:
@@ -215,7 +235,7 @@ class _Parts(tuple):
             text = filled.get(part)
             if text is None:
                 value = values[part]
-                text = filled[part] = escape(value() if callable(value) else value)
+                text = filled[part] = escape(value.make() if value.__class__ is _Later else value)
             out.append(text)
         return "".join(out)
 
@@ -238,6 +258,7 @@ def _parts(text: str, pattern: re.Pattern) -> _Parts | None:
     return _Parts(parts)
 
 
+_NOT_KEYED = frozenset({"device", "csrf_token"})  # UNREAD and a hole
 _BY_JINJA = _Parts()  # a shape that is always drawn by Jinja (the marker of one)
 _SEEN = _Parts(("seen once",))  # a shape seen once, not drawn yet
 _EXTENSION = "kiosk.panel_shapes"
@@ -278,9 +299,12 @@ def render(context: dict) -> str:
     holes = _Holes(_short)
     try:
         shaped = _shape(context, holes)
-        key = (str(get_locale()), request.script_root, *sorted((name, _key(value)) for name, value in shaped.items()
-                                                                 if name not in ("device", "csrf_token")))
+        key = (str(get_locale()), request.script_root,
+               *[(name, _key(value)) for name, value in shaped.items() if name not in _NOT_KEYED])
     except _Unkeyable:
+        return _jinja(context)
+    except Exception as error:  # noqa: BLE001 - a view model this module does not know: Jinja's answer
+        log.warning("kiosk panel: cannot key an answer (%s); drawn by Jinja", type(error).__name__)
         return _jinja(context)
     shapes = _shapes()
     parts = shapes.get(key)
