@@ -10,6 +10,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 from jinja2 import ChoiceLoader, DictLoader, nodes
+from markupsafe import escape
 
 from kiosk.coverage import PROGRAMMES
 from kiosk.i18n import _l
@@ -237,3 +238,29 @@ def test_every_other_value_of_the_context_is_keyed(app, in_kiosk):
     in_kiosk(check)
     in_kiosk(lambda _lang: panel_app_shapes.append(len(panel._shapes().parts)), langs=("id",))
     assert panel_app_shapes == [16]
+
+
+def test_scans_and_claims_through_the_kiosk_are_drawn_from_shapes(app, client):
+    """Through the views: on a collect kiosk, one shape serves every scan that offers AMBIL and one
+    serves every claim (its message names the package: a hole, not a key), each answer with its
+    own person and package number, each the text Jinja draws."""
+    from factories import covered_worker, make_card, make_distribution
+    from test_terminal_views import PANEL, pair_client, ticket_of
+
+    distribution = make_distribution(packages=10)
+    pair_client(client, mode="collect", distribution=distribution)
+    names = ["Siti Aminah", NAMES[1], NAMES[2], "Rudi Saputra"]
+    tokens = []
+    for name in names:
+        worker = covered_worker(name=name, sex="P")
+        tokens.append(make_card(worker)[1])
+    for seq, (name, token) in enumerate(zip(names, tokens), start=1):
+        offer = client.post("/kiosk/pindai", data={"code": token}, headers=PANEL).get_data(as_text=True)
+        assert 'data-sembako="available"' in offer and str(escape(name)) in offer
+        claimed = client.post("/kiosk/ambil", data={"ticket": ticket_of(offer)}, headers=PANEL).get_data(as_text=True)
+        assert 'data-state="collected"' in claimed and f'data-seq="{seq}"' in claimed and str(escape(name)) in claimed
+        assert not any(str(escape(other)) in claimed for other in names[:seq - 1])
+    with app.app_context():
+        kept = list(panel._shapes().parts.values())
+    learnt = [parts for parts in kept if parts not in (panel._SEEN, panel._BY_JINJA)]
+    assert len(kept) == 2 and len(learnt) == 2, "one shape for the offers, one for the claims"
