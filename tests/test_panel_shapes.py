@@ -43,8 +43,10 @@ def _context(result, seconds=9, help_desk="Meja 1 & 2"):
 
 def _coverages():
     programmes = [(code, PROGRAMMES[code].name, PROGRAMMES[code].benefit) for code in ("JKK", "JKM")]
-    yield CoverageView(code="aktif", start=date(2026, 11, 1), end=date(2027, 1, 31), days_left=63, programmes=programmes)
-    yield CoverageView(code="aktif", start=date(2026, 11, 1), end=date(2026, 11, 28), days_left=0, programmes=programmes)
+    yield CoverageView(code="aktif", start=date(2026, 11, 1), end=date(2027, 1, 31), days_left=63,
+                       programmes=programmes)
+    yield CoverageView(code="aktif", start=date(2026, 11, 1), end=date(2026, 11, 28), days_left=0,
+                       programmes=programmes)
     yield CoverageView(code="belum_aktif", start=date(2026, 12, 1), end=date(2027, 2, 28), days_left=None)
     yield CoverageView(code="berakhir", start=date(2026, 1, 1), end=date(2026, 3, 31), days_left=None)
     yield CoverageView(code="none")
@@ -53,11 +55,13 @@ def _coverages():
 def _sembakos(person: int, name: str):
     """Every sembako state; what differs between two people of a shape is only theirs."""
     yield None
-    yield SembakoView(state="available", message=_l("Paket Anda tersedia — tekan AMBIL"), ticket=f"ticket-{person}.x_y")
+    yield SembakoView(state="available", message=_l("Paket Anda tersedia — tekan AMBIL"),
+                      ticket=f"ticket-{person}.x_y")
     at = datetime(2026, 11, 28, 3, 4, 5, tzinfo=timezone.utc)
     yield SembakoView(state="waiting", message=_l("Sudah diambil."), seq=10 + person, total=500, collected_at=at,
                       station=f"Kios {person}")
-    yield SembakoView(state="already", message=_l("Sudah diterima oleh %(name)s.", name=f"Wakil {name}"), seq=20 + person,
+    yield SembakoView(state="already", message=_l("Sudah diterima oleh %(name)s.", name=f"Wakil {name}"),
+                      seq=20 + person,
                       total=500, collected_at=at, station="Meja")
     yield SembakoView(state="already", message=_l("Sudah diterima."), seq=None, total=500)
     yield SembakoView(state="refused", message=_l("Anda tidak ada dalam daftar penyaluran ini."))
@@ -126,7 +130,8 @@ def test_a_shape_serves_the_next_person_without_their_predecessor(app, in_kiosk)
         panel.forget()
         coverage = next(_coverages())
         for person, name in enumerate(NAMES):
-            sembako = SembakoView(state="available", message=_l("Paket Anda tersedia — tekan AMBIL"), ticket=f"T{person}")
+            sembako = SembakoView(state="available", message=_l("Paket Anda tersedia — tekan AMBIL"),
+                                  ticket=f"T{person}")
             result = Result(worker=ScannedWorker(id=person, name=name, nik="x", photo=None), masked_nik=f"M{person}",
                             photo_url=None, coverage=coverage, sembako=sembako)
             answer = panel.render(_context(result))

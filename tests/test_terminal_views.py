@@ -544,3 +544,24 @@ def test_kiosk_texts_hold_no_markup(app):
                     translated = gettext(text) if "%(" not in text else text
                     plain = translated.replace("'", "&#39;").replace('"', "&#34;")
                     assert str(escape(translated)) == plain, (lang, text, translated)
+
+
+def test_the_form_token_is_remembered_per_secret_and_credential(app):
+    """``pairing.form_token`` is remembered: the same HMAC as made afresh, another for another
+    credential or another secret, and no credential kept by the process."""
+    import hashlib
+    import hmac
+
+    def fresh(secret, credential):
+        return hmac.new(secret.encode(), b"kiosk-form:" + credential.encode(), hashlib.sha256).hexdigest()
+
+    secret = str(app.config["SECRET_KEY"])
+    for credential in ("kredensial-satu", "kredensial-dua", "kredensial-satu"):
+        assert pairing.form_token(credential) == fresh(secret, credential)
+    app.config["SECRET_KEY"] = secret + "-baru"
+    try:
+        assert pairing.form_token("kredensial-satu") == fresh(secret + "-baru", "kredensial-satu")
+    finally:
+        app.config["SECRET_KEY"] = secret
+    kept = repr(pairing._form_tokens)
+    assert "kredensial" not in kept

@@ -21,7 +21,6 @@ import re
 import secrets
 import time
 from datetime import datetime, timedelta
-from functools import lru_cache
 from urllib.parse import parse_qs, urlsplit
 
 from flask import current_app, has_app_context
@@ -60,13 +59,21 @@ def form_token(credential: str) -> str:
     secret. It is checked without a session (the kiosk has none, so a scan reads no session
     cookie), it cannot be made without both the HttpOnly credential and the secret, and it
     changes when the browser is paired again. Every server process sharing the secret agrees.
-    Remembered per secret and credential (a scan checks it and its answer carries it)."""
-    return _form_token(str(current_app.config["SECRET_KEY"]), credential)
+    Remembered per secret and credential (a scan checks it and its answer carries it), by the
+    credential's hash: the process keeps no credential."""
+    secret = str(current_app.config["SECRET_KEY"])
+    key = (secret, hashlib.sha256(credential.encode()).digest())
+    found = _form_tokens.get(key)
+    if found is None:
+        if len(_form_tokens) >= _FORM_TOKENS_MAX:
+            _form_tokens.clear()
+        found = _form_tokens[key] = hmac.new(secret.encode(), b"kiosk-form:" + credential.encode(),
+                                             hashlib.sha256).hexdigest()
+    return found
 
 
-@lru_cache(maxsize=256)
-def _form_token(secret: str, credential: str) -> str:
-    return hmac.new(secret.encode(), b"kiosk-form:" + credential.encode(), hashlib.sha256).hexdigest()
+_form_tokens: dict[tuple[str, bytes], str] = {}
+_FORM_TOKENS_MAX = 256  # kiosks' tokens remembered per process
 
 
 def new_pairing_code() -> str:

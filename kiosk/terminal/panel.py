@@ -3,10 +3,11 @@
 Drawing the panel through Jinja was a quarter of a scan's server time, and two answers that
 differ only in the person are the same text with different words in the same places: the name,
 the masked NIK, the photo's address, the AMBIL ticket, the package number, the sembako message
-(it names the package, the time and the desk) and the kiosk's form token (the *holes*). So the panel is drawn by Jinja once per *shape* -- everything else it is
-given: the language, the coverage and sembako states, the dates, the messages, the seconds -- with
-a marker in each hole, and each answer of that shape is the stored text with every marker replaced
-by its value, escaped exactly as Jinja escapes it (``markupsafe.escape``, its autoescape).
+(it names the package, the time and the desk) and the kiosk's form token (the *holes*). So the
+panel is drawn by Jinja once per *shape* -- everything else it is given: the language, the
+coverage and sembako states, the dates, the refusal, the seconds -- with a marker in each hole,
+and each answer of that shape is the stored text with every marker replaced by its value,
+escaped exactly as Jinja escapes it (``markupsafe.escape``, its autoescape).
 
 What keeps an answer the same as Jinja's (``tests/test_panel_shapes.py`` checks each):
 
@@ -30,7 +31,7 @@ What keeps an answer the same as Jinja's (``tests/test_panel_shapes.py`` checks 
   is learnt at its second answer; the first is Jinja's. Answers that never repeat their shape
   (every worker with coverage dates of their own) cost Jinja's render and the key, no more.
 
-A holes' value is put in only when it is true (a name, a seq of 1 or more); a false one (``None``,
+A hole's value is put in only when it is true (a name, a seq of 1 or more); a false one (``None``,
 an empty text) is part of the key, as the template may test it. An answer that prints a slip
 reads the office's settings, and is always drawn by Jinja; so is every answer while templates
 are reloaded when they change (``TEMPLATES_AUTO_RELOAD``, Flask's debug mode).
