@@ -546,9 +546,11 @@ def test_kiosk_texts_hold_no_markup(app):
                     assert str(escape(translated)) == plain, (lang, text, translated)
 
 
-def test_the_form_token_is_remembered_per_secret_and_credential(app):
-    """``pairing.form_token`` is remembered: the same HMAC as made afresh, another for another
-    credential or another secret, and no credential kept by the process."""
+def test_the_form_token_is_an_hmac_of_the_credential_made_once_per_scan(collect_kiosk, app, monkeypatch):
+    """``pairing.form_token`` is the HMAC of the credential under the app secret (another for
+    another credential or secret), and a scan makes it once: checked, then carried by the answer
+    (AMBIL's form)."""
+    kiosk, _distribution, _device = collect_kiosk
     import hashlib
     import hmac
 
@@ -556,12 +558,35 @@ def test_the_form_token_is_remembered_per_secret_and_credential(app):
         return hmac.new(secret.encode(), b"kiosk-form:" + credential.encode(), hashlib.sha256).hexdigest()
 
     secret = str(app.config["SECRET_KEY"])
-    for credential in ("kredensial-satu", "kredensial-dua", "kredensial-satu"):
-        assert pairing.form_token(credential) == fresh(secret, credential)
-    app.config["SECRET_KEY"] = secret + "-baru"
-    try:
-        assert pairing.form_token("kredensial-satu") == fresh(secret + "-baru", "kredensial-satu")
-    finally:
-        app.config["SECRET_KEY"] = secret
-    kept = repr(pairing._form_tokens)
-    assert "kredensial" not in kept
+    with app.app_context():
+        for credential in ("kredensial-satu", "kredensial-dua"):
+            assert pairing.form_token(credential) == fresh(secret, credential)
+        app.config["SECRET_KEY"] = secret + "-baru"
+        try:
+            assert pairing.form_token("kredensial-satu") == fresh(secret + "-baru", "kredensial-satu")
+        finally:
+            app.config["SECRET_KEY"] = secret
+    made = []
+    real = pairing.form_token
+    monkeypatch.setattr(pairing, "form_token", lambda credential: made.append(credential) or real(credential))
+    credential = kiosk.get_cookie(pairing.COOKIE).value
+    token = fresh(secret, credential)
+    _w, _c, card_token = carded_worker()
+    response = kiosk.post("/kiosk/pindai", data={"code": card_token}, headers={**PANEL, "X-CSRFToken": token}, csrf=False)
+    assert response.status_code == 200 and f'value="{token}"' in text_of(response)
+    assert made == [credential]
+
+
+def test_two_kiosks_in_one_app_context_each_get_their_own_form_token(collect_kiosk, app):
+    """The token made for a request is kept on ``g``, which a pushed app context shares between
+    requests: a second kiosk's request there must still get (and pass with) its own."""
+    kiosk, distribution, _device = collect_kiosk
+    other = app.test_client()
+    pair_client(other, mode="collect", distribution=distribution)
+    _w, _c, card_token = carded_worker()
+    with app.app_context():
+        for browser in (kiosk, other, kiosk):
+            token = pairing.form_token(browser.get_cookie(pairing.COOKIE).value)
+            response = browser.post("/kiosk/pindai", data={"code": card_token}, headers={**PANEL, "X-CSRFToken": token},
+                                    csrf=False)
+            assert response.status_code == 200 and f'value="{token}"' in text_of(response)

@@ -59,21 +59,9 @@ def form_token(credential: str) -> str:
     secret. It is checked without a session (the kiosk has none, so a scan reads no session
     cookie), it cannot be made without both the HttpOnly credential and the secret, and it
     changes when the browser is paired again. Every server process sharing the secret agrees.
-    Remembered per secret and credential (a scan checks it and its answer carries it), by the
-    credential's hash: the process keeps no credential."""
-    secret = str(current_app.config["SECRET_KEY"])
-    key = (secret, hashlib.sha256(credential.encode()).digest())
-    found = _form_tokens.get(key)
-    if found is None:
-        if len(_form_tokens) >= _FORM_TOKENS_MAX:
-            _form_tokens.clear()
-        found = _form_tokens[key] = hmac.new(secret.encode(), b"kiosk-form:" + credential.encode(),
-                                             hashlib.sha256).hexdigest()
-    return found
-
-
-_form_tokens: dict[tuple[str, bytes], str] = {}
-_FORM_TOKENS_MAX = 256  # kiosks' tokens remembered per process
+    Made once per request (``views.request_form_token``)."""
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(secret, b"kiosk-form:" + credential.encode(), hashlib.sha256).hexdigest()
 
 
 def new_pairing_code() -> str:

@@ -92,7 +92,7 @@ def check_form_token(device, credential: str | None) -> None:
         # else: ``device_required`` sends it to the pairing screen before anything is done
         return
     sent = request.headers.get("X-CSRFToken") or request.form.get("csrf_token") or ""
-    if hmac.compare_digest(sent.encode(), pairing.form_token(credential).encode()):
+    if hmac.compare_digest(sent.encode(), request_form_token(credential).encode()):
         return
     if request.cookies.get(current_app.config["SESSION_COOKIE_NAME"]):
         # A kiosk page loaded before this version holds its session's Flask-WTF token: still
@@ -102,12 +102,22 @@ def check_form_token(device, credential: str | None) -> None:
     raise CSRFError("The kiosk form token is missing or not this kiosk's.")
 
 
+def request_form_token(credential: str) -> str:
+    """``pairing.form_token`` of this request's credential, made once per request: a scan
+    checks it and its answer carries it."""
+    here = g._get_current_object()
+    made = here.get("kiosk_form_token")  # g outlives a request where an app context was pushed
+    if made is None or made[0] != credential:
+        made = here.kiosk_form_token = (credential, pairing.form_token(credential))
+    return made[1]
+
+
 def form_token() -> str:
     """``csrf_token()`` on the kiosk's screens: the paired kiosk's own token, else (pairing)
     Flask-WTF's, kept in a session."""
     credential = request.cookies.get(pairing.COOKIE)
     if g.get("device") is not None and credential:
-        return pairing.form_token(credential)
+        return request_form_token(credential)
     return generate_csrf()
 
 
