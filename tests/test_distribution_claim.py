@@ -65,6 +65,83 @@ class TestSuccess:
         audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "collection.create"))
         assert audit.entity_id == row.id and audit.after["seq"] == 1
 
+    @pytest.mark.parametrize("in_callers_transaction", [False, True])
+    def test_a_claim_writes_the_same_four_rows_on_either_engine(self, engine_app, staff, in_callers_transaction):
+        """What a claim writes, column by column, on SQLite (four statements) and PostgreSQL (one,
+        ``claiming._TAKE_AND_RECORD``), alone or in the caller's write transaction: the counter,
+        the collection, the answer kept for its request id, and the audit event."""
+        from kiosk.database import write_transaction
+        from kiosk.models import Device
+        from kiosk.terminal import pairing
+
+        earlier = make_distribution(packages=10, day=DAY)
+        dist.claim(earlier.id, covered_worker(DAY).id, request_id=rid())  # so a collection's id is not its number
+        d = make_distribution(packages=10, day=DAY)
+        device, _code = pairing.add_device("Kios Aula", "collect", d, staff=None)
+        worker = covered_worker(DAY)
+        card, _token = make_card(worker)
+        request_id = rid()
+        kwargs = dict(request_id=request_id, card_id=card.id, device=db.session.get(Device, device.id), staff=staff,
+                      station="Meja \"2\" <b>", hand_over=True, proxy_name="Siti  Aminah", proxy_relation="istri")
+        if in_callers_transaction:
+            with write_transaction():
+                result = dist.claim(d.id, worker.id, **kwargs)
+        else:
+            result = dist.claim(d.id, worker.id, **kwargs)
+        assert (result.outcome, result.seq, result.packages_given, result.packages_total) == (Outcome.COLLECTED, 1, 1, 10)
+        db.session.expire_all()
+        row = db.session.get(Collection, result.collection_id)
+        assert (row.distribution_id, row.worker_id, row.card_id, row.device_id, row.staff_id, row.seq) == (
+            d.id, worker.id, card.id, device.id, staff.id, 1)
+        assert (row.station, row.proxy_name, row.proxy_relation, row.handover_request_id) == (
+            'Meja "2" <b>', "Siti Aminah", "istri", request_id)
+        assert row.handed_over_by_id == staff.id and row.handed_over_at == row.collected_at
+        assert row.collected_at.tzinfo is not None and row.voided_at is None and row.no_card_reason is None
+        assert result.collected_at == row.collected_at
+        answer = db.session.get(ClaimRequest, request_id)
+        assert (answer.distribution_id, answer.worker_id, answer.outcome, answer.collection_id) == (
+            d.id, worker.id, "collected", row.id)
+        assert timedelta(0) <= answer.created_at - row.collected_at < timedelta(seconds=5)
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "collection.create",
+                                                            AuditEvent.entity_id == row.id)).one()
+        assert row.id != row.seq
+        assert (event.entity_type, event.entity_id, event.staff_id, event.device_id, event.before) == (
+            "collection", row.id, staff.id, device.id, None)
+        assert timedelta(0) <= event.at - row.collected_at < timedelta(seconds=5)
+        assert event.after == {
+            "distribution_id": d.id, "worker_id": worker.id, "seq": 1, "card_id": card.id, "station": 'Meja "2" <b>',
+            "proxy_name": "Siti Aminah", "request_id": request_id, "handed_over": True, "no_card_reason": None,
+        }
+        assert (packages_given(d.id), db.session.scalar(select(Distribution.next_seq).where(Distribution.id == d.id))) == (1, 2)
+
+    def test_a_claim_that_loses_its_race_writes_nothing_not_even_the_count(self, engine_app):
+        """The claim's write is one whole: when a unique index refuses its collection (the same
+        worker's, committed after the claim read), its UPDATE of the counter is undone too, on
+        either engine, and the claim then answers from the winner's row."""
+        from kiosk.distribution import claiming
+
+        d = make_distribution(packages=10, day=DAY)
+        worker = covered_worker(DAY)
+        request_id = rid()
+        facts = claiming._claim_facts(d.id, worker.id, request_id, None)
+        winner = dist.claim(d.id, worker.id, request_id=rid())  # a concurrent claim commits first
+        assert winner.seq == 1
+        db.session.commit()
+        args = dict(distribution_id=d.id, worker_id=worker.id, request_id=request_id, card_id=None, device_id=None,
+                    staff_id=None, station="", hand_over=False, proxy_name=None, proxy_relation=None,
+                    handover_photo=None, no_card_reason="kartu hilang")
+        with pytest.raises(IntegrityError):
+            with claiming._writer() as writer:
+                claiming._claim_once(facts, writer, **args)
+        db.session.expire_all()
+        assert packages_given(d.id) == 1
+        assert db.session.scalar(select(Distribution.next_seq).where(Distribution.id == d.id)) == 2
+        assert db.session.get(ClaimRequest, request_id) is None
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "collection.create")) == 1
+        again = dist.claim(d.id, worker.id, request_id=request_id)
+        assert again.outcome is Outcome.ALREADY_COLLECTED and again.seq == 1
+
     def test_sequence_numbers_follow_each_other(self, engine_app):
         d = make_distribution(packages=5, day=DAY)
         seqs = [dist.claim(d.id, covered_worker(DAY).id, request_id=rid()).seq for _ in range(3)]

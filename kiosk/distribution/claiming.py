@@ -3,17 +3,20 @@ would answer now (``status_for``)."""
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, bindparam, insert, select, text
+from sqlalchemy import String, and_, bindparam, cast, func, insert, literal, select, text, true, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit, clock
 from ..database import WRITING, driver_write, end_read_transaction, read_alone, utcnow
 from ..extensions import db
 from ..models import (
+    AuditEvent,
     Card,
     ClaimRequest,
     Collection,
@@ -336,17 +339,12 @@ def _claim_once(facts: _ClaimFacts, conn, *, distribution_id, worker_id, request
     if status.outcome is not None and status.outcome is not Outcome.SOLD_OUT:
         return refuse(status.outcome)
     # Sold out as read, or a package to take: the conditional UPDATE decides.
-    row = conn.execute(_TAKE_PACKAGE, {"id": distribution_id}).first()
-    if row is None:
-        now_status, now_given = conn.execute(_DISTRIBUTION_NOW, {"id": distribution_id}).one()
-        return refuse(Outcome.NOT_OPEN if now_status != "open" else Outcome.SOLD_OUT, given=now_given)
-    seq, given, total = row
     now = utcnow()
-    # The write lock is held (SQLite: every writer waits; PostgreSQL: the distribution's row).
     collection = dict(
-        distribution_id=distribution_id, worker_id=worker_id, card_id=card_id,
-        device_id=device_id, staff_id=staff_id, station=station, seq=seq, collected_at=now, no_card_reason=no_card_reason,
-        proxy_name=None, proxy_relation=None, handed_over_at=None,
+        distribution_id=distribution_id, worker_id=worker_id, card_id=card_id, device_id=device_id,
+        staff_id=staff_id, station=station, collected_at=now, no_card_reason=no_card_reason,
+        proxy_name=None, proxy_relation=None, handed_over_at=None, handed_over_by_id=None,
+        handover_request_id=None, handover_photo=None,
     )
     if hand_over:
         collection.update(
@@ -354,26 +352,57 @@ def _claim_once(facts: _ClaimFacts, conn, *, distribution_id, worker_id, request
             proxy_name=proxy_name, proxy_relation=proxy_relation if proxy_name else None,
             handover_photo=handover_photo,
         )
-    # A concurrent duplicate of this worker fails here (the unique index).
-    collection["id"] = conn.execute(_INSERT_COLLECTION, collection).scalar_one()
-    conn.execute(_INSERT_CLAIM_REQUEST, dict(  # a concurrent same request id fails here
-        request_id=request_id, distribution_id=distribution_id, worker_id=worker_id,
-        outcome=Outcome.COLLECTED.value, collection_id=collection["id"],
-    ))
-    audit.insert(
-        "collection.create", "collection", collection["id"],
-        after={
-            "distribution_id": distribution_id, "worker_id": worker_id, "seq": seq,
-            "card_id": card_id, "station": station, "proxy_name": collection["proxy_name"],
-            "request_id": request_id, "handed_over": hand_over,
-            "no_card_reason": no_card_reason,
-        },
-        staff_id=staff_id, device_id=device_id, conn=conn,
-    )
+    event = {  # the audit event's ``after``, but for the package's number (known once taken)
+        "distribution_id": distribution_id, "worker_id": worker_id, "card_id": card_id, "station": station,
+        "proxy_name": collection["proxy_name"], "request_id": request_id, "handed_over": hand_over,
+        "no_card_reason": no_card_reason,
+    }
+    if conn.dialect.name == "postgresql":
+        taken = _take_and_record(conn, collection, request_id, event)
+    else:
+        taken = _take_then_record(conn, collection, request_id, event)
+    if taken is None:
+        now_status, now_given = conn.execute(_DISTRIBUTION_NOW, {"id": distribution_id}).one()
+        return refuse(Outcome.NOT_OPEN if now_status != "open" else Outcome.SOLD_OUT, given=now_given)
+    collection["id"], collection["seq"], given, total = taken
     return ClaimResult(
         outcome=Outcome.COLLECTED, distribution_id=distribution_id, worker_id=worker_id,
         packages_total=total, packages_given=given, **_collection_fields(_Row(collection["id"], collection)),
     )
+
+
+def _take_then_record(conn, collection: dict, request_id: str, event: dict) -> tuple | None:
+    """SQLite: the package taken (the conditional UPDATE), then the collection, its answer and
+    its audit event, one statement each: the write lock (``BEGIN IMMEDIATE``) is held from the
+    first to the commit, every other writer waits. ``(collection id, seq, given, total)``, or
+    None when no package was taken (nothing is written)."""
+    row = conn.execute(_TAKE_PACKAGE, {"id": collection["distribution_id"]}).first()
+    if row is None:
+        return None
+    seq, given, total = row
+    # A concurrent duplicate of this worker fails here (the unique index).
+    collection_id = conn.execute(_INSERT_COLLECTION, {**collection, "seq": seq}).scalar_one()
+    conn.execute(_INSERT_CLAIM_REQUEST, dict(  # a concurrent same request id fails here
+        request_id=request_id, distribution_id=collection["distribution_id"], worker_id=collection["worker_id"],
+        outcome=Outcome.COLLECTED.value, collection_id=collection_id,
+    ))
+    audit.insert(
+        "collection.create", "collection", collection_id, after={**event, "seq": seq},
+        staff_id=collection["staff_id"], device_id=collection["device_id"], conn=conn,
+    )
+    return collection_id, seq, given, total
+
+
+def _take_and_record(conn, collection: dict, request_id: str, event: dict) -> tuple | None:
+    """PostgreSQL: the same four writes as ``_take_then_record`` in one statement
+    (``_TAKE_AND_RECORD``), one round trip instead of four while the distribution's row is
+    locked. A statement is atomic: a unique index that refuses its collection or its answer
+    undoes its UPDATE too, as the rollback of the transaction does."""
+    row = conn.execute(_TAKE_AND_RECORD, {
+        **collection, "request_id": request_id, "outcome": Outcome.COLLECTED.value,
+        "event": json.dumps(event, separators=(",", ":")),
+    }).first()
+    return tuple(row) if row is not None else None
 
 
 _TAKE_PACKAGE = text(
@@ -385,3 +414,51 @@ _DISTRIBUTION_NOW = select(Distribution.__table__.c.status, Distribution.__table
     Distribution.__table__.c.id == bindparam("id"))
 _INSERT_COLLECTION = insert(Collection.__table__).returning(Collection.__table__.c.id)
 _INSERT_CLAIM_REQUEST = insert(ClaimRequest.__table__)
+
+
+def _take_and_record_statement():
+    """``_take_then_record``'s four writes as one PostgreSQL statement: the conditional UPDATE,
+    then (from its row, so nothing when it took no package) the collection, the claim's answer
+    and the audit event, each a data-modifying WITH query; it returns the collection's id and
+    number and the distribution's counts, or no row."""
+    dist, coll = Distribution.__table__, Collection.__table__
+    req, events = ClaimRequest.__table__, AuditEvent.__table__
+    at = bindparam("collected_at", type_=coll.c.collected_at.type)
+    take = (
+        update(dist)
+        .where(dist.c.id == bindparam("distribution_id"), dist.c.status == "open",
+               dist.c.packages_given < dist.c.packages_total)
+        .values(packages_given=dist.c.packages_given + 1, next_seq=dist.c.next_seq + 1)
+        .returning((dist.c.next_seq - 1).label("seq"), dist.c.packages_given, dist.c.packages_total)
+        .cte("take")
+    )
+    typed = lambda table, *names: (bindparam(name, type_=table.c[name].type) for name in names)  # noqa: E731
+    given = ("distribution_id", "worker_id", "card_id", "device_id", "staff_id", "station", "no_card_reason",
+             "proxy_name", "proxy_relation", "handed_over_at", "handed_over_by_id", "handover_request_id",
+             "handover_photo")
+    made = (
+        insert(coll)
+        .from_select([*given, "collected_at", "seq"],
+                     select(*typed(coll, *given), at, take.c.seq))
+        .returning(coll.c.id, coll.c.seq)
+        .cte("made")
+    )
+    answered = insert(req).from_select(
+        ["request_id", "distribution_id", "worker_id", "outcome", "collection_id", "created_at"],
+        select(*typed(req, "request_id", "distribution_id", "worker_id", "outcome"), made.c.id, at),
+    ).cte("answered")
+    after = cast(cast(bindparam("event", type_=String()), JSONB).op("||")(func.jsonb_build_object("seq", made.c.seq)),
+                 events.c.after.type)
+    audited = insert(events).from_select(
+        ["at", "staff_id", "device_id", "action", "entity_type", "entity_id", "after"],
+        select(at, *typed(events, "staff_id", "device_id"), literal("collection.create"), literal("collection"),
+               made.c.id, after),
+    ).cte("audited")
+    return (
+        select(made.c.id, made.c.seq, take.c.packages_given, take.c.packages_total)
+        .select_from(made.join(take, true()))
+        .add_cte(answered, audited)
+    )
+
+
+_TAKE_AND_RECORD = _take_and_record_statement()
