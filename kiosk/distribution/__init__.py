@@ -24,7 +24,9 @@ database, not Python:
   and a concurrent duplicate fails on the unique index with IntegrityError, answered as
   ALREADY_COLLECTED). The claim's statements run straight on the driver
   (``database.driver_write``: the lock is held for them and the commit alone), or inside the
-  caller's ``write_transaction()`` when one is open.
+  caller's ``write_transaction()`` when one is open. On PostgreSQL the UPDATE and the three
+  INSERTs that record a package (collection, claim request, audit event) are one statement
+  (``claiming._TAKE_AND_RECORD``), atomic on its own, so the row lock waits for no round trip.
 
 Each claim carries a request id; its first answer is stored in ``claim_request`` in the same
 transaction, so a retry (double tap, slow network) gets that answer again (``replayed``).
