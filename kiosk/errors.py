@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from .extensions import db
 from .throttle import TooMany
 from .tokens import KeyRingError
-from .web import wants_fragment
+from .web import UnstorableText, wants_fragment
 
 MESSAGES = {
     400: _l("Permintaan tidak bisa diproses. Muat ulang halaman lalu coba lagi."),
@@ -27,6 +27,8 @@ MESSAGES = {
     429: _l("Terlalu banyak percobaan. Tunggu beberapa menit lalu coba lagi."),
     500: _l("Terjadi kesalahan di server. Data Anda tidak tersimpan sebagian; silakan coba lagi."),
 }
+UNSTORABLE_TEXT = _l("Ada isian yang berisi karakter yang tidak bisa disimpan (karakter NUL). Tidak ada yang "
+                     "disimpan. Hapus isian itu, ketik ulang, lalu kirim lagi.")
 
 
 def render_error(code: int, message=None):
@@ -42,6 +44,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(400, _l("Formulir kedaluwarsa atau tidak sah. Muat ulang halaman lalu coba lagi."))
+
+    @app.errorhandler(UnstorableText)
+    def unstorable_text(error):
+        return render_error(400, UNSTORABLE_TEXT)
 
     @app.errorhandler(KeyRingError)
     def card_key_missing(error: KeyRingError):

@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from typing import Mapping
 
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
 import flask
@@ -157,6 +158,32 @@ def start_timer() -> None:
     g.request_started = time.perf_counter()
 
 
+class UnstorableText(BadRequest):
+    """A NUL character in a query string, a URL part or a form field. Nobody types one, and
+    PostgreSQL cannot store one in text (psycopg refuses the statement), so wherever it reached
+    the database it would end as a server error, after whatever the request had done before."""
+
+    description = "A NUL character in the request."
+
+
+def refuse_unstorable_text() -> None:
+    """Refuse a request carrying a NUL character (``UnstorableText``, 400) before any view runs,
+    so nothing is done and the person reads why. Uploaded files are not looked at here (their
+    readers refuse what they cannot read)."""
+    req = request._get_current_object()
+    query = req.query_string
+    if b"%00" in query or b"\x00" in query:
+        raise UnstorableText()
+    if req.view_args and any(isinstance(value, str) and "\x00" in value for value in req.view_args.values()):
+        raise UnstorableText()
+    if req.method in UNSAFE_METHODS:  # the form is parsed once: the views (and CSRF) read it anyway
+        if any("\x00" in value for values in req.form.listvalues() for value in values):
+            raise UnstorableText()
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 def log_request(response):
     """One structured line per request. The path only: query strings and bodies may hold a NIK
     being searched or a card token, and neither belongs in a log."""
@@ -255,6 +282,7 @@ def init_app(app: Flask) -> None:
     # request log fell through to logging's last resort (warnings only) and was lost.
     app.logger  # noqa: B018
     app.before_request(start_timer)
+    app.before_request(refuse_unstorable_text)
     app.after_request(log_request)
     app.after_request(security_headers)
     app.after_request(vary_on_htmx)

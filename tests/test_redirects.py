@@ -141,6 +141,8 @@ def test_tricky_targets_stay_on_this_site_and_local_paths_are_kept(app, siti, pa
             response = send(client, value)
         except ValueError:  # the test client itself cannot send this header (a newline in it)
             continue
+        if "\x00" in value and response.status_code == 400:
+            continue  # refused before any view runs (kiosk.web.UnstorableText): no redirect at all
         location = _location(response)
         if not lands_on_this_site(location) or location != want:
             failures.append(f"{value!r} -> {location!r}, want {want!r}")

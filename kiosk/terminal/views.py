@@ -34,7 +34,7 @@ from werkzeug.exceptions import HTTPException
 from .. import clock, settings, throttle, tokens
 from ..database import one_connection
 from ..extensions import csrf, db, htmx
-from ..web import fragment_or_page, photo_response, safe_next, wants_fragment
+from ..web import UNSAFE_METHODS, UnstorableText, fragment_or_page, photo_response, safe_next, wants_fragment
 from . import bp, pairing, panel, tickets
 from .screen import build_claim_result, build_result, looks_typed, read_scan
 
@@ -63,7 +63,6 @@ bp.add_app_template_global(_Icons(), "icons")
 
 # The kiosk's forms are checked here (``check_form_token``), not by Flask-WTF's session token.
 csrf.exempt(bp)
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @bp.before_request
@@ -427,10 +426,12 @@ def kiosk_error(error: HTTPException):
         if wait:
             response.headers["Retry-After"] = str(wait)
         return response
-    from ..errors import MESSAGES
+    from ..errors import MESSAGES, UNSTORABLE_TEXT
 
     message = MESSAGES.get(error.code) or MESSAGES[500]
-    if error.code == 400:
+    if isinstance(error, UnstorableText):
+        message = UNSTORABLE_TEXT
+    elif error.code == 400:
         message = _l("Layar perlu dimuat ulang. Tunggu sebentar…")
     return _error_screen(error.code or 500, message)
 
