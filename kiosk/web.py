@@ -158,6 +158,9 @@ def start_timer() -> None:
     g.request_started = time.perf_counter()
 
 
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 class UnstorableText(BadRequest):
     """A NUL character in a query string, a URL part or a form field. Nobody types one, and
     PostgreSQL cannot store one in text (psycopg refuses the statement), so wherever it reached
@@ -179,9 +182,6 @@ def refuse_unstorable_text() -> None:
     if req.method in UNSAFE_METHODS:  # the form is parsed once: the views (and CSRF) read it anyway
         if any("\x00" in value for values in req.form.listvalues() for value in values):
             raise UnstorableText()
-
-
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def log_request(response):

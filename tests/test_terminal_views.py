@@ -512,6 +512,19 @@ def test_csrf_failure_stays_on_a_kiosk_screen(kiosk):
     assert "k-top" in html and "topbar" not in html
 
 
+def test_every_error_the_app_handles_by_its_code_has_a_kiosk_screen(app):
+    """Flask finds a handler by status code first, the app's before the kiosk blueprint's: an
+    error the app handles by its code (e.g. CSRF, 400) would show a kiosk the staff error page,
+    with its way out, unless the kiosk names it too."""
+    app_handlers = app.error_handler_spec[None]
+    kiosk_handlers = app.error_handler_spec["terminal"]
+    for code, handlers in app_handlers.items():
+        if code is None:
+            continue
+        for kind in handlers:
+            assert kind in kiosk_handlers.get(code, {}), (code, kind.__name__)
+
+
 def test_certificate_download(client, app):
     assert client.get("/kiosk/sertifikat").status_code == 404
     from kiosk import tls

@@ -36,16 +36,17 @@ def test_a_nul_in_any_form_field_or_query_is_refused_on_every_route(app, world):
     for rule in rules:
         url = build_url(app, rule, ids)
         client = _client_for(rule, clients)
+        answers = []
         if "POST" in rule.methods:
-            response = client.post(url, data={"catatan": "Siti\x00Aminah"})
-            tried += 1
-            assert response.status_code == 400, (rule.rule, response.status_code)
-            assert SAID in response.get_data(as_text=True), rule.rule
+            answers.append(client.post(url, data={"catatan": "Siti\x00Aminah"}))
         if "GET" in rule.methods:
-            response = client.get(url + ("&" if "?" in url else "?") + "q=1603%00")
+            answers.append(client.get(url + ("&" if "?" in url else "?") + "q=1603%00"))
+        for response in answers:
             tried += 1
-            assert response.status_code == 400, (rule.rule, response.status_code)
-            assert SAID in response.get_data(as_text=True), rule.rule
+            html = response.get_data(as_text=True)
+            assert response.status_code == 400 and SAID in html, (rule.rule, response.status_code)
+            if rule.endpoint.startswith("terminal."):  # a kiosk screen: no staff menu, no way out
+                assert "k-top" in html and "topbar" not in html, rule.rule
     assert tried > 60
     assert row_counts() == before
 

@@ -179,7 +179,7 @@ def _shape(context: dict, holes: _Holes) -> dict:
             )
         result = _replace(result, **changes)
     shaped = {**context, "result": result, "device": UNREAD}
-    shaped["csrf_token"] = _CsrfHole(holes.add(_Later(_form_token)))
+    shaped["csrf_token"] = _CsrfHole(holes.add(_form_token()))  # made once per request (views)
     return shaped
 
 
@@ -192,15 +192,6 @@ def _replace(view, **changes):
     copy = object.__new__(type(view))
     copy.__dict__.update(view.__dict__, **changes)
     return copy
-
-
-class _Later:
-    """A hole's value made only when the shape has that hole (the form token: an HMAC)."""
-
-    __slots__ = ("make",)
-
-    def __init__(self, make):
-        self.make = make
 
 
 class _CsrfHole:
@@ -235,8 +226,7 @@ class _Parts(tuple):
                 continue
             text = filled.get(part)
             if text is None:
-                value = values[part]
-                text = filled[part] = escape(value.make() if value.__class__ is _Later else value)
+                text = filled[part] = escape(values[part])
             out.append(text)
         return "".join(out)
 

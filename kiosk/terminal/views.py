@@ -413,9 +413,12 @@ def certificate():
 
 @bp.errorhandler(CSRFError)
 @bp.errorhandler(throttle.TooMany)
+@bp.errorhandler(UnstorableText)
 @bp.errorhandler(HTTPException)
 def kiosk_error(error: HTTPException):
-    """Errors on the kiosk stay on kiosk screens: no staff menu, no way out."""
+    """Errors on the kiosk stay on kiosk screens: no staff menu, no way out. Flask looks for a
+    handler by status code first, the app's before the kiosk's, so each error the app handles by
+    its code (CSRF, limits, unstorable text) is named here too (a test checks every one)."""
     if error.code and error.code < 400:
         return error
     if error.code == 429 and request.endpoint == "terminal.scan" and g.get("device") is not None:
