@@ -207,8 +207,65 @@ def log_request(response):
     device_id = here.get("device_id")
     if device_id:
         entry["device"] = device_id
-    request_log.info(json.dumps(entry, separators=(",", ":")))
+    line = json.dumps(entry, separators=(",", ":"))
+    if not (_only_flask_handler() and _write_as_flask_would(req.environ, line)):
+        request_log.info(line)
     return response
+
+
+# The line Flask's default handler writes (``flask.logging.default_handler``), for a record of
+# this module: "[2026-11-29 12:17:04,020] INFO in web: {...}".
+FLASK_LOG_FORMAT = "[%(asctime)s] %(levelname)s in %(module)s: %(message)s"
+_stamp: tuple[int, str] = (-1, "")
+
+
+def _only_flask_handler() -> bool:
+    """True when a request log line can only end in Flask's default handler, as on a server as
+    installed (nothing in ``logging`` configured): no handler or filter on the way but that one,
+    which formats as Flask made it (a logger's filters see only its own records, so the request
+    log's are the ones that count). Then ``log_request`` writes the line itself, as that handler
+    would, without ``logging``'s work for each record (the record, the caller's frame, the
+    formatter, two look-ups of the stream behind a proxy): about a tenth of a kiosk scan's server
+    CPU, measured in gunicorn (bench/README.md). Any handler or filter added anywhere on the way
+    (a logging configuration, a test capturing records) gets every line through ``logging``."""
+    from flask.logging import default_handler
+
+    kiosk = request_log.parent
+    formatter = default_handler.formatter
+    return (
+        not request_log.handlers and not request_log.filters and request_log.propagate
+        and kiosk.handlers == [default_handler]
+        and (not kiosk.propagate or not logging.root.handlers)
+        and default_handler.level <= logging.INFO and not default_handler.filters
+        and type(formatter) is logging.Formatter and formatter._fmt == FLASK_LOG_FORMAT
+        and formatter.datefmt is None and formatter.converter is time.localtime
+    )
+
+
+def _write_as_flask_would(environ: dict, message: str) -> bool:
+    """Write ``message`` as Flask's default handler writes a record of this module: to the WSGI
+    server's error stream, under the handler's lock, flushed. False when the stream refused it
+    (then ``logging`` has it, and handles the error as it does)."""
+    from flask.logging import default_handler
+
+    global _stamp
+    now = time.time()
+    second = int(now)
+    stamp = _stamp
+    if stamp[0] != second:  # the time is formatted once a second, not once a line
+        stamp = _stamp = (second, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second)))
+    line = f"[{stamp[1]},{int((now - second) * 1000):03d}] INFO in web: {message}\n"
+    try:
+        default_handler.acquire()
+        try:
+            stream = environ["wsgi.errors"]
+            stream.write(line)
+            stream.flush()
+        finally:
+            default_handler.release()
+    except Exception:  # noqa: BLE001 - a log line never breaks an answer
+        return False
+    return True
 
 
 class CookieSessions(SecureCookieSessionInterface):
