@@ -49,19 +49,40 @@ SECURITY_HEADERS = (
 )
 
 
-def security_headers(response):
-    """Add the security headers to every response (those a view set itself stay)."""
+_SECURITY_NAMES = frozenset(name.lower() for name, _ in SECURITY_HEADERS)
+
+
+def answer_headers(response):
+    """What every answer but a static file carries, in one pass over its headers:
+
+    - the security headers (those a view set itself stay);
+    - ``Cache-Control: no-store``: personal data must not linger in a shared tablet's cache
+      after sign-out: every answer but the static files is no-store, downloads too (send_file
+      would say no-cache: kept on disk);
+    - ``Vary`` on the htmx headers: every page may answer an htmx request with a fragment, so
+      caches must keep the answers apart by them.
+
+    (A static file served by Flask gets the security headers only; those served before Flask
+    get theirs from ``static_files``.)"""
+    req = request._get_current_object()  # one look-up
     headers = response.headers
     present = {name.lower() for name in headers.keys()}
-    for name, value in SECURITY_HEADERS:
-        if name.lower() not in present:
-            headers.add(name, value)
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    # Personal data must not linger in a shared tablet's cache after sign-out: every answer but
-    # the static files is no-store, downloads too (send_file would say no-cache: kept on disk).
-    if request.endpoint != "static" and "no-store" not in headers.get("Cache-Control", ""):
+    if present.isdisjoint(_SECURITY_NAMES):
+        headers.extend(SECURITY_HEADERS)
+    else:
+        for name, value in SECURITY_HEADERS:
+            if name.lower() not in present:
+                headers.add(name, value)
+    if req.is_secure and "strict-transport-security" not in present:
+        headers.add("Strict-Transport-Security", "max-age=31536000")
+    if req.endpoint == "static":
+        return response
+    if "cache-control" not in present or "no-store" not in headers.get("Cache-Control", ""):
         headers["Cache-Control"] = "no-store"
+    if "vary" in present:
+        response.vary.update(HTMX_HEADERS)
+    else:
+        headers.add("Vary", VARY_ON_HTMX)  # the same header, without parsing one first
     return response
 
 
@@ -82,6 +103,7 @@ def _local_path(target: str) -> bool:
 
 # What decides between a fragment and a page: caches must keep the answers apart by them.
 HTMX_HEADERS = ("HX-Request", "HX-Target", "HX-Boosted", "HX-History-Restore-Request")
+VARY_ON_HTMX = ", ".join(HTMX_HEADERS)
 
 
 def wants_fragment(target: str | None = None) -> bool:
@@ -100,18 +122,6 @@ def fragment_or_page(page: str, fragments: Mapping[str, str], context: Mapping, 
     template = next((name for target, name in fragments.items() if wants_fragment(target)), page)
     return make_response(render_template(template, **context), status, headers or {})
 
-
-VARY_ON_HTMX = ", ".join(HTMX_HEADERS)
-
-
-def vary_on_htmx(response):
-    """Every page may answer an htmx request with a fragment: say so to caches (not for static)."""
-    if request.endpoint != "static":
-        if "Vary" in response.headers:
-            response.vary.update(HTMX_HEADERS)
-        else:
-            response.headers["Vary"] = VARY_ON_HTMX  # the same header, without parsing one first
-    return response
 
 
 def safe_next(target: str | None, fallback: str) -> str:
@@ -341,7 +351,6 @@ def init_app(app: Flask) -> None:
     app.before_request(start_timer)
     app.before_request(refuse_unstorable_text)
     app.after_request(log_request)
-    app.after_request(security_headers)
-    app.after_request(vary_on_htmx)
+    app.after_request(answer_headers)
     vendored = vendored_files(app.static_folder)
     app.add_template_global(lambda name: vendored[name], "vendored")

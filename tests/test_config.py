@@ -84,6 +84,51 @@ def test_security_headers(client):
     assert response.headers["Referrer-Policy"] == "same-origin"
 
 
+def test_every_answer_carries_each_header_once(client):
+    """The security headers, no-store and Vary on the htmx headers, each once (one hook adds
+    them all: ``web.answer_headers``); HSTS only over HTTPS."""
+    from kiosk.web import HTMX_HEADERS, SECURITY_HEADERS
+
+    for base_url, hsts in (("http://localhost", False), ("https://localhost", True)):
+        response = client.get("/masuk", base_url=base_url)
+        names = [name.lower() for name, _ in response.headers]
+        for name, value in SECURITY_HEADERS:
+            assert names.count(name.lower()) == 1 and response.headers[name] == value
+        assert response.headers.getlist("Cache-Control") == ["no-store"]
+        assert names.count("vary") == 1 and set(HTMX_HEADERS) <= set(response.vary)
+        assert names.count("strict-transport-security") == (1 if hsts else 0)
+
+
+def test_a_views_own_headers_stay(app, client):
+    """What a view says itself is kept (its own policy, its caching if it is no-store, its Vary,
+    its HSTS); what it left out is added."""
+    from flask import make_response
+
+    def own():
+        response = make_response("own")
+        response.headers["Content-Security-Policy"] = "default-src 'none'"
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers["Vary"] = "Accept-Language"
+        response.headers["Strict-Transport-Security"] = "max-age=60"
+        return response
+
+    def cached():
+        response = make_response("cached")
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    app.add_url_rule("/test-own-headers", "test_own_headers", own)
+    app.add_url_rule("/test-cached", "test_cached", cached)
+    response = client.get("/test-own-headers", base_url="https://localhost")
+    assert response.headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    assert response.headers.getlist("Cache-Control") == ["private, no-store"]
+    assert response.headers.getlist("Strict-Transport-Security") == ["max-age=60"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert {"Accept-Language", "HX-Request", "HX-Target"} <= set(response.vary)
+    # no-cache would keep the answer on the tablet's disk: made no-store.
+    assert client.get("/test-cached").headers.getlist("Cache-Control") == ["no-store"]
+
+
 def test_session_cookie_flags(app, client, login_as):
     login_as("petugas")
     cookie = client.get_cookie("kiosk_session")
