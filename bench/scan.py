@@ -188,6 +188,31 @@ def inprocess_profile(population: dict, scans: int = 60) -> dict:
             "statements": [" ".join(sql.split())[:120] for sql in statements], "kinds": kinds}
 
 
+def _count_instructions(ctx: Context, result: BenchResult, raw: dict, population: dict) -> None:
+    """Instructions per scan in-process, the app's and the ceiling's (``bench.instructions``):
+    the figure that does not move with the machine. After the timed rounds (valgrind takes both
+    cores for about a minute)."""
+    from . import instructions
+
+    why = instructions.available()
+    if why is not None:
+        result.add("instructions per scan, in-process", "not measured", note=why)
+        return
+    try:
+        scans = ctx.size(instructions.SCANS, 100)
+        app = instructions.per_scan(population, "app", ctx.work, scans)
+        ceiling = instructions.per_scan(population, "ceiling", ctx.work, scans)
+    except Exception as error:  # noqa: BLE001 - a diagnostic only
+        raw["instructions_error"] = repr(error)
+        result.add("instructions per scan, in-process", "not measured", note=repr(error)[:200])
+        return
+    raw["instructions"] = {"app": app, "ceiling": ceiling, "scans": scans}
+    result.add("instructions per scan, in-process (valgrind)", app / 1e6, "M",
+               note=f"ceiling {ceiling / 1e6:.2f} M, app ÷ ceiling {app / ceiling:.2f} ×; the same on any "
+                    f"machine (no HTTP: gunicorn adds the same to both); {population['count']:,} workers")
+    ctx.log(f"scan: instructions per scan: app {app / 1e6:.3f} M, ceiling {ceiling / 1e6:.3f} M")
+
+
 def run(ctx: Context) -> BenchResult:
     result = BenchResult("scan")
     sizes = (10_000, 1_000_000) if not ctx.quick else (10_000, 100_000)
@@ -274,6 +299,7 @@ def run(ctx: Context) -> BenchResult:
                            "(gunicorn workers' user+system CPU ÷ requests)")
         except Exception as error:  # noqa: BLE001 - a diagnostic only
             raw["inprocess_error"] = repr(error)
+        _count_instructions(ctx, result, raw, {**populations[0], "fragment_bytes": size})
         if pg_why is not None:
             result.add("PostgreSQL", "not available", note=pg_why)
         raw["errors"] = sum(s["errors"] for s in raw["runs"])
