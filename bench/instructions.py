@@ -35,10 +35,11 @@ def available() -> str | None:
 
 
 def per_scan(population: dict, which: str, work: Path, scans: int = SCANS) -> float:
-    """Instructions per scan of ``which`` ("app" or "ceiling") on ``population`` (scan.py's)."""
+    """Instructions per scan of ``which`` ("app" or "ceiling") on ``population`` (scan.py's, with
+    ``fragment_bytes``: the size of the scan's answer, which the ceiling answers too)."""
     spec = work / f"instructions-{which}.json"
     spec.write_text(json.dumps({"instance": str(population["instance"]), "credential": population["credential"],
-                                "tokens": population["tokens"], "size": population.get("fragment_bytes", 3545)}))
+                                "tokens": population["tokens"], "size": population["fragment_bytes"]}))
     runs = [_start(which, spec, n) for n in (0, scans)]
     base, loaded = (_instructions(run) for run in runs)
     return (loaded - base) / scans
@@ -66,6 +67,8 @@ def _instructions(run: subprocess.Popen) -> int:
 def _child(which: str, spec_path: str, scans: int) -> None:
     from urllib.parse import urlencode
 
+    from bench.kiosk_client import CSRF_FIELD
+
     spec = json.loads(Path(spec_path).read_text())
     if which == "ceiling":
         from bench.ceiling import app
@@ -81,7 +84,7 @@ def _child(which: str, spec_path: str, scans: int) -> None:
         app = create_app()
         cookie = f"kiosk_device={spec['credential']}"
         _status, page = _call(app, "GET", "/kiosk/", "", {"Cookie": cookie}, b"")
-        token = re.search(rb'name="csrf_token" value="([^"]+)"', page)[1].decode()
+        token = CSRF_FIELD.search(page)[1].decode()
         tokens = spec["tokens"]
 
         def request(i: int) -> tuple:

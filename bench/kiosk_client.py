@@ -11,7 +11,7 @@ from .common import Conn, build_request, cookies_from
 
 DEVICE_COOKIE = "kiosk_device"  # kiosk/terminal/pairing.py COOKIE
 PANEL = "scan-result"
-_CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
+CSRF_FIELD = re.compile(rb'name="csrf_token" value="([^"]+)"')  # a page's form token
 _STATE = re.compile(rb'id="scan-result"[^>]*data-state="([a-z_]+)"')
 _SEMBAKO = re.compile(rb'data-sembako="([a-z_]+)"')
 _TICKET = re.compile(rb'name="ticket" value="([^"]+)"')
@@ -44,7 +44,7 @@ def open_session(conn: Conn, credential: str) -> KioskSession:
         "GET", "/kiosk/", conn.port, {"Cookie": f"{DEVICE_COOKIE}={credential}"}))
     if status != 200:
         raise RuntimeError(f"kiosk page answered {status} (is the device paired?)")
-    found = _CSRF.search(body)
+    found = CSRF_FIELD.search(body)
     if not found:
         raise RuntimeError("no CSRF token on the kiosk page")
     cookies = {DEVICE_COOKIE: credential, **cookies_from(headers)}

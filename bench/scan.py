@@ -21,7 +21,7 @@ import time
 
 from . import dataset
 from .common import BenchResult, Conn, Context, Gunicorn, build_request, median, ratio, run_load, vm_hwm_kib
-from .kiosk_client import KioskSession, open_session, panel_state
+from .kiosk_client import CSRF_FIELD, KioskSession, open_session, panel_state
 
 CONCURRENCY = (1, 4, 16)
 SAMPLE_TOKENS = 4096
@@ -147,8 +147,6 @@ def _probe_size(target: ScanTarget) -> int:
 def inprocess_profile(population: dict, scans: int = 60) -> dict:
     """The scan without HTTP or gunicorn (Flask's test client, this process): SQL statements per
     scan and the median time of the view, to tell the app's own cost from the server's."""
-    import re
-
     from sqlalchemy import event
 
     from kiosk import create_app
@@ -166,7 +164,7 @@ def inprocess_profile(population: dict, scans: int = 60) -> dict:
     client = app.test_client()
     client.set_cookie("kiosk_device", population["credential"])
     page = client.get("/kiosk/")
-    csrf = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
+    csrf = CSRF_FIELD.search(page.data).group(1).decode()
     headers = {"X-CSRFToken": csrf, "HX-Request": "true", "HX-Target": "scan-result"}
     tokens = population["tokens"]
     times, cpu = [], []

@@ -16,6 +16,7 @@ from werkzeug.routing import IntegerConverter
 
 import flask
 from flask import Flask, abort, g, make_response, render_template, request, session
+from flask.logging import default_handler
 from flask.sessions import SecureCookieSessionInterface
 
 from .extensions import htmx
@@ -237,8 +238,6 @@ def _only_flask_handler() -> bool:
     formatter, two look-ups of the stream behind a proxy): 4.5 % of a kiosk scan's instructions
     (bench/README.md, "Scan, sixth pass"). Any handler or filter added anywhere on the way (a
     logging configuration, a test capturing records) gets every line through ``logging``."""
-    from flask.logging import default_handler
-
     kiosk = request_log.parent
     formatter = default_handler.formatter
     return (
@@ -255,8 +254,6 @@ def _write_as_flask_would(environ: dict, message: str) -> bool:
     """Write ``message`` as Flask's default handler writes a record of this module: to the WSGI
     server's error stream, under the handler's lock, flushed. False when the stream refused it
     (then ``logging`` has it, and handles the error as it does)."""
-    from flask.logging import default_handler
-
     global _stamp
     now = time.time()
     second = int(now)

@@ -159,7 +159,7 @@ def test_the_line_holds_the_path_only(app, client):
         assert json.loads(LINE.match(line)[3])["path"] == "/kiosk/pasang"
 
 
-def test_static_files_and_a_disabled_log_write_nothing(app, client, monkeypatch):
+def test_a_disabled_request_log_writes_nothing(app, client, monkeypatch):
     with nothing_configured():
         stream = io.StringIO()
         monkeypatch.setattr(web.request_log, "level", logging.WARNING)

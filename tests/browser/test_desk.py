@@ -68,6 +68,10 @@ def test_scan_confirm_and_scan_again(app, live_server, browser_factory, sign_in,
     # The way staff get there: the menu and the distribution (boosted), then the desk.
     page.locator(".mainnav").get_by_role("link", name="Penyaluran").click()
     page.get_by_role("link", name="Penyaluran Sembako Tahap I").click()
+    # The list has a "Meja pengambilan" link of its own: the distribution's page must be the one
+    # shown before its link is clicked (a slow boosted swap let the list's be clicked, and the
+    # swap then ended where the desk's navigation had begun).
+    page.wait_for_url(f"**/penyaluran/{distribution_id}")
     page.get_by_role("link", name="Meja pengambilan").click()
     page.wait_for_url(f"**/penyaluran/{distribution_id}/meja")
     counter = page.locator("#desk-counter")
