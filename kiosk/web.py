@@ -11,7 +11,9 @@ from urllib.parse import unquote, urlsplit
 
 from typing import Mapping
 
+from werkzeug.datastructures import HeaderSet
 from werkzeug.exceptions import BadRequest
+from werkzeug.http import parse_set_header
 from werkzeug.routing import IntegerConverter
 
 import flask
@@ -50,41 +52,73 @@ SECURITY_HEADERS = (
 )
 
 
-_SECURITY_NAMES = frozenset(name.lower() for name, _ in SECURITY_HEADERS)
-
-
-def answer_headers(response):
-    """What every answer but a static file carries, in one pass over its headers:
+class AnswerHeaders:
+    """What every answer of the app carries, added to its header list where it leaves Flask (the
+    WSGI ``start_response``), in one pass:
 
     - the security headers (those a view set itself stay);
+    - ``Strict-Transport-Security`` over HTTPS (a view's own stays);
     - ``Cache-Control: no-store``: personal data must not linger in a shared tablet's cache
       after sign-out: every answer but the static files is no-store, downloads too (send_file
       would say no-cache: kept on disk);
     - ``Vary`` on the htmx headers: every page may answer an htmx request with a fragment, so
       caches must keep the answers apart by them.
 
-    (A static file served by Flask gets the security headers only; those served before Flask
-    get theirs from ``static_files``.)"""
-    req = request._get_current_object()  # one look-up
-    headers = response.headers
-    present = {name.lower() for name in headers.keys()}
-    if present.isdisjoint(_SECURITY_NAMES):
+    Here rather than in an ``after_request`` hook: the constant headers are appended to the list
+    of string pairs the server writes, instead of going through Werkzeug's ``Headers`` (checked
+    on the way in, copied and checked again on the way out): 4.5 % of a kiosk scan's instructions
+    (bench/README.md, "Scan, seventh pass"). And every answer gets them, also one whose
+    ``after_request`` hooks failed. Static files served before Flask (``static_files``) get
+    theirs there; one Flask serves (a file added while it runs, a 404) gets the security
+    headers only."""
+
+    def __init__(self, wsgi_app, static_url_path: str | None):
+        self.wsgi_app = wsgi_app
+        self.static_prefix = f"{static_url_path}/" if static_url_path is not None else None
+
+    def __call__(self, environ: dict, start_response):
+        secure = environ.get("wsgi.url_scheme") == "https"
+        static = self.static_prefix is not None and environ.get("PATH_INFO", "").startswith(self.static_prefix)
+
+        def start(status, headers, exc_info=None):
+            add_answer_headers(headers, secure=secure, static=static)
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start)
+
+
+SECURITY_NAMES = frozenset(name.lower() for name, _ in SECURITY_HEADERS)
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
+
+
+def add_answer_headers(headers: list[tuple[str, str]], *, secure: bool, static: bool) -> None:
+    """``AnswerHeaders``'s work on one answer's WSGI header list (changed in place)."""
+    present = {name.lower() for name, _ in headers}
+    if present.isdisjoint(SECURITY_NAMES):
         headers.extend(SECURITY_HEADERS)
     else:
-        for name, value in SECURITY_HEADERS:
-            if name.lower() not in present:
-                headers.add(name, value)
-    if req.is_secure and "strict-transport-security" not in present:
-        headers.add("Strict-Transport-Security", "max-age=31536000")
-    if req.endpoint == "static":
-        return response
-    if "cache-control" not in present or "no-store" not in headers.get("Cache-Control", ""):
-        headers["Cache-Control"] = "no-store"
-    if "vary" in present:
-        response.vary.update(HTMX_HEADERS)
+        headers.extend(pair for pair in SECURITY_HEADERS if pair[0].lower() not in present)
+    if secure and "strict-transport-security" not in present:
+        headers.append(HSTS)
+    if static:
+        return
+    if "cache-control" in present:
+        caching = [value for name, value in headers if name.lower() == "cache-control"]
+        if not any("no-store" in value for value in caching):
+            headers[:] = [pair for pair in headers if pair[0].lower() != "cache-control"]
+            headers.append(("Cache-Control", "no-store"))
     else:
-        headers.add("Vary", VARY_ON_HTMX)  # the same header, without parsing one first
-    return response
+        headers.append(("Cache-Control", "no-store"))
+    if "vary" in present:
+        varies = HeaderSet()
+        for name, value in headers:
+            if name.lower() == "vary":
+                varies.update(parse_set_header(value))
+        varies.update(HTMX_HEADERS)
+        headers[:] = [pair for pair in headers if pair[0].lower() != "vary"]
+        headers.append(("Vary", varies.to_header()))
+    else:
+        headers.append(("Vary", VARY_ON_HTMX))  # the same header, without parsing one first
 
 
 def _local_path(target: str) -> bool:
@@ -119,7 +153,7 @@ def fragment_or_page(page: str, fragments: Mapping[str, str], context: Mapping, 
                      headers: dict | None = None):
     """Render the fragment template of ``fragments`` (element id -> template) whose element htmx
     asks for, else ``page``, with ``context``. The page includes its fragments, so their markup
-    exists once; ``Vary`` is set for every answer by ``vary_on_htmx``."""
+    exists once; ``Vary`` is set for every answer by ``AnswerHeaders``."""
     template = next((name for target, name in fragments.items() if wants_fragment(target)), page)
     return make_response(render_template(template, **context), status, headers or {})
 
@@ -347,6 +381,6 @@ def init_app(app: Flask) -> None:
     app.before_request(start_timer)
     app.before_request(refuse_unstorable_text)
     app.after_request(log_request)
-    app.after_request(answer_headers)
+    app.wsgi_app = AnswerHeaders(app.wsgi_app, app.static_url_path)
     vendored = vendored_files(app.static_folder)
     app.add_template_global(lambda name: vendored[name], "vendored")

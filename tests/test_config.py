@@ -85,8 +85,8 @@ def test_security_headers(client):
 
 
 def test_every_answer_carries_each_header_once(client):
-    """The security headers, no-store and Vary on the htmx headers, each once (one hook adds
-    them all: ``web.answer_headers``); HSTS only over HTTPS."""
+    """The security headers, no-store and Vary on the htmx headers, each once (added in one
+    place: ``web.AnswerHeaders``); HSTS only over HTTPS."""
     from kiosk.web import HTMX_HEADERS, SECURITY_HEADERS
 
     for base_url, hsts in (("http://localhost", False), ("https://localhost", True)):
@@ -127,6 +127,57 @@ def test_a_views_own_headers_stay(app, client):
     assert {"Accept-Language", "HX-Request", "HX-Target"} <= set(response.vary)
     # no-cache would keep the answer on the tablet's disk: made no-store.
     assert client.get("/test-cached").headers.getlist("Cache-Control") == ["no-store"]
+
+
+def test_vary_is_one_header_with_the_sessions_own(app, client, login_as):
+    """A staff page looks into the session (``Vary: Cookie``, Flask's): one Vary header holding
+    that and the htmx headers, not two."""
+    from kiosk.web import HTMX_HEADERS
+
+    login_as("petugas")
+    response = client.get("/")
+    assert response.status_code == 200
+    varies = response.headers.getlist("Vary")
+    assert len(varies) == 1
+    assert {"Cookie", *HTMX_HEADERS} <= set(response.vary)
+
+
+def test_an_answer_whose_hooks_failed_still_carries_the_headers(app, client):
+    """The headers are added where the answer leaves Flask: the error page of a request whose
+    after_request hook raised carries them too (an after_request hook adding them did not run
+    again for that page)."""
+    from kiosk.web import SECURITY_HEADERS
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as served: the error page, not the exception
+    app.add_url_rule("/test-hook-fails", "test_hook_fails", lambda: "fine")
+
+    @app.after_request
+    def fail_on_that_page(response):
+        from flask import request
+
+        if request.endpoint == "test_hook_fails":
+            raise RuntimeError("a hook that fails")
+        return response
+
+    response = client.get("/test-hook-fails")
+    assert response.status_code == 500
+    for name, value in SECURITY_HEADERS:
+        assert response.headers.getlist(name) == [value]
+    assert response.headers.getlist("Cache-Control") == ["no-store"]
+
+
+def test_a_static_file_flask_answers_gets_the_security_headers_only(app, client):
+    """Under /static/ Flask answers only what the static layer does not know (here a file that
+    is not there): the security headers, but not no-store, and no Vary on htmx (the static
+    layer's own caching rules apply to its files)."""
+    from kiosk.web import SECURITY_HEADERS
+
+    response = client.get("/static/css/no-such-file.css")
+    assert response.status_code == 404
+    for name, value in SECURITY_HEADERS:
+        assert response.headers.getlist(name) == [value]
+    assert "no-store" not in response.headers.get("Cache-Control", "")
+    assert "HX-Target" not in response.headers.get("Vary", "")
 
 
 def test_session_cookie_flags(app, client, login_as):
