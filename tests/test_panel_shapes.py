@@ -143,6 +143,35 @@ def test_a_shape_serves_the_next_person_without_their_predecessor(app, in_kiosk)
     in_kiosk(check)
 
 
+def test_a_text_without_parameters_is_keyed_and_not_translated_per_answer(app, in_kiosk, monkeypatch):
+    """A sembako message without parameters says the same to everyone in a language: it is part
+    of the key (another such text, another shape), and an answer drawn from a learnt shape
+    translates nothing; one with parameters stays a hole (``test_scans_and_claims_...``)."""
+    from kiosk import i18n
+
+    translated = []
+    real = i18n._gettext
+    monkeypatch.setattr(i18n, "_gettext", lambda *args, **kwargs: translated.append(args) or real(*args, **kwargs))
+
+    def check(_lang):
+        panel.forget()
+        coverage = next(_coverages())
+        for text in ("Paket Anda tersedia — tekan AMBIL", "Paket sembako sudah habis."):
+            for person in range(4):
+                sembako = SembakoView(state="available", message=_l(text), ticket=f"T{person}")
+                result = Result(worker=ScannedWorker(id=person, name=NAMES[person], nik="x", photo=None),
+                                masked_nik=f"M{person}", photo_url=None, coverage=coverage, sembako=sembako)
+                context = _context(result)
+                translated.clear()
+                answer = panel.render(context)
+                if person >= 2:  # seen, learnt, then drawn from the shape
+                    assert translated == []
+                assert answer == panel._jinja(context)
+        assert len(panel._shapes().parts) == 2
+
+    in_kiosk(check)
+
+
 def test_the_template_reads_only_what_a_shape_keys(app):
     """What the panel takes from its context must be in a shape's key, or be a hole, or be the
     same for every answer: a name the template starts to read has to be added to

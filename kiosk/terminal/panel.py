@@ -2,10 +2,11 @@
 
 Drawing the panel through Jinja was a quarter of a scan's server time, and two answers that
 differ only in the person are the same text with different words in the same places: the name,
-the masked NIK, the photo's address, the AMBIL ticket, the package number, the sembako message
-(it names the package, the time and the desk) and the kiosk's form token (the *holes*). So the
+the masked NIK, the photo's address, the AMBIL ticket, the package number, a sembako message
+that names the package, the time or the desk, and the kiosk's form token (the *holes*). So the
 panel is drawn by Jinja once per *shape* -- everything else it is given: the language, the
-coverage and sembako states, the dates, the refusal, the seconds -- with a marker in each hole,
+coverage and sembako states, the dates, the refusal, the seconds, a sembako message without
+parameters (the same words for everyone in a language) -- with a marker in each hole,
 and each answer of that shape is the stored text with every marker replaced by its value,
 escaped exactly as Jinja escapes it (``markupsafe.escape``, its autoescape).
 
@@ -106,8 +107,9 @@ class _Holes:
         self.values: list = []
 
     def add(self, value):
-        """The marker standing for ``value`` in the shape, or the value itself when false."""
-        if not value:
+        """The marker standing for ``value`` in the shape, or the value itself when false (a
+        ``Message`` is not asked: its truth is its translation, made when it is printed)."""
+        if value.__class__ is not Message and not value:
             return value
         self.values.append(value)
         return self.mark(len(self.values) - 1)
@@ -175,12 +177,21 @@ def _shape(context: dict, holes: _Holes) -> dict:
         if sembako is not None:
             changes["sembako"] = _replace(
                 sembako, ticket=holes.add(sembako.ticket), seq=holes.add(sembako.seq),
-                message=holes.add(sembako.message), collected_at=UNREAD, station=UNREAD, replayed=UNREAD,
+                message=sembako.message if _same_for_everyone(sembako.message) else holes.add(sembako.message),
+                collected_at=UNREAD, station=UNREAD, replayed=UNREAD,
             )
         result = _replace(result, **changes)
     shaped = {**context, "result": result, "device": UNREAD}
     shaped["csrf_token"] = _CsrfHole(holes.add(_form_token()))  # made once per request (views)
     return shaped
+
+
+def _same_for_everyone(text) -> bool:
+    """A translatable text without parameters ("Paket Anda tersedia — tekan AMBIL") says the
+    same to everyone in a language: it is part of the key (the language is), not a hole, so the
+    shape holds its translation and no answer translates it again (two flask-babel look-ups a
+    scan). One with parameters (a package number, a time, a desk) is a hole."""
+    return type(text) is Message and not text._kwargs
 
 
 def _replace(view, **changes):
