@@ -9,6 +9,11 @@ Cards are drawn at random from the whole population. Targets are measured in int
 (ceiling, 10k, 1M, ceiling, ...) so that the shared machine's drift hits them alike; the figure of
 a target is the median over its rounds.
 
+Beside them, the app's **floor** (bench/floor.py): the same app and requests, the scan's view
+answering at once with the ceiling's fragment. Floor ÷ ceiling is the best ratio any scan could
+reach on this app's request handling (the device and form-token check, session, hooks, request
+log, headers); the scan between the two is its own work.
+
 Also here, because it needs the same server: memory, the peak RSS (VmHWM) of each server worker
 after at least 10,000 scans (on the largest population).
 """
@@ -106,6 +111,31 @@ def _app_target(ctx: Context, population: dict) -> ScanTarget:
         return None if state == "result" else f"panel state {state!r}"
 
     target = ScanTarget(population.get("label") or f"{population['count']:,}", server, request_for, check)
+    target.setup = setup
+    return target
+
+
+def _floor_target(ctx: Context, population: dict, size: int) -> ScanTarget:
+    """The app on ``population`` with the scan's view answering at once (``bench/floor.py``):
+    the same requests as the scan's, the ceiling's answer."""
+    server = Gunicorn("bench.floor:app", dataset.server_env(population["instance"]),
+                      ctx.work / "logs" / "floor-scan.log").start()
+    sessions: dict[int, KioskSession] = {}
+    tokens = population["tokens"]
+
+    def setup(n: int, conn: Conn) -> None:
+        sessions[n] = open_session(conn, population["credential"])
+
+    def request_for(n: int, i: int) -> bytes:
+        return sessions[n].post(f"/kiosk/pindai?bytes={size}", {"code": tokens[(n * 7919 + i) % len(tokens)]})
+
+    def check(status: int, _headers: dict, body: bytes) -> str | None:
+        if status != 200:
+            return f"HTTP {status}"
+        state = panel_state(body)
+        return None if state == "result" else f"panel state {state!r}"
+
+    target = ScanTarget("floor", server, request_for, check)
     target.setup = setup
     return target
 
@@ -240,6 +270,7 @@ def run(ctx: Context) -> BenchResult:
             targets.extend(on_pg)
         ceiling = _ceiling_target(ctx, size)
         targets.insert(0, ceiling)
+        targets.insert(1, _floor_target(ctx, populations[0], size))  # each stopped at the end
         raw = {"fragment_bytes": size, "load_seconds": {t.label: p["load"] for t, p in
                                                          zip(apps + on_pg, populations + [pg_population])},
                "runs": []}
@@ -269,6 +300,12 @@ def run(ctx: Context) -> BenchResult:
             result.add(f"ceiling, {clients} client{'s' if clients > 1 else ''}", ceil_rps, "req/s",
                        note=f"p50 {fig('ceiling', clients, 'p50_ms'):.2f} ms, p99 {fig('ceiling', clients, 'p99_ms'):.1f} ms")
             ceil_cpu = fig("ceiling", clients, "server_cpu_ms_per_request")
+            floor_rps, floor_cpu = fig("floor", clients, "rps"), fig("floor", clients, "server_cpu_ms_per_request")
+            floor_share = ratio(floor_rps, ceil_rps)
+            result.add(f"the app's floor, {clients} client{'s' if clients > 1 else ''}: floor ÷ ceiling",
+                       floor_share * 100 if floor_share else None, "%",
+                       note=f"the scan's view answering at once, everything around it as served; {floor_rps:.0f} "
+                            f"req/s" + (f"; server CPU {floor_cpu:.2f} ms per request" if floor_cpu is not None else ""))
             for app in apps + on_pg:
                 rps = fig(app.label, clients, "rps")
                 cpu = fig(app.label, clients, "server_cpu_ms_per_request")
