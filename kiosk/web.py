@@ -109,16 +109,19 @@ def add_answer_headers(headers: list[tuple[str, str]], *, secure: bool, static: 
             headers.append(("Cache-Control", "no-store"))
     else:
         headers.append(("Cache-Control", "no-store"))
-    if "vary" in present:
-        varies = HeaderSet()
-        for name, value in headers:
-            if name.lower() == "vary":
-                varies.update(parse_set_header(value))
-        varies.update(HTMX_HEADERS)
-        headers[:] = [pair for pair in headers if pair[0].lower() != "vary"]
-        headers.append(("Vary", varies.to_header()))
-    else:
+    if "vary" not in present:
         headers.append(("Vary", VARY_ON_HTMX))  # the same header, without parsing one first
+        return
+    at = [i for i, (name, _) in enumerate(headers) if name.lower() == "vary"]
+    if len(at) == 1 and headers[at[0]][1] == "Cookie":  # the session's (``CookieSessions``): most answers
+        headers[at[0]] = VARY_ON_COOKIE_AND_HTMX
+        return
+    varies = HeaderSet()
+    for i in at:
+        varies.update(parse_set_header(headers[i][1]))
+    varies.update(HTMX_HEADERS)
+    headers[:] = [pair for pair in headers if pair[0].lower() != "vary"]
+    headers.append(("Vary", varies.to_header()))
 
 
 def _local_path(target: str) -> bool:
@@ -139,6 +142,7 @@ def _local_path(target: str) -> bool:
 # What decides between a fragment and a page: caches must keep the answers apart by them.
 HTMX_HEADERS = ("HX-Request", "HX-Target", "HX-Boosted", "HX-History-Restore-Request")
 VARY_ON_HTMX = ", ".join(HTMX_HEADERS)
+VARY_ON_COOKIE_AND_HTMX = ("Vary", f"Cookie, {VARY_ON_HTMX}")
 
 
 def wants_fragment(target: str | None = None) -> bool:
@@ -326,7 +330,10 @@ class CookieSessions(SecureCookieSessionInterface):
         # path and flags).
         if not session and not session.modified:
             if session.accessed:
-                response.vary.add("Cookie")
+                if "Vary" in response.headers:
+                    response.vary.add("Cookie")
+                else:  # the same header, without parsing an absent one first
+                    response.headers["Vary"] = "Cookie"
             return
         super().save_session(app, session, response)
 

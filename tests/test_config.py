@@ -4,6 +4,8 @@ import os
 import stat
 import subprocess
 
+import pytest
+
 from kiosk import create_app
 
 
@@ -140,6 +142,40 @@ def test_vary_is_one_header_with_the_sessions_own(app, client, login_as):
     varies = response.headers.getlist("Vary")
     assert len(varies) == 1
     assert {"Cookie", *HTMX_HEADERS} <= set(response.vary)
+
+
+@pytest.mark.parametrize("given, vary", [
+    ([], "HX-Request, HX-Target, HX-Boosted, HX-History-Restore-Request"),
+    ([("Vary", "Cookie")], "Cookie, HX-Request, HX-Target, HX-Boosted, HX-History-Restore-Request"),
+    ([("Vary", "Accept-Language")], "Accept-Language, HX-Request, HX-Target, HX-Boosted, HX-History-Restore-Request"),
+    ([("vary", "Cookie"), ("Vary", "hx-request, Accept")],
+     "Cookie, hx-request, Accept, HX-Target, HX-Boosted, HX-History-Restore-Request"),
+])
+def test_answer_headers_merge_vary_into_one(given, vary):
+    """``web.add_answer_headers`` on a WSGI header list: one Vary holding what the answer had
+    (the session's Cookie, a view's own) and the htmx headers, each once whatever its case."""
+    from kiosk.web import add_answer_headers
+
+    headers = [("Content-Type", "text/html"), *given]
+    add_answer_headers(headers, secure=False, static=False)
+    assert [value for name, value in headers if name.lower() == "vary"] == [vary]
+    assert headers[0] == ("Content-Type", "text/html")
+    assert [value for name, value in headers if name == "Cache-Control"] == ["no-store"]
+
+
+def test_a_kiosk_answer_has_one_vary(app, client):
+    """A scan's answer (a kiosk has no session: an empty one, looked into by the hooks) carries
+    one Vary with the htmx headers."""
+    from factories import covered_worker, make_card
+    from kiosk.web import HTMX_HEADERS
+    from test_terminal_views import PANEL, pair_client
+
+    pair_client(client)
+    token = make_card(covered_worker())[1]
+    response = client.post("/kiosk/pindai", data={"code": token}, headers=PANEL)
+    assert response.status_code == 200 and 'data-state="result"' in response.get_data(as_text=True)
+    assert len(response.headers.getlist("Vary")) == 1
+    assert set(HTMX_HEADERS) <= set(response.vary)
 
 
 def test_an_answer_whose_hooks_failed_still_carries_the_headers(app, client):
