@@ -247,8 +247,9 @@ def log_request(response):
         "status": response.status_code,
         "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
     }
-    # ``session.get`` marks the session accessed, which adds ``Vary: Cookie`` to the answer: an
-    # empty session (every kiosk request) is not looked into.
+    # Touching ``session`` marks it looked into (Flask 3.1), which adds ``Vary: Cookie`` to the
+    # answer; Flask-Login's remember-cookie hook touches it on every request anyway, and that
+    # header costs little (``CookieSessions``, ``add_answer_headers``).
     staff_id = session.get("_user_id") if session else None
     if staff_id:
         entry["staff"] = staff_id.split(".")[0]
