@@ -1,9 +1,9 @@
 """The app's floor: the kiosk app exactly as ``wsgi:app`` serves it, except that the scan's view
-(``POST /kiosk/pindai``) answers at once with the ceiling's fragment of ``?bytes=N`` bytes. Every
-thing around the view runs as served: the static layer, the answer headers, Flask's request,
-the session, the kiosk's device and form-token check, every hook, the request log. So the floor
-÷ the ceiling is the best ratio any scan could reach on this app's request handling, and the
-scan ÷ the floor is what the scan's own work costs on top of it.
+(``POST /kiosk/pindai``) answers at once with the ceiling's fragment of ``?bytes=N`` bytes.
+Everything around the view runs as served: the static layer, the answer headers, Flask's
+request, the session, the kiosk's device and form-token check, every hook, the request log. So
+the floor ÷ the ceiling is the best ratio any scan could reach on this app's request handling,
+and what lies between the floor and the scan is the scan's own work.
 
 Serve with ``gunicorn --config gunicorn.conf.py bench.floor:app`` (``bench/scan.py`` does).
 """
