@@ -90,10 +90,15 @@ def _prepare_pg_population(ctx: Context, count: int) -> dict:
     }
 
 
-def _app_target(ctx: Context, population: dict) -> ScanTarget:
+def _app_target(ctx: Context, population: dict, *, floor_size: int | None = None) -> ScanTarget:
+    """The app on ``population``, scanned as a paired kiosk scans; with ``floor_size``, the app's
+    floor (``bench/floor.py``: the scan's view answering at once with that many bytes) on it."""
     pg = population.get("pg")
     name = f"scan-pg-{population['count']}" if pg else f"scan-{population['count']}"
-    server = Gunicorn("wsgi:app", dataset.server_env(population["instance"], pg.url if pg else None),
+    app, path, label = "wsgi:app", "/kiosk/pindai", population.get("label") or f"{population['count']:,}"
+    if floor_size is not None:
+        app, path, label, name = "bench.floor:app", f"/kiosk/pindai?bytes={floor_size}", "floor", "floor-scan"
+    server = Gunicorn(app, dataset.server_env(population["instance"], pg.url if pg else None),
                       ctx.work / "logs" / f"{name}.log").start()
     sessions: dict[int, KioskSession] = {}
     tokens = population["tokens"]
@@ -102,7 +107,7 @@ def _app_target(ctx: Context, population: dict) -> ScanTarget:
         sessions[n] = open_session(conn, population["credential"])
 
     def request_for(n: int, i: int) -> bytes:
-        return sessions[n].post("/kiosk/pindai", {"code": tokens[(n * 7919 + i) % len(tokens)]})
+        return sessions[n].post(path, {"code": tokens[(n * 7919 + i) % len(tokens)]})
 
     def check(status: int, _headers: dict, body: bytes) -> str | None:
         if status != 200:
@@ -110,32 +115,7 @@ def _app_target(ctx: Context, population: dict) -> ScanTarget:
         state = panel_state(body)
         return None if state == "result" else f"panel state {state!r}"
 
-    target = ScanTarget(population.get("label") or f"{population['count']:,}", server, request_for, check)
-    target.setup = setup
-    return target
-
-
-def _floor_target(ctx: Context, population: dict, size: int) -> ScanTarget:
-    """The app on ``population`` with the scan's view answering at once (``bench/floor.py``):
-    the same requests as the scan's, the ceiling's answer."""
-    server = Gunicorn("bench.floor:app", dataset.server_env(population["instance"]),
-                      ctx.work / "logs" / "floor-scan.log").start()
-    sessions: dict[int, KioskSession] = {}
-    tokens = population["tokens"]
-
-    def setup(n: int, conn: Conn) -> None:
-        sessions[n] = open_session(conn, population["credential"])
-
-    def request_for(n: int, i: int) -> bytes:
-        return sessions[n].post(f"/kiosk/pindai?bytes={size}", {"code": tokens[(n * 7919 + i) % len(tokens)]})
-
-    def check(status: int, _headers: dict, body: bytes) -> str | None:
-        if status != 200:
-            return f"HTTP {status}"
-        state = panel_state(body)
-        return None if state == "result" else f"panel state {state!r}"
-
-    target = ScanTarget("floor", server, request_for, check)
+    target = ScanTarget(label, server, request_for, check)
     target.setup = setup
     return target
 
@@ -270,7 +250,7 @@ def run(ctx: Context) -> BenchResult:
             targets.extend(on_pg)
         ceiling = _ceiling_target(ctx, size)
         targets.insert(0, ceiling)
-        targets.insert(1, _floor_target(ctx, populations[0], size))  # each stopped at the end
+        targets.insert(1, _app_target(ctx, populations[0], floor_size=size))  # each stopped at the end
         raw = {"fragment_bytes": size, "load_seconds": {t.label: p["load"] for t, p in
                                                          zip(apps + on_pg, populations + [pg_population])},
                "runs": []}
