@@ -10,10 +10,10 @@ How: the WSGI app is called directly with prebuilt requests (no HTTP, no gunicor
 process run twice under valgrind: once with the warm-up only, once with ``SCANS`` scans more;
 the difference ÷ ``SCANS`` is the figure. ``PYTHONHASHSEED=0`` keeps both runs alike.
 
-A third count, the **floor**: the app with the scan's view answering at once with a scan's
-answer (captured from a real scan first), everything else as served: the kiosk's device and form
-token check, the session, the hooks, the request log, the answer headers, the static layer. It
-is the least a scan can cost on this app's request handling, whatever its view does.
+A third count, the **floor** (``bench/floor.py``): the app with the scan's view answering at once
+with the ceiling's fragment of the scan's size, everything else as served: the kiosk's device
+and form-token check, the session, the hooks, the request log, the answer headers, the static
+layer. It is the least a scan can cost on this app's request handling, whatever its view does.
 
 ``python -m bench.instructions --child app|floor|ceiling SPEC.json N`` is the child.
 """
@@ -84,25 +84,24 @@ def _child(which: str, spec_path: str, scans: int) -> None:
                 "Content-Type": "application/x-www-form-urlencoded"}, b"code=" + b"K" * 26)
     else:
         os.environ["KIOSK_INSTANCE_PATH"] = spec["instance"]
-        from kiosk import create_app
+        if which == "floor":
+            from bench.floor import app  # the scan's view answering at once (?bytes=, as the ceiling)
+        else:
+            from kiosk import create_app
 
-        app = create_app()
+            app = create_app()
+        query = f"bytes={spec['size']}" if which == "floor" else ""
         cookie = f"kiosk_device={spec['credential']}"
         _status, page = _call(app, "GET", "/kiosk/", "", {"Cookie": cookie}, b"")
         token = CSRF_FIELD.search(page)[1].decode()
         tokens = spec["tokens"]
 
         def request(i: int) -> tuple:
-            return ("POST", "/kiosk/pindai", "", {
+            return ("POST", "/kiosk/pindai", query, {
                 "Cookie": cookie, "X-CSRFToken": token, "HX-Request": "true", "HX-Target": "scan-result",
                 "HX-Current-URL": "http://127.0.0.1/kiosk/", "Content-Type": "application/x-www-form-urlencoded",
             }, urlencode({"code": tokens[i % len(tokens)]}).encode())
 
-    if which == "floor":  # the view answers at once, with a real scan's answer
-        from flask import make_response
-
-        _status, answer = _call(app, *request(0))
-        app.view_functions["terminal.scan"] = lambda: make_response(answer)
     for i in range(WARMUP + scans):
         status, body = _call(app, *request(i))
         if not status.startswith("200") or (which != "ceiling" and b'data-state="result"' not in body):

@@ -11,9 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from typing import Mapping
 
-from werkzeug.datastructures import HeaderSet
 from werkzeug.exceptions import BadRequest
-from werkzeug.http import parse_set_header
 from werkzeug.routing import IntegerConverter
 
 import flask
@@ -112,16 +110,18 @@ def add_answer_headers(headers: list[tuple[str, str]], *, secure: bool, static: 
     if "vary" not in present:
         headers.append(("Vary", VARY_ON_HTMX))  # the same header, without parsing one first
         return
-    at = [i for i, (name, _) in enumerate(headers) if name.lower() == "vary"]
-    if len(at) == 1 and headers[at[0]][1] == "Cookie":  # the session's (``CookieSessions``): most answers
-        headers[at[0]] = VARY_ON_COOKIE_AND_HTMX
-        return
-    varies = HeaderSet()
-    for i in at:
-        varies.update(parse_set_header(headers[i][1]))
-    varies.update(HTMX_HEADERS)
+    # One Vary: the answer's own (the session's Cookie, a view's), each name once, then the htmx
+    # headers it lacks. Vary holds header names only (no quoted strings): a comma splits it.
+    names: dict[str, str] = {}
+    for name, value in headers:
+        if name.lower() == "vary":
+            for part in value.split(","):
+                if part := part.strip():
+                    names.setdefault(part.lower(), part)
+    for name in HTMX_HEADERS:
+        names.setdefault(name.lower(), name)
     headers[:] = [pair for pair in headers if pair[0].lower() != "vary"]
-    headers.append(("Vary", varies.to_header()))
+    headers.append(("Vary", ", ".join(names.values())))
 
 
 def _local_path(target: str) -> bool:
@@ -142,7 +142,6 @@ def _local_path(target: str) -> bool:
 # What decides between a fragment and a page: caches must keep the answers apart by them.
 HTMX_HEADERS = ("HX-Request", "HX-Target", "HX-Boosted", "HX-History-Restore-Request")
 VARY_ON_HTMX = ", ".join(HTMX_HEADERS)
-VARY_ON_COOKIE_AND_HTMX = ("Vary", f"Cookie, {VARY_ON_HTMX}")
 
 
 def wants_fragment(target: str | None = None) -> bool:
@@ -330,11 +329,8 @@ class CookieSessions(SecureCookieSessionInterface):
         # it was looked into, as Flask does (which first works out the cookie's name, domain,
         # path and flags).
         if not session and not session.modified:
-            if session.accessed:
-                if "Vary" in response.headers:
-                    response.vary.add("Cookie")
-                else:  # the same header, without parsing an absent one first
-                    response.headers["Vary"] = "Cookie"
+            if session.accessed:  # merged into the answer's one Vary by ``add_answer_headers``
+                response.headers.add("Vary", "Cookie")
             return
         super().save_session(app, session, response)
 
