@@ -24,8 +24,9 @@ not queue (the CLI, a backup) still meets it and waits as before.
 The kiosk's hot paths skip the ORM: the scan's one read and a claim's read (``read_alone``) and a
 claim's write (``driver_write``: the same queue, ``BEGIN IMMEDIATE`` and commit as
 ``write_transaction``) run their Core statements, compiled once per dialect, straight on a pooled
-DBAPI connection; AMBIL does both on one connection (``one_connection``). Everything else writes
-through the session in ``write_transaction``.
+DBAPI connection; AMBIL does both on one connection (``one_connection``). On PostgreSQL a
+claim's write is one statement, committed by PostgreSQL as it ends (``driver_write(alone=True)``).
+Everything else writes through the session in ``write_transaction``.
 """
 
 from __future__ import annotations
@@ -234,11 +235,11 @@ _held: ContextVar = ContextVar("kiosk.database.one_connection", default=None)
 @contextmanager
 def one_connection() -> Iterator[None]:
     """Run the block's ``read_alone`` reads and its ``driver_write`` on one pooled DBAPI
-    connection instead of one each: one checkout (on PostgreSQL one ping, one BEGIN, one
-    rollback at the return) for a request that reads and then writes (AMBIL). On SQLite a read
-    is still its own transaction; on PostgreSQL the reads open the transaction the write then
-    commits (READ COMMITTED: each statement sees what is committed when it runs). Nested: the
-    outer block's connection.
+    connection instead of one each: one checkout (on PostgreSQL one ping) for a request that
+    reads and then writes (AMBIL). A read is its own transaction, as outside the block: on
+    SQLite without BEGIN, on PostgreSQL in autocommit (the connection is in autocommit for the
+    whole block; a ``driver_write`` in it says BEGIN itself unless its statements stand alone).
+    Nested: the outer block's connection.
 
     A thread in the block holds this one connection and no other: the request's read
     transaction is ended first (its connection goes back to the pool), and what the block reads
@@ -248,11 +249,12 @@ def one_connection() -> Iterator[None]:
         yield
         return
     end_read_transaction(db.session())
-    connection = db.engine.raw_connection()
+    engine = db.engine
+    connection = engine.raw_connection()
     token = _held.set(connection)
     try:
-        yield
-        connection.commit()  # what the block only read (a claim answered again): COMMIT, see read_alone
+        with _autocommit(connection) if engine.dialect.name == "postgresql" else nullcontext():
+            yield
     finally:
         _held.reset(token)
         connection.close()  # back to the pool (which rolls back whatever is still open)
@@ -305,13 +307,23 @@ def _run(cursor, dialect, sql: str, parameters=()) -> None:
 
 
 @contextmanager
-def driver_write() -> Iterator[DriverWriter]:
+def driver_write(*, alone: bool = False) -> Iterator[DriverWriter]:
     """One write transaction straight on a pooled DBAPI connection, for the one write that is
     every kiosk's hot path (a claim): the same statements and the same transaction as
     ``write_transaction`` (SQLite: the writer queue, then ``BEGIN IMMEDIATE``; PostgreSQL: the
     driver's transaction), without the Session and Connection work around each statement, so the
     write lock is held for the statements and the commit, not for the framework between them.
     Commits whole or rolls back whole.
+
+    ``alone``: on PostgreSQL each statement is a transaction of its own (autocommit), for a
+    caller each of whose statements is a whole write by itself (a claim's: its four writes are
+    one statement, ``claiming._TAKE_AND_RECORD``). PostgreSQL then commits a statement as it
+    ends, so the rows it locked (the distribution's, which every claim updates) are free again
+    at once; in a transaction they stay locked for the answer's way back to this process and a
+    COMMIT after it, where a server thread under load first waits for Python's lock: every other
+    claim waits that long behind it (bench/README.md, "Claim on PostgreSQL"). On SQLite it
+    changes nothing: the write lock is the database's, held from ``BEGIN IMMEDIATE`` to the
+    commit either way.
 
     The request's session is treated as ``write_transaction`` treats it: a read transaction it
     had open is ended first (on SQLite its snapshot would not see this write), and what it had
@@ -324,18 +336,22 @@ def driver_write() -> Iterator[DriverWriter]:
     engine = db.engine
     dialect = engine.dialect
     queue = writer_queue(engine)
+    alone = alone and dialect.name == "postgresql"
     with queue.turn() if queue is not None else nullcontext():
         held = _held.get()
         connection = held or engine.raw_connection()
         try:
             cursor = connection.cursor()
-            if dialect.name == "sqlite":
-                _run(cursor, dialect, "BEGIN IMMEDIATE")
-            yield DriverWriter(cursor, dialect)
-            try:
-                connection.commit()
-            except dialect.loaded_dbapi.Error as error:
-                raise DBAPIError.instance("COMMIT", (), error, dialect.loaded_dbapi.Error) from error
+            with _autocommit(connection) if alone and held is None else nullcontext():
+                if dialect.name == "sqlite":
+                    _run(cursor, dialect, "BEGIN IMMEDIATE")
+                elif held is not None and not alone:
+                    _run(cursor, dialect, "BEGIN")  # one_connection's is in autocommit
+                yield DriverWriter(cursor, dialect)
+                try:
+                    connection.commit()  # alone: nothing open, the driver sends nothing
+                except dialect.loaded_dbapi.Error as error:
+                    raise DBAPIError.instance("COMMIT", (), error, dialect.loaded_dbapi.Error) from error
         except BaseException:
             with suppress(Exception):  # a connection that cannot roll back is dropped by the pool
                 connection.rollback()

@@ -8,11 +8,15 @@ test_crash_safety.py. Counts, not speed (speed lives in ``make bench``).
 from __future__ import annotations
 
 import threading
+from contextlib import nullcontext
+
+import pytest
+from sqlalchemy import create_engine, text
 
 from driver_statements import Statements
 from factories import covered_worker, make_card, make_distribution
 from kiosk import clock
-from kiosk.database import write_transaction, writer_queue
+from kiosk.database import one_connection, write_transaction, writer_queue
 from kiosk.distribution import Outcome, claim
 from kiosk.extensions import db
 
@@ -160,28 +164,70 @@ def test_a_claim_leaves_the_session_reading_what_it_wrote(engine_app):
     assert distribution.packages_given == 1
 
 
-def test_a_driver_write_is_whole_or_nothing(engine_app):
+@pytest.mark.parametrize("in_block", [False, True], ids=["alone", "in-one-connection"])
+def test_a_driver_write_is_whole_or_nothing(engine_app, in_block):
     """``driver_write``: an error inside rolls back every statement before it, and the driver's
     errors reach the caller as SQLAlchemy's (a unique index: ``IntegrityError``, which the
-    claim's retry expects)."""
-    import pytest
+    claim's retry expects). Inside ``one_connection`` too, whose PostgreSQL connection is in
+    autocommit (``driver_write`` then says BEGIN itself)."""
     from sqlalchemy import insert
     from sqlalchemy.exc import IntegrityError
 
-    from kiosk.database import driver_write
+    from kiosk.database import driver_write, one_connection
     from kiosk.models import ClaimRequest
 
     distribution = make_distribution(packages=5)
     worker = covered_worker(name="Siti Aminah", sex="P")
     row = dict(request_id="same", distribution_id=distribution.id, worker_id=worker.id, outcome="not_open")
     with pytest.raises(IntegrityError):
-        with driver_write() as writer:
-            writer.execute(insert(ClaimRequest.__table__), row)
-            writer.execute(insert(ClaimRequest.__table__), {**row, "request_id": "other"})
-            writer.execute(insert(ClaimRequest.__table__), row)  # the same primary key again
+        with one_connection() if in_block else nullcontext():
+            with driver_write() as writer:
+                writer.execute(insert(ClaimRequest.__table__), row)
+                writer.execute(insert(ClaimRequest.__table__), {**row, "request_id": "other"})
+                writer.execute(insert(ClaimRequest.__table__), row)  # the same primary key again
     db.session.expire_all()
     assert db.session.scalars(db.select(ClaimRequest)).all() == []
     with driver_write() as writer:
         writer.execute(insert(ClaimRequest.__table__), row)
     stored = db.session.get(ClaimRequest, "same")
     assert stored.created_at is not None and stored.created_at.tzinfo is not None  # the column's default
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("engine_app", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("in_block", [False, True], ids=["alone", "as-ambil"])
+def test_a_claim_on_postgresql_frees_the_distribution_as_its_statement_ends(engine_app, monkeypatch, in_block):
+    """Every claim updates the distribution's row, so every other claim waits while one holds
+    it. On PostgreSQL a claim's write is one statement that PostgreSQL commits as it ends
+    (``driver_write(alone=True)``): when its answer reaches this process the row is free and the
+    package counted, for any other connection. In a transaction the row would stay locked until
+    this process, its thread perhaps waiting for Python's lock first, sent COMMIT. Probed from a
+    second engine (another server process's connection) the moment the write statement returns,
+    before the claim goes on; AMBIL runs the claim in ``one_connection``."""
+    from kiosk.distribution import claiming
+
+    distribution = make_distribution(packages=5)
+    first, second = covered_worker(name="Siti Aminah", sex="P"), covered_worker(name="Budi Santoso")
+    d, w1, w2 = distribution.id, first.id, second.id
+    assert clock.trusted()
+    other = create_engine(db.engine.url.render_as_string(hide_password=False))
+    seen = []
+    take = claiming._take_and_record
+
+    def take_then_look(conn, *args, **kwargs):
+        taken = take(conn, *args, **kwargs)
+        with other.connect() as look:  # NOWAIT: a row still locked fails at once
+            seen.append(look.execute(text("SELECT packages_given FROM distribution WHERE id = :d FOR UPDATE NOWAIT"),
+                                     {"d": d}).scalar_one())
+            look.rollback()
+        return taken
+
+    monkeypatch.setattr(claiming, "_take_and_record", take_then_look)
+    try:
+        with one_connection() if in_block else nullcontext():
+            assert claim(d, w1, request_id="r-1", station="Meja 1").outcome is Outcome.COLLECTED
+        with one_connection() if in_block else nullcontext():
+            assert claim(d, w2, request_id="r-2", station="Meja 2").outcome is Outcome.COLLECTED
+    finally:
+        other.dispose()
+    assert seen == [1, 2]

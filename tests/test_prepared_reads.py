@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, table
 
 from factories import covered_worker, make_card
-from kiosk.database import one_connection, read_alone
+from kiosk.database import driver_write, one_connection, read_alone
 from kiosk.extensions import db
 from kiosk.terminal.screen import read_card
 
@@ -71,7 +71,9 @@ def test_a_read_alone_on_postgresql_is_one_statement_and_leaves_the_connection_a
     """On PostgreSQL ``read_alone`` runs in autocommit: its transaction begins with its one
     statement (``now()``, the transaction's start, is the statement's), where BEGIN sent first
     would have started it a round trip earlier; and the connection goes back to the pool out of
-    autocommit, so the next request's transactions are transactions."""
+    autocommit, so the next request's transactions are transactions. The same for the reads of a
+    ``one_connection`` block and the statements of a ``driver_write(alone=True)``; a plain
+    ``driver_write`` is one transaction, in a block or not."""
     assert db.engine.dialect.name == "postgresql"
     db.session.remove()
     assert read_alone(ONE_STATEMENT, {}) == [(True,)]
@@ -80,6 +82,19 @@ def test_a_read_alone_on_postgresql_is_one_statement_and_leaves_the_connection_a
         assert connection.driver_connection.autocommit is False
     finally:
         connection.close()
-    with one_connection():  # joined to the block's transaction: BEGIN came first
+    with one_connection():  # in a block too: every read its own transaction, the block's connection in autocommit
         read_alone(select(func.count()).select_from(table("worker")), {})
-        assert read_alone(ONE_STATEMENT, {}) == [(False,)]
+        assert read_alone(ONE_STATEMENT, {}) == [(True,)]
+    with driver_write(alone=True) as writer:  # a write whose statements stand alone: autocommit too
+        assert writer.execute(ONE_STATEMENT).one() == (True,)
+    with driver_write() as writer:  # a write transaction: BEGIN first, as ever
+        assert writer.execute(ONE_STATEMENT).one() == (False,)
+    with one_connection():
+        with driver_write() as writer:  # in the block's autocommit connection: BEGIN said by driver_write
+            writer.execute(select(func.count()).select_from(table("worker")))
+            assert writer.execute(ONE_STATEMENT).one() == (False,)
+    connection = db.engine.raw_connection()  # the pool's one connection, back as it was taken
+    try:
+        assert connection.driver_connection.autocommit is False
+    finally:
+        connection.close()

@@ -177,12 +177,15 @@ def claim(distribution_id: int, worker_id: int, **kwargs) -> ClaimResult:
 def _writer():
     """Where a claim's statements run: inside the caller's ``write_transaction`` if one is
     open (they commit or roll back with it), else in a transaction of their own straight on the
-    driver (``database.driver_write``: the lock is held for the statements and the commit alone)."""
+    driver (``database.driver_write``: the lock is held for the statements and the commit alone).
+    On PostgreSQL each statement there stands alone (``alone``): a package taken is one statement
+    (``_TAKE_AND_RECORD``), a refusal one INSERT, and the read before the refusal of a package
+    not taken only chooses its message."""
     session = db.session()
     if session.info.get(WRITING):
         yield session.connection()
         return
-    with driver_write() as writer:
+    with driver_write(alone=True) as writer:
         yield writer
 
 
