@@ -186,7 +186,7 @@ def read_alone(statement, params: dict) -> list[tuple]:
     prepared statements at every ROLLBACK, and a statement it has prepared (after its fifth
     run on a connection) costs PostgreSQL a tenth of one it parses and plans again (0.04 against
     0.30–0.35 ms of server CPU for the scan's and the claim's reads, measured). In a
-    ``one_connection`` block the read joins the block's transaction. ``params`` are plain
+    ``one_connection`` block the read runs on the block's connection, the same way. ``params`` are plain
     values (ints, strings) handed to the driver as they are."""
     engine = db.engine
     prepared = _prepared_for(statement, engine.dialect)

@@ -1,5 +1,6 @@
 """The kiosk's reads on the driver (``database.read_alone``, ``one_connection``) end their
-transaction with COMMIT, not the pool's ROLLBACK: psycopg forgets every statement it prepared
+transaction without the pool's ROLLBACK (on PostgreSQL each is a transaction of its own, in
+autocommit; on SQLite there is no BEGIN): psycopg forgets every statement it prepared
 at each ROLLBACK, and an unprepared statement costs PostgreSQL about ten times the server CPU
 (parse and plan again; measured in bench/README.md). With a pool of one connection every read
 below runs on the same connection, so what it leaves behind can be looked at."""
