@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Iterable, Sequence
 
+from .characters import writable
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 DATE_FORMAT = "DD-MM-YYYY"
 
@@ -42,9 +44,12 @@ class Sheet:
 
 
 def safe_cell(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula is kept as text."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
+    """Text that a spreadsheet would run as a formula is kept as text; characters a workbook
+    cannot hold (``characters.writable``: stored before the form cleaned them) are dropped."""
+    if isinstance(value, str):
+        value = writable(value)
+        if value.startswith(FORMULA_START):
+            return "'" + value
     return value
 
 
@@ -61,7 +66,7 @@ def to_csv(sheet: Sheet) -> bytes:
     DD-MM-YYYY."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([c.title for c in sheet.column_list()])
+    writer.writerow([safe_cell(c.title) for c in sheet.column_list()])
     for row in sheet.rows:
         writer.writerow([_csv_text(v) for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
@@ -85,7 +90,7 @@ def to_xlsx(sheet: Sheet) -> bytes:
     bold = Font(bold=True)
     header = []
     for column in columns:
-        cell = WriteOnlyCell(ws, value=column.title)
+        cell = WriteOnlyCell(ws, value=safe_cell(column.title))  # an uploaded list's own headers too
         cell.font = bold
         header.append(cell)
     ws.append(header)

@@ -19,6 +19,7 @@ from flask import Flask, abort, g, make_response, render_template, request, sess
 from flask.logging import default_handler
 from flask.sessions import SecureCookieSessionInterface
 
+from .characters import typed
 from .extensions import htmx
 
 request_log = logging.getLogger("kiosk.request")
@@ -336,9 +337,11 @@ class CookieSessions(SecureCookieSessionInterface):
 
 
 class Request(flask.Request):
-    """Flask's request, minus form fields without a name: a malformed multipart part (e.g. a
-    name of only a carriage return) parses to the key ``None``, which crashes Flask-WTF's CSRF
-    check with a 500 before any view runs."""
+    """Flask's request, with its form as typed text (``characters.typed``: control characters
+    as spaces, invisible format characters gone, in every field and uploaded file's name, before
+    any view or check reads them), minus form fields without a name: a malformed multipart part
+    (e.g. a name of only a carriage return) parses to the key ``None``, which crashes
+    Flask-WTF's CSRF check with a 500 before any view runs."""
 
     def _load_form_data(self) -> None:
         super()._load_form_data()
@@ -348,7 +351,16 @@ class Request(flask.Request):
                 if name == "files":
                     for upload in data.getlist(None):
                         upload.close()  # request.close() only sees the files it keeps
-                self.__dict__[name] = type(data)((k, v) for k, v in data.items(multi=True) if k is not None)
+                self.__dict__[name] = data = type(data)((k, v) for k, v in data.items(multi=True) if k is not None)
+            if not data:
+                continue
+            if name == "form":
+                if any(typed(value) is not value for _key, value in data.items(multi=True)):
+                    self.__dict__[name] = type(data)((k, typed(v)) for k, v in data.items(multi=True))
+            else:
+                for _key, upload in data.items(multi=True):
+                    if upload.filename:  # stored with an import; NUL is PostgreSQL's error
+                        upload.filename = typed(upload.filename.replace("\x00", ""))
 
 
 MAX_ROW_ID = 2**31 - 1  # the database's integer

@@ -17,6 +17,7 @@ from .. import phone as phone_rules
 from .. import photos
 from .. import rupiah as rupiah_rules
 from .. import wilayah
+from ..characters import typed
 from ..extensions import db
 from ..models import Worker
 from .places import _check_nik_place, _check_place
@@ -68,7 +69,7 @@ def _text(data: Mapping[str, Any], name: str) -> str:
     value = data.get(name)
     if value is None:
         return ""
-    return " ".join(str(value).split())
+    return " ".join(typed(str(value)).split())
 
 
 def parse_date(value: Any) -> date | None:

@@ -678,7 +678,7 @@ def _too_many_rows():
 def _decode(data: bytes) -> str:
     if b"\x00" in data[:4096]:
         if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-            return data.decode("utf-16")
+            return data.decode("utf-16", errors="replace")  # a broken unit: one cell shows U+FFFD
         raise _not_a_sheet()
     try:
         return data.decode("utf-8-sig")

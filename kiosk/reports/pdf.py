@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from ..characters import writable
 from ..i18n import hari_tanggal_indonesian, indonesian, tanggal_indonesian
 from ..models import Distribution
 from .lists import claimed_not_handed_over, clock, non_recipients, recipients
@@ -32,10 +33,11 @@ def paragraph_styles() -> dict:
 
 
 def esc(text: Any) -> str:
-    """Text for a reportlab Paragraph (which reads a little XML): escaped."""
+    """Text for a reportlab Paragraph (which reads a little XML): escaped, without the
+    characters XML cannot hold (``characters.writable``)."""
     from xml.sax.saxutils import escape
 
-    return escape("" if text is None else str(text))
+    return escape(writable("" if text is None else str(text)))
 
 
 def numbered_canvas(footer_left: str):
