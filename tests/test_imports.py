@@ -501,3 +501,14 @@ def test_export_holds_exactly_the_filtered_rows(client, signed_in):
     assert sorted(line[0] for line in lines[1:]) == sorted(w.nik for w in inside)
     everyone = client.get("/pekerja/ekspor?format=csv").data.decode("utf-8-sig")
     assert "'=HYPERLINK" in everyone and "'@SUM(1)" in everyone and "Orang Muara Enim" in everyone
+
+
+@pytest.mark.parametrize("tail", [b"\x00\xd8", b"\x41"], ids=["lone-surrogate", "odd-byte"])
+def test_a_utf16_list_with_a_broken_unit_is_read_not_refused_with_an_error(tail):
+    """Excel's "Unicode text" is UTF-16; one broken code unit (a lone surrogate, an odd last
+    byte) was a UnicodeDecodeError, a 500. The rest of the file is read; that cell shows U+FFFD."""
+    from kiosk.imports.reading import read_table
+
+    data = b"\xff\xfe" + "nik;nama\n1603011203850012;Budi Santoso\n".encode("utf-16-le") + tail
+    rows = read_table(data, "daftar.txt")
+    assert rows[1][1][:2] == ["1603011203850012", "Budi Santoso"]
