@@ -10,6 +10,7 @@ list is a warning, never a refusal.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -128,10 +129,28 @@ def _excel_error(value: Any) -> NikError:
     )
 
 
+def typed_digits(text: str) -> str:
+    """``text`` without the separators people type between digits (spaces, dots, dashes,
+    invisible spaces), each decimal digit of another script or width as its ASCII digit (a
+    phone's full-width ``１６０３`` is ``1603``). Other characters are left as they are."""
+    text = _SEPARATORS.sub("", text)
+    if text.isascii():
+        return text
+    return "".join(str(value) if (value := unicodedata.decimal(ch, None)) is not None else ch for ch in text)
+
+
+def search_digits(q: str) -> str:
+    """The digits of a typed NIK/KPJ search ("1603 0214", "1603-0214" -> "16030214"; as
+    ``typed_digits`` reads them), or "" when ``q`` is a text search."""
+    digits = typed_digits(q or "")
+    return digits if digits.isascii() and digits.isdigit() else ""
+
+
 def normalize_nik(raw: Any) -> str:
     """The NIK with the spaces, dots and dashes people type removed ("1603 0112 8500 0012" ->
-    "1603011285000012"). Does not check it (see ``parse_nik``). Raises ``NikError`` for a value
-    Excel stored as a number ("1.60301E+15"), whose last digits are lost."""
+    "1603011285000012"), its digits ASCII (``typed_digits``). Does not check it (see
+    ``parse_nik``). Raises ``NikError`` for a value Excel stored as a number ("1.60301E+15"),
+    whose last digits are lost."""
     if raw is None:
         return ""
     if isinstance(raw, float):
@@ -139,7 +158,7 @@ def normalize_nik(raw: Any) -> str:
     text = str(raw).strip()
     if _is_excel_number(text):
         raise _excel_error(text)
-    return _SEPARATORS.sub("", text)
+    return typed_digits(text)
 
 
 def _ddmmyyyy(day: date) -> str:

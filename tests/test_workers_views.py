@@ -560,6 +560,11 @@ def test_list_search_plain_and_htmx(client, staff):
     assert "Ahmad Fauzi" in html(client.get("/pekerja/?q=tanjung", headers=hx("worker-results")))
     by_nik = html(client.get(f"/pekerja/?q={a.nik[:10]}", headers=hx("worker-results")))
     assert "Ahmad Fauzi" in by_nik and "Joko Widodo" not in by_nik
+    dashed = f"{a.nik[:4]}-{a.nik[4:8]}-{a.nik[8:10]}"  # as written on a form, or with a phone's wide digits
+    wide = "".join(chr(ord(ch) + 0xFEE0) for ch in a.nik[:10])
+    for typed in (dashed, wide):
+        found = html(client.get("/pekerja/", query_string={"q": typed}, headers=hx("worker-results")))
+        assert "Ahmad Fauzi" in found and "Joko Widodo" not in found, typed
     by_kpj = html(client.get("/pekerja/?q=998877", headers=hx("worker-results")))
     assert "Siti Aminah" in by_kpj and "Ahmad Fauzi" not in by_kpj
     none = html(client.get("/pekerja/?q=zzz", headers=hx("worker-results")))

@@ -17,6 +17,7 @@ from sqlalchemy import Select, and_, exists, or_, select
 from .. import coverage as coverage_rules
 from ..extensions import db
 from ..models import Card, Collection, Worker
+from ..nik import search_digits
 from ..web import row_id
 
 PAGE_SIZE = 50
@@ -109,12 +110,6 @@ def _name_key(filters: Filters):
     # person's full name) means all 100,000. Scan + sort has a bounded cost. ``name || ''``
     # sorts the same but keeps the planner off the index.
     return Worker.name.op("||")("") if filters.q else Worker.name
-
-
-def search_digits(q: str) -> str:
-    """The digits of a NIK/KPJ search ("1603 0214" -> "16030214"), or "" for a text search."""
-    digits = re.sub(r"[\s.]", "", q)
-    return digits if digits.isdigit() else ""
 
 
 @dataclass

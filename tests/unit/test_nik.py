@@ -93,12 +93,18 @@ def test_empty():
 @pytest.mark.parametrize("raw, shown", [
     ("1603O11203850012", "O"),       # letter O for zero
     ("16030112038500l2", "l"),
-    ("１６０３０１１２０３８５００１２", "１"),  # full-width digits are not ASCII digits
-    ("160301120385001٢", "٢"),
+    ("16030112038500¹2", "¹"),  # a superscript is no digit of a NIK
 ])
 def test_letters_and_other_signs_are_refused(raw, shown):
     r = parse_nik(raw, today=TODAY)
     assert not r.ok and shown in texts(r.errors)[0]
+
+
+@pytest.mark.parametrize("raw", ["１６０３０１１２０３８５００１２", "160301120385001٢"])
+def test_digits_of_another_width_or_script_are_digits(raw):
+    """A phone keyboard's full-width digits, Arabic-Indic digits: read as the digits they are."""
+    r = parse_nik(raw, today=TODAY)
+    assert r.ok and r.nik == "1603011203850012"
 
 
 @pytest.mark.parametrize("province", ["00", "10", "20", "22", "37", "50", "99"])
@@ -268,3 +274,14 @@ def test_parse_never_raises(raw, birth, sex):
         assert r.birth_date is not None and r.sex in ("L", "P")
     mask_nik(raw if isinstance(raw, str) else None)
     format_nik(raw if isinstance(raw, str) else None)
+
+
+def test_typed_digits_read_separators_and_other_scripts():
+    from kiosk.nik import search_digits, typed_digits
+
+    assert typed_digits("1603 0214-8500.0012") == "1603021485000012"
+    assert typed_digits("１６０３\u200b０２") == "160302"  # a phone's full-width digits, a zero-width space
+    assert typed_digits("١٦٠٣") == "1603"  # Arabic-Indic
+    assert typed_digits("²³") == "²³"  # not decimal digits: left as they are, and refused by the NIK check
+    assert search_digits("1603-0214") == "16030214" and search_digits("１６０３") == "1603"
+    assert search_digits("Siti-Aminah") == "" and search_digits("²³") == "" and search_digits("") == ""
