@@ -133,10 +133,53 @@ def test_edit_cannot_go_below_packages_given(app, client, login_as):
     d = make_distribution(packages=5)
     dist.claim(d.id, covered_worker().id, request_id="a")
     dist.claim(d.id, covered_worker().id, request_id="b")
-    login_as("petugas")
+    login_as("admin")  # an open distribution's terms are an admin's (below)
     response = client.post(f"/penyaluran/{d.id}/ubah", data={**FORM, "day": d.day.isoformat(), "packages_total": "1"})
     assert response.status_code == 422 and "sudah diserahkan (2)" in text_of(response)
     assert db.session.get(Distribution, d.id).packages_total == 5
+
+
+def _terms_of(d: Distribution) -> dict:
+    db.session.expire_all()
+    fresh = db.session.get(Distribution, d.id)
+    return {name: getattr(fresh, name) for name in dist.TERMS}
+
+
+BAST_ONLY = {"bast_number": "031/BAST/XII/2026", "official_name": "Drs. H. Ahmad Syukri"}
+
+
+@pytest.mark.parametrize(("status", "role", "terms_change"), [
+    ("draft", "petugas", True), ("open", "petugas", False), ("open", "admin", True),
+    ("closed", "petugas", False), ("closed", "admin", False),
+])
+def test_a_distributions_terms_change_only_while_they_may(app, client, login_as, status, role, terms_change):
+    """The terms (what the distribution is: ``dist.TERMS``) are anyone's in a draft, an admin's
+    while open, nobody's once closed (the BAST reports them); the BAST's number and names are
+    every staff member's in every state. A refused change says why and changes nothing."""
+    d = make_distribution(packages=5, status=status)
+    before = _terms_of(d)
+    login_as(role)
+    page = text_of(client.get(f"/penyaluran/{d.id}/ubah"))
+    changed = {**FORM, "day": d.day.strftime("%d/%m/%Y"), "name": "Diubah", "packages_total": "3", "place": "Balai Desa"}
+    response = client.post(f"/penyaluran/{d.id}/ubah", data=changed)
+    if terms_change:
+        assert 'name="name" type="text"' in page or 'id="name"' in page  # the terms are fields to fill in
+        assert response.status_code == 302
+        assert _terms_of(d)["name"] == "Diubah" and _terms_of(d)["packages_total"] == 3
+        return
+    assert ("sudah ditutup" if status == "closed" else "hanya bisa diubah admin") in page
+    assert response.status_code == 422
+    answer = text_of(response)
+    assert ("sudah ditutup" if status == "closed" else "hanya bisa diubah admin") in answer
+    assert _terms_of(d) == before
+    # The form as the page shows it (the terms sent back as they are) saves the BAST fields.
+    hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
+    assert set(dist.TERMS) <= set(hidden), hidden
+    response = client.post(f"/penyaluran/{d.id}/ubah", data={**FORM, **hidden, **BAST_ONLY})
+    assert response.status_code == 302, text_of(response)[-1500:]
+    fresh = db.session.get(Distribution, d.id)
+    assert (fresh.bast_number, fresh.official_name) == (BAST_ONLY["bast_number"], BAST_ONLY["official_name"])
+    assert _terms_of(d) == before
 
 
 # ---- live page --------------------------------------------------------------------------------
@@ -191,6 +234,10 @@ def test_recipient_list_paste_search_remove(app, client, login_as):
     assert "1603999999999999" in body and "tidak ditemukan" in body
     found = text_of(client.get(f"/penyaluran/{d.id}/daftar?q=dodi"))
     assert "Dodi" in found
+    by_nik = text_of(client.get(f"/penyaluran/{d.id}/daftar", query_string={"q": f"{b.nik[:4]}-{b.nik[4:8]}"}))
+    assert "Dodi" in by_nik
+    for wildcard in ("%%", "__"):  # a typed % or _ is itself, not "anything"
+        assert "Dodi" not in text_of(client.get(f"/penyaluran/{d.id}/daftar", query_string={"q": wildcard}))
     assert client.post(f"/penyaluran/{d.id}/daftar/tambah", data={"worker_id": [str(b.id)]}).status_code == 302
     listed = set(db.session.scalars(select(DistributionListEntry.worker_id)))
     assert listed == {a.id, b.id}

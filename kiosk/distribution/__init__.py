@@ -54,23 +54,26 @@ from .eligibility import eligible_query, judge_rule, not_collected, rule_refusal
 from .handover import Handover, HandoverResult, by_number, hand_over, void, waiting
 from .lifecycle import (
     EDITABLE_FIELDS,
+    TERMS,
     UNHANDED_CHOICES,
     UNHANDED_VOID_REASON,
+    TermsLocked,
     UnhandedPackages,
     close_distribution,
     open_distribution,
     save,
+    terms_locked,
 )
 from .outcomes import MESSAGES, ClaimResult, DistributionError, Outcome, PickupStatus
 from .recipient_list import ListChange, add_niks_to_list, add_to_list, listed_workers, remove_from_list
 from .report import Progress, build_report, collections, progress
 
 __all__ = [
-    "CLAIM_ATTEMPTS", "EDITABLE_FIELDS", "MESSAGES", "REQUEST_ID_MAX", "UNHANDED_CHOICES", "UNHANDED_VOID_REASON",
+    "CLAIM_ATTEMPTS", "EDITABLE_FIELDS", "MESSAGES", "REQUEST_ID_MAX", "TERMS", "UNHANDED_CHOICES", "UNHANDED_VOID_REASON",
     "ClaimResult", "Claimant", "DistributionError", "Handover", "HandoverResult", "ListChange", "Outcome",
-    "PickupStatus", "Progress", "UnhandedPackages",
+    "PickupStatus", "Progress", "TermsLocked", "UnhandedPackages",
     "active_collection", "add_niks_to_list", "add_to_list", "build_report", "by_number", "claim", "claim_seen",
     "close_distribution", "collections", "eligible_query", "hand_over", "judge_pickup",
     "judge_rule", "listed_workers", "not_collected", "open_distribution", "pickup_refusal", "progress", "remove_from_list",
-    "rule_refusal", "save", "status_for", "void", "waiting",
+    "rule_refusal", "save", "status_for", "terms_locked", "void", "waiting",
 ]

@@ -15,16 +15,50 @@ from .outcomes import DistributionError
 from .report import build_report
 
 
-EDITABLE_FIELDS = (
-    "name", "day", "place", "packages_total", "contents", "eligibility",
+# What the distribution is (the event the BAST reports and the kiosks answer by), then the
+# BAST's own number and names, which are filled in before it is printed, often after closing.
+TERMS = ("name", "day", "place", "packages_total", "contents", "eligibility")
+EDITABLE_FIELDS = TERMS + (
     "bast_number", "official_name", "official_nip", "official_title",
     "receiver_name", "receiver_title", "witness1_name", "witness2_name",
 )
 
 
+class TermsLocked(DistributionError):
+    """A change of a distribution's ``TERMS`` refused (``terms_locked`` says why)."""
+
+
+def terms_locked(distribution: Distribution | None, staff: Staff | None):
+    """Why ``staff`` cannot change the ``TERMS`` of ``distribution`` now, or None.
+
+    - A draft: any staff member changes everything.
+    - Open: only an admin (the kiosks answer by them: who may collect, how many are left), as
+      only an admin opens and closes.
+    - Closed: nobody. The recipient lists are frozen and the BAST reports the day, the place and
+      the packages as they were; an admin who must correct them opens the distribution again
+      first (audited, like every change).
+
+    The BAST's number and names stay open to every staff member in every state."""
+    if distribution is None or distribution.status == "draft":
+        return None
+    if distribution.status == "closed":
+        return _l("Penyaluran sudah ditutup: nama, tanggal, tempat, jumlah dan isi paket, serta siapa yang "
+                  "berhak tidak bisa diubah lagi (BAST melaporkannya). Nomor BAST dan nama pejabat tetap bisa diisi.")
+    if staff is None or not staff.is_admin:
+        return _l("Penyaluran sedang dibuka: nama, tanggal, tempat, jumlah dan isi paket, serta siapa yang "
+                  "berhak hanya bisa diubah admin. Nomor BAST dan nama pejabat tetap bisa diisi.")
+    return None
+
+
+def _same(stored, given) -> bool:
+    return (stored if stored is not None else "") == (given if given is not None else "")
+
+
 def save(distribution: Distribution | None, fields: dict, *, staff: Staff | None) -> Distribution:
     """Create a distribution (``distribution`` None) or change its details; audited. The
-    number of packages cannot go below what was already handed out (DistributionError)."""
+    number of packages cannot go below what was already handed out (DistributionError), and
+    the ``TERMS`` change only as ``terms_locked`` allows (``TermsLocked``), judged on the row
+    as it is inside the write transaction (an edit racing a close loses)."""
     fields = {k: v for k, v in fields.items() if k in EDITABLE_FIELDS}
     with write_transaction():
         if distribution is None:
@@ -35,6 +69,10 @@ def save(distribution: Distribution | None, fields: dict, *, staff: Staff | None
             record("distribution.create", distribution, after=snapshot(distribution, fields), staff=staff)
             return distribution
         distribution = db.session.get(Distribution, distribution.id, populate_existing=True)
+        locked = terms_locked(distribution, staff)
+        if locked is not None and any(not _same(getattr(distribution, name), fields[name])
+                                      for name in TERMS if name in fields):
+            raise TermsLocked(locked)
         if "packages_total" in fields and fields["packages_total"] < distribution.packages_given:
             raise DistributionError(_l(
                 "Jumlah paket tidak boleh kurang dari yang sudah diserahkan (%(given)s).",

@@ -18,7 +18,7 @@ from ..auth.access import admin_required, staff_required
 from ..database import utcnow
 from ..extensions import db
 from ..models import Collection, Distribution, Worker
-from ..nik import format_nik, mask_nik
+from ..nik import format_nik, mask_nik, search_digits
 from ..phone import display_phone
 from ..web import fragment_or_page, photo_response, row_id, wants_fragment
 from . import bp
@@ -101,19 +101,29 @@ def new():
 @bp.route("/<int:distribution_id>/ubah", methods=["GET", "POST"])
 @staff_required
 def edit(distribution_id: int):
-    """Change a distribution's details and the BAST fields."""
+    """Change a distribution's details and the BAST fields. Once it is open its terms (what it
+    is: ``dist.TERMS``) are an admin's to change, once closed nobody's (``dist.terms_locked``):
+    the form then shows them as they are, and the BAST fields alone to fill in."""
     distribution = db.get_or_404(Distribution, distribution_id)
     form = DistributionForm(obj=distribution)
+    refused = None
     if form.validate_on_submit():
         try:
             dist.save(distribution, form.values(), staff=_staff())
+        except dist.TermsLocked as err:  # changed meanwhile (opened, closed), or a forged form
+            refused = err.message
         except dist.DistributionError as err:
             form.packages_total.errors = [err.message]
         else:
             flash(_l("Perubahan disimpan."), "success")
             return redirect(url_for("distributions.detail", distribution_id=distribution.id))
-    status = 422 if form.errors else 200
-    return render_template("distributions/form.html", form=form, distribution=distribution), status
+    status = 422 if form.errors or refused else 200
+    if refused:
+        db.session.refresh(distribution)  # its terms shown as they are now; what was typed for the BAST stays
+    locked = dist.terms_locked(distribution, _staff())
+    stored = DistributionForm(obj=distribution, formdata=None) if locked else None
+    return render_template("distributions/form.html", form=form, distribution=distribution, refused=refused,
+                           locked=locked, stored=stored), status
 
 
 def _live_context(distribution: Distribution) -> dict:
@@ -182,11 +192,12 @@ def _search_workers(q: str) -> list[Worker]:
     q = (q or "").strip()
     if len(q) < 2:
         return []
-    digits = "".join(ch for ch in q if ch.isdigit())
-    if digits and len(digits) >= len(q.replace(" ", "").replace(".", "")):
+    digits = search_digits(q)
+    if digits:
         condition = Worker.nik.startswith(digits)
-    else:
-        condition = or_(func.lower(Worker.name).contains(q.lower()), func.lower(Worker.desa_name).contains(q.lower()))
+    else:  # autoescape: a typed % or _ is itself, not "anything"
+        condition = or_(func.lower(Worker.name).contains(q.lower(), autoescape=True),
+                        func.lower(Worker.desa_name).contains(q.lower(), autoescape=True))
     return list(db.session.scalars(select(Worker).where(condition).order_by(Worker.name).limit(SEARCH_LIMIT)))
 
 
