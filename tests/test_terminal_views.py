@@ -261,6 +261,21 @@ def test_typed_codes_are_rate_limited_per_device(client, app):
     assert other.post("/kiosk/pindai", data={"code": tokens.new_fallback_code()}).status_code == 200
 
 
+def test_other_qr_codes_shown_to_the_camera_are_no_guesses(client, app):
+    """A payment or WhatsApp QR, a shop's barcode, letters: refused as unreadable but not counted
+    against the typed codes' limit (ten of them locked the keypad for everyone for 5 minutes).
+    What reads as a fallback code's 11 digits, separators and O/I/L included, is counted."""
+    pair_client(client)
+    others = ["https://wa.me/6281234567890", "8991234567890", "ID.CO.QRIS.WWW0118936", "selamat pagi 👋"] * 4
+    for text in others:
+        answer = client.post("/kiosk/pindai", data={"code": text}, headers=PANEL)
+        assert answer.status_code == 200 and 'data-state="refused"' in text_of(answer)
+    assert client.post("/kiosk/pindai", data={"code": tokens.new_fallback_code()}).status_code == 200
+    for _ in range(9):  # lookalike letters and separators still read as a code: counted
+        client.post("/kiosk/pindai", data={"code": "1234-5678-9OI"})
+    assert client.post("/kiosk/pindai", data={"code": tokens.new_fallback_code()}).status_code == 429
+
+
 # ---- the photo ------------------------------------------------------------------------------------
 
 def _jpeg() -> bytes:

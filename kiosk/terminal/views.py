@@ -43,7 +43,6 @@ log = logging.getLogger("kiosk.terminal")
 PANEL = "scan-result"
 PHOTO_SECONDS = 120
 TICKET_SECONDS = 600
-TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 
 
 class _Icons(dict):
@@ -263,13 +262,6 @@ def pair():
     return response
 
 
-def _token_shaped() -> bool:
-    """A QR token (26 base32 characters) is checked by its signature and cannot be guessed; only
-    typed fallback codes count against the per-device limit."""
-    raw = tokens.scanned_text(request.form.get("code", ""))
-    return len(raw) == tokens.TOKEN_LENGTH and TOKEN_CHARS.issuperset(raw)
-
-
 @bp.post("/pindai")
 @device_required
 def scan():
@@ -279,7 +271,10 @@ def scan():
     more than its read."""
     raw = request.form.get("code", "")
     attempt = None
-    if not _token_shaped():
+    # Only what could be a card's fallback code counts: a QR token is checked by its signature
+    # and cannot be guessed, and another QR held up to the camera (a web address, a payment
+    # code, a shop's barcode) is no guess: counted, ten of them locked the keypad for everyone.
+    if tokens.could_be_fallback_code(raw):
         attempt = throttle.attempt((throttle.key("code", g.device.id), throttle.limit("CODE_LIMIT")))
     lookup = read_scan(raw, g.device)
     if lookup.ok and attempt is not None:

@@ -27,6 +27,7 @@ they are kept and registered), ``fallback_code``.
 
 from .card_token import MAX_CARD_ID, TOKEN_LENGTH, Refusal, TokenCheck, read, scanned_text, sign
 from .fallback_code import (
+    could_be_fallback_code,
     format_fallback_code,
     new_fallback_code,
     normalize_fallback_code,
@@ -48,6 +49,6 @@ from .keyring import (
 __all__ = [
     "KEY_IDS", "MAX_CARD_ID", "STATE_MAX_AGE", "TOKEN_LENGTH",
     "FolderRegistry", "KeyRing", "KeyRingError", "KeyStore", "Refusal", "RingState", "TokenCheck",
-    "fingerprint", "format_fallback_code", "new_fallback_code", "normalize_fallback_code", "parse_given_keys",
+    "could_be_fallback_code", "fingerprint", "format_fallback_code", "new_fallback_code", "normalize_fallback_code", "parse_given_keys",
     "read", "scanned_text", "sign", "verhoeff_check_digit", "verhoeff_valid",
 ]

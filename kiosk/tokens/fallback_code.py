@@ -72,6 +72,16 @@ def normalize_fallback_code(raw: str) -> str | None:
     return code if verhoeff_valid(code) else None
 
 
+def could_be_fallback_code(raw: str) -> bool:
+    """True when ``raw`` reads as a fallback code's 11 digits (as ``normalize_fallback_code``
+    reads them: separators and O/I/L tolerated), whatever its check digit: a guess at a card's
+    code, which the kiosk counts. A QR token, a web address or a shop's barcode never is."""
+    if not isinstance(raw, str) or len(raw) > 40:
+        return False
+    code = raw.translate(_SEPARATORS).translate(_LOOKALIKES)
+    return len(code) == FALLBACK_LENGTH and _DIGITS.issuperset(code)
+
+
 def format_fallback_code(code: str) -> str:
     """The printed form of a canonical fallback code: ``1234 5678 901``."""
     if normalize_fallback_code(code) != code:
