@@ -21,6 +21,7 @@
   var URGENT_SECONDS = 5;
   var PENDING_MAX_MS = 60000;
   var HOLD_NOTICE_MS = 4000;
+  var RETRY_HOME_MS = 5000; // an answer whose way home got a server error tries again
   var paired = !body.classList.contains("k-unpaired");
 
   function panelNow() { return document.getElementById("scan-result"); }
@@ -252,12 +253,18 @@
   var left = 0;
   var welcomeTimer = 0;
   var heldScan = false;
+  var heldCode = null; // a code typed on the keypad while another person's AMBIL offer was open
+  var leaving = false; // the answer's time is up: on its way back to welcome, AMBIL no longer taken
+  var homeWhenOnline = false;
 
   // Back to welcome. HOME asks for it with awal=1: a screen left in English reloads whole, in
   // Bahasa Indonesia (header and html lang too), for the next person.
   function goHome() {
     stopClock();
-    if (window.htmx && panelNow()) {
+    leaving = true;
+    var panel = panelNow();
+    if (panel) panel.setAttribute("data-leaving", "");
+    if (window.htmx && panel) {
       window.htmx.ajax("GET", HOME, { target: "#scan-result", swap: "outerHTML" });
     } else {
       window.location.assign(HOME);
@@ -295,6 +302,8 @@
     var panel = panelNow();
     stopClock();
     busy(false);
+    leaving = false;
+    homeWhenOnline = false;
     window.clearTimeout(welcomeTimer);
     if (!panel) return;
     panel.setAttribute("data-seen", "");
@@ -305,9 +314,15 @@
     startClock(panel);
     printSlip(panel);
     if (state !== "result" || !offerOpen()) {
-      // The offer is over: a card that was held back (still before the camera) is read again.
+      // The offer is over: a card that was held back (still before the camera) is read again,
+      // and a code typed meanwhile is sent, as the notice promised ("dibaca sesudahnya").
       if (heldScan && window.KioskScanner && window.KioskScanner.forget) window.KioskScanner.forget();
       heldScan = false;
+      if (heldCode) {
+        pending = heldCode;
+        heldCode = null;
+        window.setTimeout(sendPending, 0);
+      }
     }
     if (state === "welcome") {
       idleWelcome();
@@ -377,7 +392,8 @@
 
   function offerOpen() {
     var panel = panelNow();
-    return Boolean(panel && panel.querySelector('[data-sembako="available"] .k-button-take'));
+    return Boolean(panel && !panel.hasAttribute("data-leaving") &&
+                   panel.querySelector('[data-sembako="available"] .k-button-take'));
   }
 
   function isScan(elt) {
@@ -401,10 +417,17 @@
       if (offerOpen()) {
         evt.preventDefault();
         heldScan = true;
+        if (lastScan && elt.closest("#keypad-dialog form")) heldCode = lastScan; // kept, not lost
+        lastScan = null;
         holdNotice();
         return;
       }
       busy(true);
+    } else if (elt && elt.closest && elt.closest("#scan-result") && leaving) {
+      // The answer's time ran out and welcome is on its way: a late AMBIL would claim a package
+      // whose number nobody sees (its answer lands in a panel already gone). Scan again.
+      evt.preventDefault();
+      return;
     } else if (elt && elt.closest && elt.closest(".k-take")) {
       busy(true);
     }
@@ -419,6 +442,31 @@
     var code = evt.detail.parameters.code;
     if (code instanceof Array) code = code[0];
     lastScan = { path: evt.detail.path, code: String(code || ""), at: Date.now() };
+  });
+
+  // A request of the answer screen (AMBIL, Selesai, the way home) that got no answer or a server
+  // error: the answer must not stay up for good. Its clock runs again (AMBIL can be tapped again:
+  // the same claim); if it was going home, its words are hidden now and it goes home once the
+  // server answers again.
+  function answerRequestFailed(elt) {
+    var panel = panelNow();
+    if (!panel || panel.getAttribute("data-state") === "welcome") return;
+    if (leaving) { // the way home (htmx.ajax: its element is the body) or anything while it is on its way
+      panel.setAttribute("data-cleared", "");
+      homeWhenOnline = true;
+      // A server that answered with an error is tried again; one that did not answer, when the
+      // ping finds it again (online).
+      window.setTimeout(function () {
+        if (homeWhenOnline && !body.hasAttribute("data-offline")) goHome();
+      }, RETRY_HOME_MS);
+      return;
+    }
+    if (elt && elt.closest && elt.closest("#scan-result")) startClock(panel); // AMBIL or Selesai
+  }
+
+  document.addEventListener("htmx:responseError", function (evt) {
+    busy(false);
+    answerRequestFailed(evt.detail && evt.detail.elt);
   });
 
   document.addEventListener("htmx:afterRequest", function (evt) {
@@ -463,7 +511,13 @@
     var was = !body.hasAttribute("data-offline");
     if (banner) banner.hidden = isOnline;
     body.toggleAttribute("data-offline", !isOnline);
-    if (isOnline && !was) sendPending();
+    if (isOnline && !was) {
+      if (homeWhenOnline) {
+        homeWhenOnline = false;
+        if (!pending) goHome(); // else the card sent meanwhile is answered: its answer replaces this
+      }
+      sendPending();
+    }
   }
 
   function ping() {
@@ -506,6 +560,7 @@
 
   document.addEventListener("htmx:sendError", function (evt) {
     busy(false);
+    answerRequestFailed(evt.detail && evt.detail.elt);
     if (lastScan && isScan(evt.detail && evt.detail.elt)) {
       pending = lastScan;
       body.setAttribute("data-pending", "");

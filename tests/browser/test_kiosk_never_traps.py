@@ -13,6 +13,8 @@ import pytest
 
 from factories import make_distribution
 from kiosk import settings
+from kiosk.extensions import db
+from kiosk.models import Distribution
 from kiosk.terminal import pairing
 from test_kiosk import (
     card_y4m, enrolled_worker, open_kiosk, scan_by_keyboard, shot, tap_digits, wait_state,
@@ -271,3 +273,93 @@ def test_an_admins_change_reaches_the_kiosk_within_seconds(browser_factory, live
     page.wait_for_selector("body.k-mode-collect", timeout=20_000)
     scan_by_keyboard(page, token)
     page.wait_for_selector("#scan-result [data-sembako=available]")
+
+
+def HOME_REQUEST(url: str) -> bool:  # noqa: N802 - a route matcher: the way home (terminal.index, awal=1)
+    return "/kiosk/?awal=1" in url
+
+
+def test_a_failed_ambil_gives_the_answer_its_clock_again(browser_factory, live_server):
+    """AMBIL got no answer (the server gone for a moment): the answer's clock, stopped by the tap,
+    runs again, so the screen still goes home by itself and the next card is read. Before, the
+    answer stayed up for good and held every later card back ("Selesaikan dulu…")."""
+    distribution = make_distribution(packages=10)
+    _w1, _c1, first = enrolled_worker("Siti Aminah")
+    _w2, _c2, second = enrolled_worker("Budi Santoso")
+    page, _device = open_kiosk(browser_factory, live_server, camera=False, mode="collect", distribution=distribution)
+    scan_by_keyboard(page, first)
+    wait_state(page, "result")
+    page.route("**/kiosk/ambil", lambda route: route.abort())
+    page.click(".k-button-take")
+    wait_state(page, "welcome", timeout=(IDLE + 8) * 1000)  # its own time again, then home
+    page.unroute("**/kiosk/ambil")
+    scan_by_keyboard(page, second)
+    page.wait_for_selector("#scan-result[data-state=result]:has-text('Budi Santoso')")
+    db.session.expire_all()
+    assert db.session.get(Distribution, distribution.id).packages_given == 0
+
+
+def test_an_answer_that_cannot_go_home_hides_its_words_and_goes_home_later(browser_factory, live_server, output_dir):
+    """Its time is up but the way home fails (no server): the worker's name and NIK are hidden
+    at once, and welcome comes as soon as the server answers again."""
+    _worker, _card, token = enrolled_worker("Nur Aini")
+    page, _device = open_kiosk(browser_factory, live_server, camera=False)
+    scan_by_keyboard(page, token)
+    wait_state(page, "result")
+    assert page.is_visible("text=Nur Aini")
+    page.route(HOME_REQUEST, lambda route: route.abort())
+    page.wait_for_selector("#scan-result[data-cleared]", state="attached", timeout=(IDLE + 5) * 1000)
+    assert not page.is_visible("text=Nur Aini")
+    shot(page, output_dir, "answer-cleared-offline-1280x800")
+    page.unroute(HOME_REQUEST)
+    wait_state(page, "welcome", timeout=20_000)
+    assert not [e for e in page.errors if "Content Security Policy" in e]
+
+
+def test_a_late_ambil_is_not_taken_once_the_answer_is_leaving(browser_factory, live_server):
+    """AMBIL tapped the moment the answer's time ran out, while welcome is on its way: not sent
+    (its answer would land in a panel already gone, a package claimed whose number nobody saw).
+    The worker scans again and is offered the package again."""
+    distribution = make_distribution(packages=10)
+    _worker, _card, token = enrolled_worker("Siti Aminah")
+    page, _device = open_kiosk(browser_factory, live_server, camera=False, mode="collect", distribution=distribution)
+    claims = requests_to(page, "/kiosk/ambil")
+    scan_by_keyboard(page, token)
+    wait_state(page, "result")
+    page.evaluate("""() => new Promise(done => {
+        const panel = document.getElementById('scan-result');
+        new MutationObserver((_m, observer) => {
+            if (!panel.hasAttribute('data-leaving')) return;
+            observer.disconnect();
+            panel.querySelector('.k-button-take').click();
+            done();
+        }).observe(panel, {attributes: true});
+    })""")
+    wait_state(page, "welcome")
+    assert claims == []
+    db.session.expire_all()
+    assert db.session.get(Distribution, distribution.id).packages_given == 0
+    scan_by_keyboard(page, token)
+    wait_state(page, "result")
+    assert page.get_attribute("[data-sembako]", "data-sembako") == "available"
+
+
+def test_a_code_typed_during_an_offer_is_read_after_it(browser_factory, live_server):
+    """The notice says the next card is read afterwards: a code typed on the keypad while another
+    person's AMBIL offer is open is kept, and answered once that offer is over."""
+    live_server.app.config["RESULT_SECONDS"] = 8
+    settings.forget_cache()
+    distribution = make_distribution(packages=10)
+    _w1, _c1, first = enrolled_worker("Siti Aminah")
+    _w2, second_card, _t2 = enrolled_worker("Budi Santoso")
+    page, _device = open_kiosk(browser_factory, live_server, camera=False, mode="collect", distribution=distribution)
+    scan_by_keyboard(page, first)
+    wait_state(page, "result")
+    page.click(".k-button-keypad")
+    tap_digits(page, "#keypad-dialog", second_card.fallback_code)
+    page.click("#keypad-dialog .k-key-ok")
+    page.wait_for_selector("[data-hold-notice]:not([hidden])")
+    assert "Budi Santoso" not in page.inner_text("#scan-result")
+    page.click(".k-button-done")
+    page.wait_for_selector("#scan-result[data-state=result]:has-text('Budi Santoso')", timeout=15_000)
+    assert not page.errors, page.errors
