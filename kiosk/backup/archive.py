@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ..private_files import private_dir
+from ..private_files import private_dir, replace_file
 
 
 # What a backup holds besides the database: files and folders of the secrets folder. The one
@@ -150,7 +150,7 @@ def make_backup(secrets_dir: str, database_uri: str, target_dir: str, kind: str 
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
-        partial.rename(archive)
+        replace_file(partial, archive)  # the name survives a power cut once its row is recorded
     return archive
 
 
