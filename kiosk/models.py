@@ -529,6 +529,9 @@ class ScheduledTask(db.Model):
     lease_owner: Mapped[Optional[str]] = mapped_column(String(300))
     pending_kind: Mapped[Optional[str]] = mapped_column(String(20))
     last_ok_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Where the last backup was made: each server keeps its archives in its own backup folder.
+    last_ok_host: Mapped[Optional[str]] = mapped_column(String(255))
+    last_ok_path: Mapped[Optional[str]] = mapped_column(Text)
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     last_error_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 

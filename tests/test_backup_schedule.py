@@ -377,3 +377,21 @@ def test_a_dead_backups_leftovers_are_removed_at_once(tmp_path):
     removed = backup.prune(folder, keep=2)
     assert sorted(removed) == sorted([dead_staging, dead_partial])
     assert sorted(p.name for p in folder.iterdir()) == sorted([live_staging.name, other_host.name])
+
+
+def test_the_page_says_on_which_server_the_last_backup_was_made(app):
+    """Two servers on one database: the schedule is shared, the archives are not. The server
+    that did not make the last backup says where it is instead of a time and an empty list."""
+    client = _admin_client(app)
+    made = backup.run("manual")
+    db.session.remove()
+    with db.engine.connect() as conn:
+        row = conn.execute(select(ScheduledTask.last_ok_host, ScheduledTask.last_ok_path)).one()
+    assert row == (backup.schedule.HOST, str(made.path))
+    page = client.get("/admin/cadangan").get_data(as_text=True)
+    assert "data-backup-elsewhere" not in page
+    with db.engine.begin() as conn:  # the other server backed up since
+        conn.execute(update(ScheduledTask).values(last_ok_host="kiosk-b.lan", last_ok_path="/srv/kiosk/backups/x.tar.gz"))
+    db.session.remove()
+    page = client.get("/admin/cadangan").get_data(as_text=True)
+    assert "Dibuat di server kiosk-b.lan dan disimpan di sana (/srv/kiosk/backups/x.tar.gz)" in page

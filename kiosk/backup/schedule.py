@@ -182,7 +182,7 @@ class _Heartbeat:
                 log.exception("backup: could not renew the lease")
 
 
-def _settle(lease: bool, error: str | None, kind: str) -> None:
+def _settle(lease: bool, error: str | None, kind: str, path: Path | None = None) -> None:
     """Record the outcome: the next due time moves a day on (an hour on after a failure); a
     backup still owed (``pending_kind``, another kind than this one) stays due now."""
     now = utcnow()
@@ -192,7 +192,7 @@ def _settle(lease: bool, error: str | None, kind: str) -> None:
     if error is None:
         owed = ScheduledTask.pending_kind.is_not(None) & (ScheduledTask.pending_kind != kind)
         # The last error stays recorded (the page shows it only while it is newer than last_ok_at).
-        values = {"last_ok_at": now,
+        values = {"last_ok_at": now, "last_ok_host": HOST, "last_ok_path": str(path) if path else None,
                   "due_at": case((owed, ScheduledTask.due_at), else_=_at(now + max(every - slack, every / 2))),
                   "pending_kind": case((ScheduledTask.pending_kind == kind, None), else_=ScheduledTask.pending_kind)}
     else:
@@ -236,7 +236,7 @@ def run(kind: str | None, *, due_only: bool = False, target: str | os.PathLike |
         if not target:
             for removed in prune(folder, int(current_app.config["BACKUP_KEEP"])):
                 log.info("old backup removed: %s", removed.name)
-        _settle(lease, None, kind)
+        _settle(lease, None, kind, path)
         log.info("backup (%s) made: %s", kind, path.name)
         return archive_info(path)
     finally:
@@ -306,7 +306,8 @@ def mark_due(app, kind: str = "daily") -> None:
 
 def status() -> dict:
     """The schedule as the page and the dashboard show it: ``running``, ``last_ok_at``,
-    ``last_error``, ``last_error_at``, ``due_at``, ``pending_kind``. A backup whose owner is gone
+    ``last_error``, ``last_error_at``, ``due_at``, ``pending_kind``, where the last backup was
+    made (``last_ok_host``, ``last_ok_path``; ``elsewhere`` when on another server). A backup whose owner is gone
     is recorded as interrupted first (``_reap``)."""
     task = _task()
     if _reap(task):
@@ -319,6 +320,10 @@ def status() -> dict:
         "last_error_at": task.last_error_at,
         "due_at": task.due_at,
         "pending_kind": task.pending_kind,
+        "last_ok_host": task.last_ok_host,
+        "last_ok_path": task.last_ok_path,
+        # Made by another server: its archive is in that server's backup folder, not listed here.
+        "elsewhere": task.last_ok_host is not None and task.last_ok_host != HOST,
     }
 
 
