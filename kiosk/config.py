@@ -27,9 +27,13 @@ from typing import Mapping
 
 from flask import Config
 
+from .private_files import link_new
+
 PREFIX = "KIOSK_"
 # Read from the environment as text, never as JSON (a secret of digits is not a number).
 TEXT_SETTINGS = frozenset({"SECRET_KEY", "CARD_KEYS", "SECRETS_DIR"})
+# A secret key shorter than this is refused (the app makes 64 hex characters).
+MIN_SECRET_KEY_CHARS = 32
 log = logging.getLogger("kiosk.config")
 
 
@@ -99,20 +103,38 @@ class Defaults:
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
 
 
+class SecretKeyError(RuntimeError):
+    """The secret key file cannot be used (empty or cut short): the server refuses to start,
+    saying what to do, instead of answering every staff page with an error."""
+
+
 def secret_key(secrets_dir: str | os.PathLike) -> str:
-    """Return the app secret from ``<secrets>/secret_key``, creating it (mode 0600) on first use."""
+    """Return the app secret from ``<secrets>/secret_key``, creating it (mode 0600) on first use.
+
+    The file is written whole or not at all (``private_files.link_new``); one that is empty or
+    too short (cut by a power failure under an older version, or edited by hand) is refused
+    with ``SecretKeyError``."""
     path = Path(secrets_dir) / "secret_key"
     try:
-        return path.read_text().strip()
+        return _checked_secret(path)
     except FileNotFoundError:
         pass
-    key = secrets.token_hex(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another server process made it first
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
+    # Another server process may link its key first: then that one is read, ours is dropped.
+    link_new(path, (secrets.token_hex(32) + "\n").encode())
+    return _checked_secret(path)
+
+
+def _checked_secret(path: Path) -> str:
+    key = path.read_text().strip()
+    if len(key) < MIN_SECRET_KEY_CHARS:
+        raise SecretKeyError(
+            f"{path} holds {'no secret key' if not key else f'a secret key of only {len(key)} characters'} "
+            f"(at least {MIN_SECRET_KEY_CHARS} are needed): it was cut short, probably by a power failure "
+            "while it was first written. If another server of this installation holds the secret key, copy "
+            "its secret_key file here. Otherwise remove this file and start again: a new key is made "
+            "(everyone signs in again); if the server then says the database is used with another secret key, "
+            "run `flask --app kiosk register-secret-key`. See docs/operations.md, \"Several servers\"."
+        )
     return key
 
 

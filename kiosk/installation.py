@@ -24,6 +24,7 @@ import hmac
 from flask import Flask, current_app
 from sqlalchemy import inspect
 
+from .config import MIN_SECRET_KEY_CHARS
 from .database import write_transaction
 from .extensions import db
 from .models import InstallationSecret
@@ -54,14 +55,24 @@ def schema_ready() -> bool:
 
 def register_secret_key(*, replace: bool = False) -> bool:
     """Record this server's secret key as the installation's when none is recorded yet (or
-    ``replace``). Returns False when another secret key is recorded (and not replaced)."""
-    fingerprint = secret_fingerprint(current_app.secret_key)
+    ``replace``). Returns False when another secret key is recorded (and not replaced).
+
+    A key too short to be one (``MIN_SECRET_KEY_CHARS``) is never recorded (``InstallationError``),
+    and an empty key recorded by an older version (its secret_key file cut short by a power
+    failure) counts as none recorded: no recovery step can make an empty key the installation's."""
+    secret = current_app.secret_key
+    if secret is None or len(secret.strip() if isinstance(secret, str) else secret) < MIN_SECRET_KEY_CHARS:
+        raise InstallationError(
+            f"this server's secret key is shorter than {MIN_SECRET_KEY_CHARS} characters and cannot be "
+            f"the installation's. {HOW_TO_FIX}"
+        )
+    fingerprint = secret_fingerprint(secret)
     with write_transaction():
         row = db.session.get(InstallationSecret, SECRET_KEY_ROW)
         if row is None:
             db.session.add(InstallationSecret(name=SECRET_KEY_ROW, digest=fingerprint))
         elif row.digest != fingerprint:
-            if not replace:
+            if not replace and row.digest != secret_fingerprint(""):
                 return False
             row.digest = fingerprint
     return True

@@ -514,8 +514,11 @@ class ScheduledTask(db.Model):
     """A job that exactly one of all server processes runs when it is due (the daily backup).
 
     A process takes the job with a conditional UPDATE (``due_at`` passed, no live lease); the one
-    that gets the row runs it and moves ``due_at`` on. A process that dies mid-job leaves a lease
-    that runs out, and another takes the job over.
+    that gets the row runs it, renews the lease while it works (``lease_owner``: host, process)
+    and moves ``due_at`` on. A process that dies mid-job stops renewing: its lease runs out within
+    minutes (at once for a server on the same host, which sees the process gone), the job is
+    recorded as interrupted, and another takes it over. ``pending_kind``: the kind of backup the
+    next due run makes (None: ``daily``).
     """
 
     __tablename__ = "scheduled_task"
@@ -523,7 +526,12 @@ class ScheduledTask(db.Model):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[Optional[str]] = mapped_column(String(300))
+    pending_kind: Mapped[Optional[str]] = mapped_column(String(20))
     last_ok_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Where the last backup was made: each server keeps its archives in its own backup folder.
+    last_ok_host: Mapped[Optional[str]] = mapped_column(String(255))
+    last_ok_path: Mapped[Optional[str]] = mapped_column(Text)
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     last_error_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 

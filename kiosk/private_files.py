@@ -8,11 +8,17 @@ the modes are set explicitly after creating. The SQLite database is created here
 SQLite opens it: SQLite gives its ``-wal``, ``-shm`` and ``-journal`` the mode of the database
 file itself (``robust_open`` fchmods them to it), and the connect hook in ``kiosk.database``
 tightens them all the same for an installation made before this.
+
+A file is put in place whole (``link_new``, ``replace_file``): written aside, fsynced, then
+linked or renamed to its name, and the folder fsynced (``sync_folder``), since a rename or link
+is durable only once the folder holding it is: after a power cut the name points at the whole
+file or at nothing (or the old file), never at an empty one.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 from pathlib import Path
 
@@ -83,3 +89,69 @@ def _chmod(path: Path, mode: int) -> None:
         os.chmod(path, mode)
     except PermissionError:  # not ours (a file root left behind): leave it, the operator's job
         pass
+
+
+def sync_folder(path: str | os.PathLike) -> None:
+    """fsync the folder ``path``: the names created, renamed or removed in it reach the disk
+    (fsync of a file alone does not save the name pointing at it)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_private(path: str | os.PathLike, data: bytes) -> None:
+    """Create ``path`` (mode 0600; it must not exist) holding ``data``, fsynced."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _aside(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+
+
+def link_new(path: str | os.PathLike, data: bytes) -> bool:
+    """Write ``path`` whole (mode 0600) only if it does not exist yet: written aside, fsynced,
+    linked to its name, the folder fsynced. False when ``path`` existed (another process was
+    first): it is left as it is."""
+    path = Path(path)
+    tmp = _aside(path)
+    write_private(tmp, data)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(tmp)
+    sync_folder(path.parent)
+    return True
+
+
+def replace_file(source: str | os.PathLike, destination: str | os.PathLike) -> None:
+    """Rename ``source`` over ``destination`` and fsync the folder holding ``destination`` (and
+    ``source``'s, when another): the rename survives a power cut. ``source`` is to be fsynced
+    already."""
+    source, destination = Path(source), Path(destination)
+    os.replace(source, destination)
+    sync_folder(destination.parent)
+    if source.parent.resolve() != destination.parent.resolve():
+        sync_folder(source.parent)
+
+
+def write_replacing(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``path`` whole (mode 0600), replacing what it held: written aside, fsynced, renamed."""
+    path = Path(path)
+    tmp = _aside(path)
+    write_private(tmp, data)
+    try:
+        replace_file(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

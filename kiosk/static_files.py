@@ -35,6 +35,8 @@ from whitenoise import WhiteNoise
 from whitenoise.responders import StaticFile
 from wsgiref.headers import Headers
 
+from .private_files import replace_file
+
 log = logging.getLogger("kiosk.static")
 
 PREFIX = "/static/"
@@ -117,9 +119,12 @@ def compress(folder: Path, *, quiet: bool = False) -> dict[str, int]:
                 copy.unlink(missing_ok=True)
                 continue
             partial = copy.with_name(copy.name + ".tmp")
-            partial.write_bytes(packed)
+            with open(partial, "wb") as fh:
+                fh.write(packed)
+                fh.flush()
+                os.fsync(fh.fileno())  # never an empty .br/.gz served for a script after a power cut
             os.utime(partial, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-            partial.replace(copy)
+            replace_file(partial, copy)
             wrote = True
             if not quiet:
                 print(f"static: {copy.relative_to(folder)} {len(data):,} -> {len(packed):,} bytes")

@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .private_files import private_dir, tighten
+from .private_files import private_dir, replace_file, tighten
 
 CA_DAYS = 3650
 # Browsers cap publicly trusted server certificates at 398 days; staying under it costs nothing.
@@ -179,8 +179,8 @@ def make_certificate(
             cwd=work_dir,
         )
         _private(key)
-        os.replace(key, paths.key)
-        os.replace(cert, paths.cert)
+        replace_file(key, paths.key)
+        replace_file(cert, paths.cert)
     tighten(paths.folder)  # the certificates too: everything in the secrets folder is 0600
     return paths
 

@@ -236,3 +236,162 @@ def test_backup_holds_the_lan_certificate(app, tmp_path):
     with tarfile.open(made.path) as tar:
         assert "instance/tls/ca.key" in tar.getnames()
     assert oct(os.stat(made.path).st_mode & 0o777) == "0o600"
+
+
+def _dead_pid() -> int:
+    """The pid of a process of this host that has ended."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _plant_lease(owner, until):
+    backup.schedule._task()
+    with db.engine.begin() as conn:
+        conn.execute(update(ScheduledTask).values(lease_owner=owner, lease_until=until))
+    db.session.remove()
+
+
+def test_a_distribution_closed_while_a_backup_runs_is_backed_up_right_after_it(engine_app, monkeypatch):
+    client = _admin_client(engine_app)
+    distribution_id = make_distribution(status="open").id
+    db.session.remove()
+    release, made_kinds = threading.Event(), []
+    real = backup.schedule.make_backup
+
+    def slow_make_backup(secrets_dir, database_uri, target, kind):
+        if kind == "manual":
+            assert release.wait(60)
+        made_kinds.append(kind)
+        return real(secrets_dir, database_uri, target, kind)
+
+    monkeypatch.setattr(backup.schedule, "make_backup", slow_make_backup)
+    assert backup.start(engine_app, "manual")
+    deadline = time.monotonic() + 30
+    while not backup.status()["running"]:  # the manual backup holds the job
+        assert time.monotonic() < deadline
+        db.session.remove()
+        time.sleep(0.02)
+    assert client.post(f"/penyaluran/{distribution_id}/tutup").status_code == 302
+    db.session.remove()
+    assert backup.status()["pending_kind"] == "close"  # owed, not silently skipped
+    release.set()
+    deadline = time.monotonic() + 120
+    while sorted(a.kind for a in backup.archives(backup.backup_folder())) != ["close", "manual"]:
+        assert time.monotonic() < deadline, made_kinds
+        time.sleep(0.05)
+    state = _wait_until_done()
+    db.session.remove()
+    state = backup.status()
+    assert state["pending_kind"] is None and not state["running"] and state["last_error"] is None
+    assert state["due_at"] - state["last_ok_at"] > timedelta(hours=23)
+
+
+def test_an_owed_close_backup_is_made_by_the_scheduler_as_a_close_backup(app):
+    backup.mark_due(app, "close")
+    made = backup.run(None, due_only=True)
+    assert made.kind == "close"
+    assert backup.status()["pending_kind"] is None
+    assert backup.run(None, due_only=True) is None
+
+
+@pytest.mark.parametrize("lease", ["dead process of this host", "silent on another host"])
+def test_a_killed_backup_frees_the_job_and_is_recorded_as_interrupted(engine_app, lease):
+    """A backup killed with its server (SIGKILL, systemctl restart): its process stops renewing
+    the lease. The same host sees the pid gone at once; another host's lease runs out within
+    LEASE. Either way the next backup starts and the page says the last one was interrupted."""
+    host = backup.schedule.HOST
+    if lease == "dead process of this host":
+        _plant_lease(f"{host}:{_dead_pid()}:0000", utcnow() + backup.schedule.LEASE)
+    else:
+        _plant_lease("kiosk-b.lan:4242:0000", utcnow() - timedelta(seconds=1))
+    assert backup.schedule.LEASE <= timedelta(minutes=3)
+    client = _admin_client(engine_app)
+    page = client.post("/admin/cadangan", follow_redirects=True).get_data(as_text=True)
+    assert "Cadangan lain sedang dibuat" not in page and "Cadangan sedang dibuat" in page
+    state = _wait_until_done()
+    assert state["last_ok_at"] is not None
+    with db.engine.connect() as conn:
+        row = conn.execute(select(ScheduledTask.last_error, ScheduledTask.lease_owner)).one()
+    assert row.last_error.startswith("interrupted:") and row.lease_owner is None
+    assert state["last_error"] is None  # made since: the page no longer shows it
+    assert [a.kind for a in backup.archives(backup.backup_folder())] == ["manual"]
+
+
+def test_the_interrupted_backup_shows_on_the_page_and_is_due_again(app):
+    _plant_lease(f"{backup.schedule.HOST}:{_dead_pid()}:0000", utcnow() + backup.schedule.LEASE)
+    with db.engine.begin() as conn:
+        conn.execute(update(ScheduledTask).values(due_at=utcnow() + timedelta(hours=20)))
+    db.session.remove()
+    page = _admin_client(app).get("/admin/cadangan").get_data(as_text=True)
+    assert 'data-running="no"' in page and 'data-backup-state="failed"' in page and "interrupted" in page
+    assert backup.status()["due_at"] <= utcnow()
+    assert backup.run(None, due_only=True).kind == "daily"
+
+
+def test_a_live_lease_of_this_host_is_not_taken(app):
+    # This process (another thread's backup) holds it: nobody may take it, nor reap it.
+    _plant_lease(backup.schedule.owner(), utcnow() + backup.schedule.LEASE)
+    assert backup.status()["running"]
+    assert backup.run("manual") is None
+    _plant_lease("kiosk-b.lan:4242:0000", utcnow() + backup.schedule.LEASE)  # another host, beating
+    assert backup.run("manual") is None and backup.status()["last_error"] is None
+
+
+def test_the_lease_is_renewed_while_the_backup_runs(app, monkeypatch):
+    monkeypatch.setattr(backup.schedule, "HEARTBEAT", timedelta(seconds=0.05))
+    monkeypatch.setattr(backup.schedule, "LEASE", timedelta(seconds=1))
+    seen = []
+    real = backup.schedule.make_backup
+
+    def watched(*args):
+        for _ in range(6):
+            time.sleep(0.2)
+            with db.engine.connect() as conn:
+                seen.append(conn.execute(select(ScheduledTask.lease_until, ScheduledTask.lease_owner)).one())
+        return real(*args)
+
+    monkeypatch.setattr(backup.schedule, "make_backup", watched)
+    assert backup.run("manual") is not None
+    assert {owner for _, owner in seen} == {backup.schedule.owner()}
+    assert seen[-1][0] > seen[0][0] + timedelta(seconds=0.5)  # renewed, past its first second
+    assert not backup.status()["running"]
+
+
+def test_a_dead_backups_leftovers_are_removed_at_once(tmp_path):
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    host, dead, me = backup.schedule.HOST, _dead_pid(), os.getpid()
+    dead_staging = folder / f".staging-{dead}@{host}-ab12cd"
+    dead_staging.mkdir()
+    (dead_staging / "database.pgdump").write_bytes(b"half")
+    dead_partial = folder / f"kiosk-backup-20260101T000000000000Z-daily.tar.gz.{dead}@{host}.partial"
+    dead_partial.write_bytes(b"half")
+    live_staging = folder / f".staging-{me}@{host}-ef34gh"  # a backup of this process, running
+    live_staging.mkdir()
+    other_host = folder / f".staging-{dead}@kiosk-b.lan-ij56kl"  # another server's, fresh
+    other_host.mkdir()
+    removed = backup.prune(folder, keep=2)
+    assert sorted(removed) == sorted([dead_staging, dead_partial])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([live_staging.name, other_host.name])
+
+
+def test_the_page_says_on_which_server_the_last_backup_was_made(app):
+    """Two servers on one database: the schedule is shared, the archives are not. The server
+    that did not make the last backup says where it is instead of a time and an empty list."""
+    client = _admin_client(app)
+    made = backup.run("manual")
+    db.session.remove()
+    with db.engine.connect() as conn:
+        row = conn.execute(select(ScheduledTask.last_ok_host, ScheduledTask.last_ok_path)).one()
+    assert row == (backup.schedule.HOST, str(made.path))
+    page = client.get("/admin/cadangan").get_data(as_text=True)
+    assert "data-backup-elsewhere" not in page
+    with db.engine.begin() as conn:  # the other server backed up since
+        conn.execute(update(ScheduledTask).values(last_ok_host="kiosk-b.lan", last_ok_path="/srv/kiosk/backups/x.tar.gz"))
+    db.session.remove()
+    page = client.get("/admin/cadangan").get_data(as_text=True)
+    assert "Dibuat di server kiosk-b.lan dan disimpan di sana (/srv/kiosk/backups/x.tar.gz)" in page

@@ -3,10 +3,12 @@
 import os
 import stat
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from kiosk import create_app
+from kiosk.config import SecretKeyError
 
 
 def test_layers_defaults_instance_env_test(tmp_path, monkeypatch):
@@ -271,3 +273,40 @@ def test_passwords_are_hashed_with_scrypt_outside_tests(tmp_path, monkeypatch, a
         assert staff.check_password("rahasia-123")
         staff.set_password("kata-baru-123")
         assert staff.password_hash.startswith("pbkdf2:sha256:1$")
+
+
+@pytest.mark.parametrize("content", ["", "\n", "abc123\n"])
+def test_an_empty_or_short_secret_key_file_is_refused_at_start(tmp_path, content):
+    # A power cut right after the first start could leave secret_key empty: the server must not
+    # start with "" as its secret (every staff page would be a 500) but say what to do.
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "secret_key").write_text(content)
+    with pytest.raises(SecretKeyError) as refused:
+        create_app({"INSTANCE_PATH": str(instance)})
+    message = str(refused.value)
+    assert str(instance / "secret_key") in message
+    assert "remove this file" in message and "register-secret-key" in message
+    (instance / "secret_key").unlink()  # the recovery the message gives
+    assert len(create_app({"INSTANCE_PATH": str(instance)}).secret_key) == 64
+
+
+def test_secret_key_is_linked_into_place_whole_and_its_folder_synced(tmp_path, monkeypatch):
+    # What a test can check of durability: the key reaches its name only whole (written aside,
+    # fsynced, then linked) and the folder is fsynced after; not that a real disk keeps it.
+    from kiosk import private_files
+
+    synced, seen = [], []
+    real_link = os.link
+
+    def link(source, destination):
+        seen.append(Path(source).read_text())  # the whole key is written before it gets its name
+        real_link(source, destination)
+
+    monkeypatch.setattr(private_files.os, "link", link)
+    monkeypatch.setattr(private_files, "sync_folder", lambda path: synced.append(Path(path)))
+    instance = tmp_path / "instance"
+    app = create_app({"INSTANCE_PATH": str(instance)})
+    assert seen == [app.secret_key + "\n"]
+    assert instance.resolve() in [p.resolve() for p in synced]
+    assert [p.name for p in instance.iterdir() if p.name.endswith(".tmp")] == []

@@ -212,3 +212,23 @@ def test_make_cert_writes_into_the_secrets_folder(servers, tmp_path):
     assert (tmp_path / "shared-secrets" / "tls" / "server.crt").is_file()
     assert "kiosk-a.lan" in result.output and "kiosk-b.lan" in result.output
     assert app.test_client().get("/kiosk/sertifikat").status_code == 200
+
+
+def test_an_empty_secret_key_is_never_the_installations(servers):
+    # An older version could record the fingerprint of an empty key (its secret_key file cut
+    # short by a power failure). A server with a real key takes its place without being asked,
+    # and no server can record a key too short to be one, not even with register-secret-key.
+    first = servers()
+    with on(first):
+        db.session.merge(InstallationSecret(name="secret_key", digest=installation.secret_fingerprint("")))
+        db.session.commit()
+    installation.check_before_serving(first)
+    with on(first):
+        expected = installation.secret_fingerprint(first.secret_key)
+        assert db.session.get(InstallationSecret, "secret_key").digest == expected
+        first.secret_key = first.config["SECRET_KEY"] = "short"
+        with pytest.raises(installation.InstallationError, match="shorter than 32"):
+            installation.register_secret_key(replace=True)
+        done = first.test_cli_runner().invoke(args=["register-secret-key", "--yes"])
+        assert done.exit_code != 0
+        assert db.session.get(InstallationSecret, "secret_key").digest == expected

@@ -19,9 +19,12 @@ The newest ``KIOSK_BACKUP_KEEP`` of each kind are kept; older ones are removed a
 **Who makes the daily backup.** Every gunicorn worker (and every server) runs a small scheduler
 thread, but the "due" state lives in the database (``scheduled_task``, invariant 9): a worker
 takes the job with a conditional UPDATE (due, and no live lease), so exactly one of them makes
-the backup and moves the next due time on; the others find it not due. A worker that dies
-mid-backup leaves a lease that runs out after ``LEASE``, and another takes over. The same lease
-keeps an admin's *Cadangkan sekarang* from running twice at once. This works however the app is
+the backup and moves the next due time on; the others find it not due. The lease names its
+owner (host, process) and is renewed while the backup runs: a worker killed mid-backup (or a
+server stopped or restarted) stops renewing it, and within ``LEASE`` (two minutes; at once on the
+same host, whose processes can be seen) the backup is recorded as interrupted and made again.
+The same lease keeps an admin's *Cadangkan sekarang* from running twice at once; a distribution
+closed meanwhile leaves its ``close`` backup owed, made right after (see ``schedule``). This works however the app is
 started (``make run``, the system service, several servers on one PostgreSQL) without a system
 timer to install; ``KIOSK_BACKUP_AUTOMATIC=false`` turns the scheduler off (for a site that
 backs up its PostgreSQL by other means).

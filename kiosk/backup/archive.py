@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import tarfile
@@ -19,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ..private_files import private_dir
+from ..private_files import private_dir, replace_file
 
 
 # What a backup holds besides the database: files and folders of the secrets folder. The one
@@ -34,6 +35,31 @@ DB_PG = "database.pgdump"
 KINDS = ("daily", "close", "manual", "upgrade")
 ARCHIVE_NAME = re.compile(r"^kiosk-backup-(?P<stamp>\d{8}T\d{12})Z(?:-(?P<kind>[a-z]+))?\.tar\.gz$")
 PARTIAL_SUFFIX = ".partial"
+STAGING_PREFIX = ".staging-"
+# What a backup writes before its archive is whole carries its maker (<pid>@<host>), so that a
+# leftover of a process that is gone is removed at once, not only after LEFTOVER_SECONDS.
+LEFTOVER_SECONDS = 3600
+_MAKER = re.compile(r"(?P<pid>\d+)@(?P<host>[^/]+?)(?:-[A-Za-z0-9_]+|\.partial)$")
+HOST = socket.gethostname()
+
+
+def maker() -> str:
+    """This process as the maker of a backup's leftovers: ``<pid>@<host>``."""
+    return f"{os.getpid()}@{HOST}"
+
+
+def process_gone(host: str, pid: int) -> bool:
+    """True when ``pid`` is a process of this host that no longer runs (False for another host's
+    process, which this server cannot see)."""
+    if host != HOST:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, ValueError):
+        return False
+    return False
 
 
 class BackupError(Exception):
@@ -90,27 +116,18 @@ def make_backup(secrets_dir: str, database_uri: str, target_dir: str, kind: str 
     target = private_dir(target_dir)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     url = make_url(database_uri)
-    with tempfile.TemporaryDirectory(dir=target, prefix=".staging-") as tmp:
+    with tempfile.TemporaryDirectory(dir=target, prefix=f"{STAGING_PREFIX}{maker()}-") as tmp:
         staging = Path(tmp)
         if url.get_backend_name() == "sqlite":
             _sqlite_copy(url.database, staging / DB_SQLITE)
             engine = "sqlite"
         else:
-            dump = staging / DB_PG
-            try:
-                result = subprocess.run(
-                    ["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", _libpq_url(database_uri)],
-                    capture_output=True, text=True,
-                )
-            except OSError as error:
-                raise BackupError(f"pg_dump could not run ({error}); install the postgresql-client package") from None
-            if result.returncode != 0:
-                raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
+            _pg_dump(database_uri, staging / DB_PG)
             engine = "postgresql"
         manifest = {"engine": engine, "made_at": stamp, "kind": kind,
                     "revision": _schema_revision(engine, staging, database_uri), "files": [], "folders": []}
         archive = target / f"kiosk-backup-{stamp}-{kind}.tar.gz"
-        partial = target / (archive.name + PARTIAL_SUFFIX)
+        partial = target / f"{archive.name}.{maker()}{PARTIAL_SUFFIX}"
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as tar:
@@ -133,8 +150,32 @@ def make_backup(secrets_dir: str, database_uri: str, target_dir: str, kind: str 
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
-        partial.rename(archive)
+        replace_file(partial, archive)  # the name survives a power cut once its row is recorded
     return archive
+
+
+def _pg_dump(database_uri: str, dump: Path) -> None:
+    """Dump the database into ``dump`` through a pipe: pg_dump writes to this process, which
+    writes the file, so a pg_dump whose backup process is killed stops at its next write (its
+    pipe is gone) instead of dumping on into a folder nobody will read."""
+    with open(dump, "xb") as out, tempfile.TemporaryFile() as errors:
+        try:
+            dumping = subprocess.Popen(
+                ["pg_dump", "--format=custom", "--no-owner", _libpq_url(database_uri)],
+                stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL,
+            )
+        except OSError as error:
+            raise BackupError(f"pg_dump could not run ({error}); install the postgresql-client package") from None
+        try:
+            shutil.copyfileobj(dumping.stdout, out, 1 << 20)
+        finally:
+            dumping.stdout.close()
+            code = dumping.wait()
+        if code != 0:
+            errors.seek(0)
+            raise BackupError(f"pg_dump failed: {errors.read().decode(errors='replace').strip()}")
+        out.flush()
+        os.fsync(out.fileno())
 
 
 @dataclass(frozen=True)
@@ -179,10 +220,28 @@ def prune(folder: str | os.PathLike, keep: int) -> list[Path]:
         if seen[archive.kind] > max(1, keep):
             archive.path.unlink(missing_ok=True)
             removed.append(archive.path)
-    cutoff = time.time() - 3600
-    for path in Path(folder).glob("*"):
-        leftover = path.name.endswith(PARTIAL_SUFFIX) or path.name.startswith(".staging-")
-        if leftover and path.stat().st_mtime < cutoff:
-            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-            removed.append(path)
+    removed += remove_leftovers(folder)
+    return removed
+
+
+def remove_leftovers(folder: str | os.PathLike) -> list[Path]:
+    """Remove what a backup killed half-way left in ``folder`` (its staging folder, its
+    ``.partial`` archive): at once when its maker was a process of this host that is gone, else
+    once older than ``LEFTOVER_SECONDS`` (a maker on another server sharing the folder)."""
+    removed = []
+    cutoff = time.time() - LEFTOVER_SECONDS
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for path in folder.iterdir():
+        if not (path.name.endswith(PARTIAL_SUFFIX) or path.name.startswith(STAGING_PREFIX)):
+            continue
+        found = _MAKER.search(path.name)
+        gone = found is not None and process_gone(found["host"], int(found["pid"]))
+        try:
+            if gone or path.lstat().st_mtime < cutoff:
+                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink(missing_ok=True)
+                removed.append(path)
+        except FileNotFoundError:
+            pass
     return removed

@@ -1,11 +1,24 @@
 """The office's backups in an app context: the folder, the daily schedule (one worker of all
-takes the job, through a lease in the database), running one now, the status for the pages."""
+takes the job, through a lease in the database), running one now, the status for the pages.
+
+**The lease.** Whoever makes a backup holds the job's lease: ``lease_owner`` names it
+(``<host>:<pid>:<nonce>``) and ``lease_until`` is renewed every ``HEARTBEAT`` while it works, so
+a backup whose process was killed (SIGKILL, a server stopped or restarted mid-backup) is seen as
+gone once its lease runs out (``LEASE``, two minutes), and at once by a process on the same host,
+which sees that the owner's pid no longer runs (``_reap``). The dead backup is recorded as
+interrupted, the job made due again, and its leftovers in the backup folder removed.
+
+**A backup owed.** A distribution closed while another backup runs sets ``pending_kind`` to
+``close`` and makes the job due: the process that finishes the running backup makes it next, or
+the scheduler's next look (``run(None, due_only=True)`` makes the kind owed)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
+import secrets
 import shutil
 import threading
 import time
@@ -13,14 +26,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import or_, update
+from sqlalchemy import case, literal, or_, update
 from sqlalchemy.exc import IntegrityError
 
 from ..database import utcnow, write_transaction
 from ..extensions import db
 from ..i18n import _l, waktu
 from ..models import ScheduledTask
-from .archive import Archive, BackupError, archive_info, make_backup, prune
+from .archive import HOST, Archive, BackupError, archive_info, make_backup, process_gone, prune, remove_leftovers
 
 
 log = logging.getLogger("kiosk.backup")
@@ -28,7 +41,10 @@ log.setLevel(logging.INFO)  # what was backed up, when, belongs in the server's 
 
 
 TASK = "backup"
-LEASE = timedelta(minutes=30)  # longer than any backup takes; a dead process's lease runs out
+LEASE = timedelta(minutes=2)  # renewed every HEARTBEAT while the backup runs
+HEARTBEAT = timedelta(seconds=20)
+OWED_KINDS = ("close",)  # kinds a backup that could not run now leaves owed (pending_kind)
+_NONCE = secrets.token_hex(4)  # tells this process from an earlier one that had its pid
 RETRY = timedelta(hours=1)  # after a failed backup
 STALE_HOURS = 24  # the dashboard warns an admin when the newest backup is older
 _local_lock = threading.Lock()  # one backup at a time in this process
@@ -53,10 +69,68 @@ def _task():
     return task
 
 
-def _take_lease(due_only: bool) -> bool:
+def _at(moment):
+    """A time as a value of the schedule's time columns (inside SQL expressions)."""
+    return literal(moment, ScheduledTask.due_at.type)
+
+
+def owner() -> str:
+    """This process as the holder of the backup job's lease: ``<host>:<pid>:<nonce>``."""
+    return f"{HOST}:{os.getpid()}:{_NONCE}"
+
+
+def _owner_gone(holder: str | None) -> bool:
+    """True when ``holder`` (a lease's owner) is a process of this host that runs no more."""
+    try:
+        host, pid, nonce = (holder or "").rsplit(":", 2)
+        pid = int(pid)
+    except ValueError:
+        return False
+    if pid == os.getpid() and host == HOST:
+        return nonce != _NONCE  # an earlier process with this pid
+    return process_gone(host, pid)
+
+
+def _reap(task=None, *, own_host_only: bool = False) -> bool:
+    """Free the job from a backup whose owner is gone (lease run out, or the owner's process not
+    running on this host): record it as interrupted, make the job due again, remove its
+    leftovers. True when one was found. Exactly one of several reapers records it (the UPDATE
+    is conditional on the lease it saw)."""
+    task = task or _task()
+    now = utcnow()
+    if task.lease_until is None:
+        return False
+    gone = _owner_gone(task.lease_owner)
+    if not gone and (own_host_only or task.lease_until >= now):
+        return False
+    holder = task.lease_owner
+    stmt = update(ScheduledTask).where(
+        ScheduledTask.name == TASK,
+        ScheduledTask.lease_owner.is_(None) if holder is None else ScheduledTask.lease_owner == holder,
+    )
+    if not gone:
+        stmt = stmt.where(ScheduledTask.lease_until < now)
+    who = holder.rsplit(":", 1)[0].replace(":", ", process ") if holder else "a server"
+    error = (f"interrupted: the backup started by {who} stopped without finishing (the server was stopped "
+             "or restarted, or its process killed); it is made again")
+    with write_transaction():
+        reaped = db.session.execute(
+            stmt.values(lease_until=None, lease_owner=None, last_error=error, last_error_at=now,
+                        due_at=case((ScheduledTask.due_at > now, _at(now)), else_=ScheduledTask.due_at))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    if reaped:
+        log.warning("backup %s", error)
+        if holder is None or holder.startswith(HOST + ":"):
+            for path in remove_leftovers(backup_folder()):
+                log.info("left by the interrupted backup, removed: %s", path.name)
+    return reaped == 1
+
+
+def _take_lease(due_only: bool, kind: str | None) -> bool:
     """Take the backup job: True for exactly one caller among every process and server while the
-    job is free (and, with ``due_only``, due)."""
-    _task()
+    job is free (and, with ``due_only``, due). A lease whose owner is gone is freed first."""
+    _reap()
     with write_transaction():
         now = utcnow()
         stmt = update(ScheduledTask).where(
@@ -65,55 +139,104 @@ def _take_lease(due_only: bool) -> bool:
         )
         if due_only:
             stmt = stmt.where(ScheduledTask.due_at <= now)
-        taken = db.session.execute(
-            stmt.values(lease_until=now + LEASE).execution_options(synchronize_session=False)
-        ).rowcount
+        values = {"lease_until": now + LEASE, "lease_owner": owner()}
+        if kind in OWED_KINDS:
+            values["pending_kind"] = kind  # owed until made: an interrupted one is made again
+        taken = db.session.execute(stmt.values(**values).execution_options(synchronize_session=False)).rowcount
     return taken == 1
 
 
-def _settle(lease: bool, error: str | None) -> None:
-    """Record the outcome: the next due time moves a day on (an hour on after a failure)."""
+class _Heartbeat:
+    """Renew this process's lease every ``HEARTBEAT`` while a backup runs (a thread of its own)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name="kiosk-backup-heartbeat", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    def _beat(self) -> None:
+        while not self.stop.wait(HEARTBEAT.total_seconds()):
+            try:
+                with self.app.app_context():
+                    try:
+                        with write_transaction():
+                            kept = db.session.execute(
+                                update(ScheduledTask)
+                                .where(ScheduledTask.name == TASK, ScheduledTask.lease_owner == owner())
+                                .values(lease_until=utcnow() + LEASE)
+                                .execution_options(synchronize_session=False)
+                            ).rowcount
+                    finally:
+                        db.session.remove()
+                if not kept:
+                    log.warning("backup: the lease was taken from this process (it was silent too long)")
+            except Exception:  # noqa: BLE001 - a database away for a moment: try again next beat
+                log.exception("backup: could not renew the lease")
+
+
+def _settle(lease: bool, error: str | None, kind: str, path: Path | None = None) -> None:
+    """Record the outcome: the next due time moves a day on (an hour on after a failure); a
+    backup still owed (``pending_kind``, another kind than this one) stays due now."""
     now = utcnow()
     every = timedelta(hours=float(current_app.config["BACKUP_EVERY_HOURS"]))
     # Due a little early, so that the scheduler's next look finds it due before a day has passed.
     slack = timedelta(seconds=2 * float(current_app.config["BACKUP_POLL_SECONDS"]))
     if error is None:
-        values = {"last_ok_at": now, "due_at": now + max(every - slack, every / 2), "last_error": None}
+        owed = ScheduledTask.pending_kind.is_not(None) & (ScheduledTask.pending_kind != kind)
+        # The last error stays recorded (the page shows it only while it is newer than last_ok_at).
+        values = {"last_ok_at": now, "last_ok_host": HOST, "last_ok_path": str(path) if path else None,
+                  "due_at": case((owed, ScheduledTask.due_at), else_=_at(now + max(every - slack, every / 2))),
+                  "pending_kind": case((ScheduledTask.pending_kind == kind, None), else_=ScheduledTask.pending_kind)}
     else:
         values = {"last_error": error[:2000], "last_error_at": now}
         if lease:
             values["due_at"] = now + RETRY
+    stmt = update(ScheduledTask).where(ScheduledTask.name == TASK)
     if lease:
         values["lease_until"] = None
+        values["lease_owner"] = None
     _task()
     with write_transaction():
-        db.session.execute(update(ScheduledTask).where(ScheduledTask.name == TASK).values(**values)
-                           .execution_options(synchronize_session=False))
+        db.session.execute(stmt.values(**values).execution_options(synchronize_session=False))
 
 
-def run(kind: str, *, due_only: bool = False, target: str | os.PathLike | None = None,
+def run(kind: str | None, *, due_only: bool = False, target: str | os.PathLike | None = None,
         lease: bool = True) -> Archive | None:
     """Make a backup of ``kind`` into the backup folder (or ``target``), prune the folder and
-    record the outcome for the schedule and the dashboard. Returns None when another backup is
-    running (or, with ``due_only``, none is due). ``lease=False`` (the CLI) runs regardless.
+    record the outcome for the schedule and the dashboard. ``kind`` None (the scheduler): the
+    kind owed (``pending_kind``), else ``daily``. Returns None when another backup is running
+    (or, with ``due_only``, none is due). ``lease=False`` (the CLI) runs regardless.
     Raises ``BackupError``; the failure is recorded first."""
     if not _local_lock.acquire(blocking=not lease):
         return None
     try:
-        if lease and not _take_lease(due_only):
+        if lease and not _take_lease(due_only, kind):
             return None
+        if kind is None:
+            kind = (_task().pending_kind if lease else None) or "daily"
         db.session.remove()  # no read transaction of ours is held open while copying
         folder = Path(target) if target else backup_folder()
+        beating = _Heartbeat(current_app._get_current_object()) if lease else contextlib.nullcontext()
         try:
-            path = make_backup(current_app.config["SECRETS_DIR"], current_app.config["SQLALCHEMY_DATABASE_URI"], folder, kind)
+            with beating:
+                path = make_backup(current_app.config["SECRETS_DIR"], current_app.config["SQLALCHEMY_DATABASE_URI"],
+                                   folder, kind)
         except Exception as error:
             log.error("backup (%s) failed: %s", kind, error)
-            _settle(lease, f"{type(error).__name__}: {error}")
+            _settle(lease, f"{type(error).__name__}: {error}", kind)
             raise BackupError(str(error)) from error
         if not target:
             for removed in prune(folder, int(current_app.config["BACKUP_KEEP"])):
                 log.info("old backup removed: %s", removed.name)
-        _settle(lease, None)
+        _settle(lease, None, kind, path)
         log.info("backup (%s) made: %s", kind, path.name)
         return archive_info(path)
     finally:
@@ -122,8 +245,11 @@ def run(kind: str, *, due_only: bool = False, target: str | os.PathLike | None =
 
 def start(app, kind: str) -> bool:
     """Make a backup in a background thread (the page answers at once; a backup of many photos
-    takes longer than a request should). False when one is running already."""
+    takes longer than a request should). False when one is running already; a ``close`` backup
+    is then left owed (``mark_due``): it is made as soon as the running one is done."""
     if not _task_free(app):
+        if kind in OWED_KINDS:
+            mark_due(app, kind)
         return False
 
     def work() -> None:
@@ -131,8 +257,9 @@ def start(app, kind: str) -> bool:
         with app.app_context():
             try:
                 made = run(kind)
-                if made is None and kind == "close":
-                    mark_due(app)  # a backup was running: the next look makes one after the close
+                if made is None and kind in OWED_KINDS:
+                    mark_due(app, kind)  # another backup took the job first: this one is owed
+                _run_owed(app)
             except BackupError:
                 pass  # logged and recorded for the page and the dashboard
             except Exception:  # noqa: BLE001 - a thread's failure must reach the log, not vanish
@@ -144,6 +271,16 @@ def start(app, kind: str) -> bool:
     return True
 
 
+def _run_owed(app) -> None:
+    """Right after a backup: make the one owed meanwhile (a distribution closed while it ran)."""
+    with app.app_context():
+        try:
+            if _task().pending_kind is not None:
+                run(None, due_only=True)
+        finally:
+            db.session.remove()
+
+
 def _task_free(app) -> bool:
     with app.app_context():
 
@@ -153,20 +290,28 @@ def _task_free(app) -> bool:
             db.session.remove()
 
 
-def mark_due(app) -> None:
-    """Make the scheduled backup due now (the scheduler's next look makes it)."""
+def mark_due(app, kind: str = "daily") -> None:
+    """Make the scheduled backup due now (the scheduler's next look makes it, or the process
+    running a backup, right after it); a kind of ``OWED_KINDS`` is remembered as the one to make."""
     with app.app_context():
         _task()
+        values = {"due_at": utcnow()}
+        if kind in OWED_KINDS:
+            values["pending_kind"] = kind
         with write_transaction():
-            db.session.execute(update(ScheduledTask).where(ScheduledTask.name == TASK).values(due_at=utcnow())
+            db.session.execute(update(ScheduledTask).where(ScheduledTask.name == TASK).values(**values)
                                .execution_options(synchronize_session=False))
         db.session.remove()
 
 
 def status() -> dict:
     """The schedule as the page and the dashboard show it: ``running``, ``last_ok_at``,
-    ``last_error``, ``last_error_at``, ``due_at``."""
+    ``last_error``, ``last_error_at``, ``due_at``, ``pending_kind``, where the last backup was
+    made (``last_ok_host``, ``last_ok_path``; ``elsewhere`` when on another server). A backup whose owner is gone
+    is recorded as interrupted first (``_reap``)."""
     task = _task()
+    if _reap(task):
+        task = _task()
     now = utcnow()
     return {
         "running": task.lease_until is not None and task.lease_until > now,
@@ -174,6 +319,11 @@ def status() -> dict:
         "last_error": task.last_error if task.last_error_at and (not task.last_ok_at or task.last_error_at > task.last_ok_at) else None,
         "last_error_at": task.last_error_at,
         "due_at": task.due_at,
+        "pending_kind": task.pending_kind,
+        "last_ok_host": task.last_ok_host,
+        "last_ok_path": task.last_ok_path,
+        # Made by another server: its archive is in that server's backup folder, not listed here.
+        "elsewhere": task.last_ok_host is not None and task.last_ok_host != HOST,
     }
 
 
@@ -223,6 +373,14 @@ def start_scheduler(app) -> None:
     if not app.config.get("BACKUP_AUTOMATIC") or app.extensions.get("kiosk.backup_scheduler"):
         return
     poll = float(app.config["BACKUP_POLL_SECONDS"])
+    try:
+        with app.app_context():
+            try:
+                _reap(own_host_only=True)  # this host's backup killed with its server: free at once
+            finally:
+                db.session.remove()
+    except Exception:  # noqa: BLE001 - a database away at start: the scheduler's looks reap it later
+        log.exception("backup scheduler: could not look for an interrupted backup")
     thread = threading.Thread(target=_schedule, args=(app, poll), name="kiosk-backup-scheduler", daemon=True)
     app.extensions["kiosk.backup_scheduler"] = thread
     thread.start()
@@ -238,7 +396,7 @@ def _schedule(app, poll: float) -> None:
         try:
             with app.app_context():
                 try:
-                    run("daily", due_only=True)
+                    run(None, due_only=True)
                 finally:
                     db.session.remove()
         except BackupError:

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..private_files import link_new, replace_file, write_private
+
 log = logging.getLogger(__name__)
 
 
@@ -103,7 +105,7 @@ class KeyStore:
         if key is not None:
             return key
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _link_new(self.path / f"{key_id}.key", secrets.token_bytes(_KEY_BYTES).hex().encode() + b"\n")
+        link_new(self.path / f"{key_id}.key", secrets.token_bytes(_KEY_BYTES).hex().encode() + b"\n")
         key = self.get(key_id)
         if key is None:
             raise KeyRingError(f"card key {key_id} could not be written to {self.path}", key_id)
@@ -196,8 +198,8 @@ class FolderRegistry:
     def _write(self, current: str | None, retired) -> None:
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = self.path / f".{_STATE_FILE}.{secrets.token_hex(4)}.tmp"
-        _write_private(tmp, json.dumps({"current": current, "retired": sorted(retired)}).encode() + b"\n")
-        os.replace(tmp, self.path / _STATE_FILE)
+        write_private(tmp, json.dumps({"current": current, "retired": sorted(retired)}).encode() + b"\n")
+        replace_file(tmp, self.path / _STATE_FILE)
 
 
 class KeyRing:
@@ -456,25 +458,3 @@ def _read_key_file(path: Path) -> bytes | None:
     if key is None:
         raise KeyRingError(f"{path} does not hold a {_KEY_BYTES}-byte hex key", path.stem)
     return key
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _link_new(path: Path, data: bytes) -> bool:
-    """Write ``path`` whole, only if it does not exist yet (atomic: write aside, then link)."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    _write_private(tmp, data)
-    try:
-        os.link(tmp, path)
-        return True
-    except FileExistsError:
-        return False
-    finally:
-        os.unlink(tmp)
