@@ -236,3 +236,17 @@ def test_backup_holds_the_lan_certificate(app, tmp_path):
     with tarfile.open(made.path) as tar:
         assert "instance/tls/ca.key" in tar.getnames()
     assert oct(os.stat(made.path).st_mode & 0o777) == "0o600"
+
+
+def test_a_backup_first_deletes_photos_nobody_refers_to(app):
+    """No photo is taken for days: the daily backup still carries no face nobody refers to."""
+    from kiosk import photos
+    from kiosk.models import Photo
+
+    db.session.add_all([Photo(name="a" * 32 + ".jpg", data=b"old", created_at=utcnow() - timedelta(days=2)),
+                        Photo(name="b" * 32 + ".jpg", data=b"young", created_at=utcnow())])
+    db.session.commit()
+    backup.run("manual")
+    db.session.remove()
+    assert set(db.session.scalars(select(Photo.name))) == {"b" * 32 + ".jpg"}
+    assert photos.UNREFERRED_HOURS < 48

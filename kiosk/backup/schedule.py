@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import photos
 from ..database import utcnow, write_transaction
 from ..extensions import db
 from ..i18n import _l, waktu
@@ -102,6 +103,7 @@ def run(kind: str, *, due_only: bool = False, target: str | os.PathLike | None =
     try:
         if lease and not _take_lease(due_only):
             return None
+        _sweep_photos()
         db.session.remove()  # no read transaction of ours is held open while copying
         folder = Path(target) if target else backup_folder()
         try:
@@ -118,6 +120,19 @@ def run(kind: str, *, due_only: bool = False, target: str | os.PathLike | None =
         return archive_info(path)
     finally:
         _local_lock.release()
+
+
+def _sweep_photos() -> None:
+    """Delete the photos nobody refers to past their grace period (``photos.sweep``), so that no
+    backup carries them even when no photo has been taken for days."""
+    try:
+        swept = photos.sweep()
+    except Exception:  # noqa: BLE001 - the backup matters more; the next photo stored sweeps again
+        log.exception("photos nobody refers to could not be deleted before the backup")
+        db.session.remove()
+        return
+    if swept:
+        log.info("%d photo(s) nobody referred to deleted before the backup", swept)
 
 
 def start(app, kind: str) -> bool:
