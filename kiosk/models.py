@@ -109,6 +109,7 @@ class Worker(db.Model):
         # Probable duplicates (kiosk.duplicates): same name and birth date; same desa and birth date.
         Index("ix_worker_name_key_birth", "name_key", "birth_date"),
         Index("ix_worker_desa_birth", "desa_code", "birth_date"),
+        Index("ix_worker_photo", "photo"),  # is a stored photo still referred to (kiosk.photos)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -330,6 +331,7 @@ class Collection(db.Model):
         UniqueConstraint("distribution_id", "seq", name="uq_collection_seq"),
         Index("ix_collection_worker", "worker_id"),
         Index("ix_collection_distribution_time", "distribution_id", "collected_at"),
+        Index("ix_collection_handover_photo", "handover_photo"),  # see kiosk.photos
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -432,9 +434,12 @@ class InstallationSecret(db.Model):
 class Photo(db.Model):
     """A stored JPEG (see ``kiosk.photos``): a worker's portrait or a handover photo, kept in the
     database so that every server shows it. Referred to by name from ``Worker.photo`` and
-    ``Collection.handover_photo``; a photo taken on a form not saved yet has no referrer."""
+    ``Collection.handover_photo``; a photo taken on a form not saved yet has no referrer, and
+    is deleted once it has had none for ``photos.UNREFERRED_HOURS``. ``created_at``: when it
+    was stored, or last taken by a row that refers to it (``photos.keep``)."""
 
     __tablename__ = "photo"
+    __table_args__ = (Index("ix_photo_created_at", "created_at"),)
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)

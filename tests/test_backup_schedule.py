@@ -395,3 +395,17 @@ def test_the_page_says_on_which_server_the_last_backup_was_made(app):
     db.session.remove()
     page = client.get("/admin/cadangan").get_data(as_text=True)
     assert "Dibuat di server kiosk-b.lan dan disimpan di sana (/srv/kiosk/backups/x.tar.gz)" in page
+
+
+def test_a_backup_first_deletes_photos_nobody_refers_to(app):
+    """No photo is taken for days: the daily backup still carries no face nobody refers to."""
+    from kiosk import photos
+    from kiosk.models import Photo
+
+    db.session.add_all([Photo(name="a" * 32 + ".jpg", data=b"old", created_at=utcnow() - timedelta(days=2)),
+                        Photo(name="b" * 32 + ".jpg", data=b"young", created_at=utcnow())])
+    db.session.commit()
+    backup.run("manual")
+    db.session.remove()
+    assert set(db.session.scalars(select(Photo.name))) == {"b" * 32 + ".jpg"}
+    assert photos.UNREFERRED_HOURS < 48

@@ -29,6 +29,7 @@ from flask import current_app
 from sqlalchemy import case, literal, or_, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import photos
 from ..database import utcnow, write_transaction
 from ..extensions import db
 from ..i18n import _l, waktu
@@ -222,6 +223,7 @@ def run(kind: str | None, *, due_only: bool = False, target: str | os.PathLike |
             return None
         if kind is None:
             kind = (_task().pending_kind if lease else None) or "daily"
+        _sweep_photos()
         db.session.remove()  # no read transaction of ours is held open while copying
         folder = Path(target) if target else backup_folder()
         beating = _Heartbeat(current_app._get_current_object()) if lease else contextlib.nullcontext()
@@ -241,6 +243,19 @@ def run(kind: str | None, *, due_only: bool = False, target: str | os.PathLike |
         return archive_info(path)
     finally:
         _local_lock.release()
+
+
+def _sweep_photos() -> None:
+    """Delete the photos nobody refers to past their grace period (``photos.sweep``), so that no
+    backup carries them even when no photo has been taken for days."""
+    try:
+        swept = photos.sweep()
+    except Exception:  # noqa: BLE001 - the backup matters more; the next photo stored sweeps again
+        log.exception("photos nobody refers to could not be deleted before the backup")
+        db.session.remove()
+        return
+    if swept:
+        log.info("%d photo(s) nobody referred to deleted before the backup", swept)
 
 
 def start(app, kind: str) -> bool:

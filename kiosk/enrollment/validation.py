@@ -193,10 +193,12 @@ def validate_worker(
 
     photo = _text(data, "photo")
     if photo:
-        if photos.is_photo_name(photo):
-            v.clean["photo"] = photo
-        else:
+        if not photos.is_photo_name(photo):
             v.error("photo", _l("Foto tidak ditemukan. Ambil atau unggah foto lagi."))
+        elif check_database and photo != (existing.photo if existing else None) and not photos.exists_now(photo):
+            v.error("photo", photos.GONE)  # the form's photo was swept meanwhile
+        else:
+            v.clean["photo"] = photo
     if check_database and "name" in v.clean and "birth_date" in v.clean:
         from .. import duplicates
 

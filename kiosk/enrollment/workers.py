@@ -29,6 +29,14 @@ def _integrity_refusal(exc: IntegrityError) -> Refused:
     return Refused(_l("Data tidak bisa disimpan karena bentrok dengan data lain. Muat ulang lalu coba lagi."))
 
 
+def _keep_photo(clean: Mapping[str, Any], current: str | None = None) -> None:
+    """Inside the write transaction: the form's new photo is still stored and safe from the
+    sweep until the transaction ends (``photos.keep``). Raises ``Refused`` when it is gone."""
+    name = clean.get("photo")
+    if name and name != current and not photos.keep(name):
+        raise Refused(photos.GONE, {"photo": [photos.GONE]})
+
+
 def new_worker(clean: Mapping[str, Any], *, staff: Staff | None) -> Worker:
     """A ``Worker`` row from ``Validation.clean`` (not yet added to the session)."""
     return Worker(**{k: clean[k] for k in WORKER_FIELDS if k in clean}, created_by_id=staff.id if staff else None)
@@ -77,11 +85,13 @@ def enroll(
     """Create a worker from ``Validation.clean`` (and, optionally, their first coverage from
     ``validate_coverage(...).clean``) in one transaction, audited. ``different_from``: the
     probable duplicates staff confirmed are other people, recorded with ``reason`` (clean, see
-    ``duplicates.clean_reason``) in the same transaction. Raises ``Refused``."""
+    ``duplicates.clean_reason``) in the same transaction. Raises ``Refused`` (also when the
+    form's photo is no longer stored)."""
     from .. import duplicates
 
     try:
         with write_transaction():
+            _keep_photo(clean)
             worker = insert_worker(clean, staff=staff, coverage=coverage)
             for other_id in different_from:
                 duplicates.record_different(worker.id, other_id, reason, staff=staff)
@@ -92,10 +102,12 @@ def enroll(
 
 def update(worker: Worker, clean: Mapping[str, Any], *, staff: Staff | None) -> Worker:
     """Apply ``Validation.clean`` to ``worker``, auditing what changed (nothing changed: no
-    event). Raises ``Refused`` on a NIK/KPJ taken meanwhile."""
+    event). Raises ``Refused`` on a NIK/KPJ taken meanwhile, or when the new photo is no longer
+    stored. A photo replaced goes at once unless something else still refers to it."""
     old_photo = worker.photo
     try:
         with write_transaction():
+            _keep_photo(clean, old_photo)
             apply_update(worker, clean, staff=staff)
             if old_photo and old_photo != worker.photo:
                 db.session.flush()  # the worker no longer refers to the old photo

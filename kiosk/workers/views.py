@@ -84,8 +84,10 @@ def desa_options():
 
 def _form_context(values: dict, validation: enrollment.Validation | None, worker: Worker | None,
                   coverage_values: dict | None = None, coverage_check: enrollment.Validation | None = None):
-    if values.get("photo") and not photos.is_photo_name(values["photo"]):
-        values = {**values, "photo": ""}  # a tampered photo name is refused, never shown as a URL
+    if values.get("photo") and not photos.exists_now(values["photo"]):
+        # A tampered name is never shown as a URL; a photo swept meanwhile (the form says so)
+        # is not carried on.
+        values = {**values, "photo": ""}
     return {
         "values": values,
         "errors": validation.errors if validation else {},
@@ -106,7 +108,8 @@ def _form_context(values: dict, validation: enrollment.Validation | None, worker
 
 
 def _take_photo(values: dict, validation_errors: dict) -> None:
-    """Store an uploaded/captured photo now, so a form re-shown with errors keeps it."""
+    """Store an uploaded/captured photo now, so a form re-shown with errors keeps it (its name
+    in a hidden field). One never saved is deleted later by ``photos.sweep``."""
     upload = request.files.get("photo_file")
     if upload is None or not upload.filename and not upload.mimetype.startswith("image/"):
         return
