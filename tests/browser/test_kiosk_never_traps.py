@@ -125,16 +125,25 @@ def test_checking_is_shown_while_the_card_is_checked(browser_factory, live_serve
         app.view_functions["terminal.scan"] = real
 
 
-def test_an_ambil_answer_waits_for_its_person(browser_factory, live_server, output_dir):
-    live_server.app.config["RESULT_SECONDS"] = 8
-    settings.forget_cache()
+def offer_on_screen(browser_factory, live_server, *, seconds: int | None = 8):
+    """A collect kiosk showing Siti Aminah's AMBIL offer (the answer's time ``seconds``; None:
+    the file's IDLE), and Budi Santoso's card for the next person. Returns (page, distribution,
+    Budi's card, Budi's token)."""
+    if seconds is not None:
+        live_server.app.config["RESULT_SECONDS"] = seconds
+        settings.forget_cache()
     distribution = make_distribution(packages=10)
     _w1, _c1, first = enrolled_worker("Siti Aminah")
-    _w2, _c2, second = enrolled_worker("Budi Santoso")
+    _w2, second_card, second = enrolled_worker("Budi Santoso")
     page, _device = open_kiosk(browser_factory, live_server, camera=False, mode="collect", distribution=distribution)
     scan_by_keyboard(page, first)
     wait_state(page, "result")
     assert page.is_visible(".k-button-take")
+    return page, distribution, second_card, second
+
+
+def test_an_ambil_answer_waits_for_its_person(browser_factory, live_server, output_dir):
+    page, _distribution, _card, second = offer_on_screen(browser_factory, live_server)
     # The next person's card: this answer stays, and says why.
     scan_by_keyboard(page, second)
     page.wait_for_selector("[data-hold-notice]:not([hidden])")
@@ -283,12 +292,7 @@ def test_a_failed_ambil_gives_the_answer_its_clock_again(browser_factory, live_s
     """AMBIL got no answer (the server gone for a moment): the answer's clock, stopped by the tap,
     runs again, so the screen still goes home by itself and the next card is read. Before, the
     answer stayed up for good and held every later card back ("Selesaikan dulu…")."""
-    distribution = make_distribution(packages=10)
-    _w1, _c1, first = enrolled_worker("Siti Aminah")
-    _w2, _c2, second = enrolled_worker("Budi Santoso")
-    page, _device = open_kiosk(browser_factory, live_server, camera=False, mode="collect", distribution=distribution)
-    scan_by_keyboard(page, first)
-    wait_state(page, "result")
+    page, distribution, _card, second = offer_on_screen(browser_factory, live_server, seconds=None)
     page.route("**/kiosk/ambil", lambda route: route.abort())
     page.click(".k-button-take")
     wait_state(page, "welcome", timeout=(IDLE + 8) * 1000)  # its own time again, then home
@@ -347,14 +351,7 @@ def test_a_late_ambil_is_not_taken_once_the_answer_is_leaving(browser_factory, l
 def test_a_code_typed_during_an_offer_is_read_after_it(browser_factory, live_server):
     """The notice says the next card is read afterwards: a code typed on the keypad while another
     person's AMBIL offer is open is kept, and answered once that offer is over."""
-    live_server.app.config["RESULT_SECONDS"] = 8
-    settings.forget_cache()
-    distribution = make_distribution(packages=10)
-    _w1, _c1, first = enrolled_worker("Siti Aminah")
-    _w2, second_card, _t2 = enrolled_worker("Budi Santoso")
-    page, _device = open_kiosk(browser_factory, live_server, camera=False, mode="collect", distribution=distribution)
-    scan_by_keyboard(page, first)
-    wait_state(page, "result")
+    page, _distribution, second_card, _token = offer_on_screen(browser_factory, live_server)
     page.click(".k-button-keypad")
     tap_digits(page, "#keypad-dialog", second_card.fallback_code)
     page.click("#keypad-dialog .k-key-ok")
