@@ -28,12 +28,11 @@ import io
 import re
 import secrets
 import warnings
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from datetime import timedelta
-
 from sqlalchemy import delete, exists, select, update
 
 from .database import utcnow, write_transaction
