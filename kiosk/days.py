@@ -20,6 +20,7 @@ FIRST = date(1900, 1, 1)
 LAST = date(2199, 12, 31)
 MESSAGE = _l("Tanggal harus antara tahun 1900 dan 2199.")
 UNREADABLE = _l("Tulis tanggal sebagai hh/bb/tttt, misalnya 17/08/2026.")
+NO_SUCH_DAY = _l("Tanggal itu tidak ada di kalender (misalnya 31/02): periksa hari dan bulannya.")
 
 # What people type: day/month/year (with /, - or . between), whatever the browser's language;
 # ISO (YYYY-MM-DD) is still read, for links made before and for a native date picker's value.
@@ -31,6 +32,10 @@ class OutOfRange(ValueError):
     """A date that parses but lies outside ``FIRST``..``LAST``."""
 
 
+class NoSuchDay(ValueError):
+    """Written as a date of a real month, but no such day in it: 31/02, 29/02 of a common year."""
+
+
 def check(day: date | None) -> date | None:
     """``day`` itself when it is inside the span (or None); raises ``OutOfRange`` otherwise."""
     if day is not None and not FIRST <= day <= LAST:
@@ -40,7 +45,8 @@ def check(day: date | None) -> date | None:
 
 def parse(raw: str | None) -> date | None:
     """A typed day: ``dd/mm/yyyy`` (``d/m/yyyy``, ``-`` or ``.`` between) or ISO ``yyyy-mm-dd``;
-    None when empty. Raises ``ValueError`` when unreadable, ``OutOfRange`` outside the span."""
+    None when empty. Raises ``ValueError`` when unreadable, ``NoSuchDay`` for a day the calendar
+    does not have, ``OutOfRange`` outside the span."""
     text = (raw or "").strip()
     if not text:
         return None
@@ -57,7 +63,8 @@ def parse(raw: str | None) -> date | None:
     except OutOfRange:
         raise
     except ValueError:
-        raise ValueError(text) from None
+        # A month over 12 is more likely month and day swapped (12/31/2026): the format's hint.
+        raise (NoSuchDay(text) if 1 <= int(month) <= 12 else ValueError(text)) from None
 
 
 def field_text(day: date | None) -> str:
@@ -86,6 +93,9 @@ class DayField(StringField):
         except OutOfRange:
             self.data = None
             raise ValueError(MESSAGE) from None
+        except NoSuchDay:
+            self.data = None
+            raise ValueError(NO_SUCH_DAY) from None
         except ValueError:
             self.data = None
             raise ValueError(UNREADABLE) from None

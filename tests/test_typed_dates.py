@@ -33,6 +33,27 @@ def test_other_text_is_refused(typed):
     assert days.from_query(typed) is None
 
 
+@pytest.mark.parametrize("typed", ["31/02/1985", "29/02/2026", "32/01/2026", "31/04/2026", "2026-02-30"])
+def test_a_day_the_calendar_does_not_have_is_refused_as_such(typed):
+    """Written as a date, but no such day: said so, not "write it like 31-12-1980" (the form
+    was right). A month over 12 keeps the format's hint (month and day swapped, most likely)."""
+    with pytest.raises(days.NoSuchDay):
+        days.parse(typed)
+    with pytest.raises(ValueError) as swapped:
+        days.parse("12/31/2026")
+    assert not isinstance(swapped.value, days.NoSuchDay)
+
+
+def test_the_enrollment_form_says_which_date_does_not_exist(app, client):
+    from test_workers_views import enroll_form
+
+    _login(client)
+    response = client.post("/pekerja/baru", data=enroll_form(birth_date="31-02-1985", start="30/02/2027"))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert page.count("Tanggal itu tidak ada di kalender") == 2 and "Tulis seperti 31-12-1980" not in page
+
+
 def test_outside_the_span_is_refused_as_such():
     with pytest.raises(days.OutOfRange):
         days.parse("31/12/1899")

@@ -130,6 +130,8 @@ def validate_worker(
         too_old = str(exc) < days.FIRST.isoformat()
         v.error("birth_date", _l("Tanggal lahir terlalu lama (sebelum 1900).") if too_old
                 else _l("Tanggal lahir tidak boleh di masa depan."))
+    except days.NoSuchDay:
+        v.error("birth_date", days.NO_SUCH_DAY)
     except ValueError:
         v.error("birth_date", _l("Tanggal lahir tidak dikenali. Tulis seperti 31-12-1980."))
     else:
@@ -287,6 +289,8 @@ def validate_coverage(data: Mapping[str, Any]) -> Validation:
         start = parse_date(data.get("start"))
     except days.OutOfRange:
         v.error("start", days.MESSAGE)
+    except days.NoSuchDay:
+        v.error("start", days.NO_SUCH_DAY)
     except ValueError:
         v.error("start", _l("Tanggal mulai tidak dikenali. Tulis seperti 31-12-2025."))
     else:
@@ -296,6 +300,8 @@ def validate_coverage(data: Mapping[str, Any]) -> Validation:
         end = parse_date(data.get("end"))
     except days.OutOfRange:
         v.error("end", days.MESSAGE)
+    except days.NoSuchDay:
+        v.error("end", days.NO_SUCH_DAY)
     except ValueError:
         v.error("end", _l("Tanggal berakhir tidak dikenali. Tulis seperti 31-12-2025."))
     if start is not None:
