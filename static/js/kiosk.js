@@ -21,7 +21,7 @@
   var URGENT_SECONDS = 5;
   var PENDING_MAX_MS = 60000;
   var HOLD_NOTICE_MS = 4000;
-  var RETRY_HOME_MS = 5000; // an answer whose way home got a server error tries again
+  var RETRY_HOME_MS = 5000; // an answer whose way home failed without the kiosk going offline
   var paired = !body.classList.contains("k-unpaired");
 
   function panelNow() { return document.getElementById("scan-result"); }
@@ -444,18 +444,19 @@
     lastScan = { path: evt.detail.path, code: String(code || ""), at: Date.now() };
   });
 
-  // A request of the answer screen (AMBIL, Selesai, the way home) that got no answer or a server
-  // error: the answer must not stay up for good. Its clock runs again (AMBIL can be tapped again:
-  // the same claim); if it was going home, its words are hidden now and it goes home once the
-  // server answers again.
+  // A request of the answer screen (AMBIL, Selesai, the way home) that got no answer: the answer
+  // must not stay up for good. Its clock runs again (AMBIL can be tapped again: the same claim);
+  // if it was going home, its words are hidden now and it goes home once the server answers
+  // again. (The kiosk's htmx settings swap every answer in, error screens included, so
+  // responseError only comes if those settings change; it is handled the same way.)
   function answerRequestFailed(elt) {
     var panel = panelNow();
     if (!panel || panel.getAttribute("data-state") === "welcome") return;
     if (leaving) { // the way home (htmx.ajax: its element is the body) or anything while it is on its way
       panel.setAttribute("data-cleared", "");
       homeWhenOnline = true;
-      // A server that answered with an error is tried again; one that did not answer, when the
-      // ping finds it again (online).
+      // Home again when the ping finds the server (online), or after a while if it never went
+      // offline (an error answer).
       window.setTimeout(function () {
         if (homeWhenOnline && !body.hasAttribute("data-offline")) goHome();
       }, RETRY_HOME_MS);
