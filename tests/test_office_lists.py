@@ -375,7 +375,7 @@ def test_refused_rows_come_back_in_the_files_own_columns_with_alasan(app, client
     assert rows[0] == ["No", "NIK", "Nama", "L/P", "Tempat Lahir", "Tgl Lahir", "Alamat", "Desa", "Pekerjaan", "Alasan"]
     assert [r[2] for r in rows[1:]] == ["Sari", "Ujang"]
     assert rows[1][1] == bad_date[1] and ws["B2"].number_format == "@"  # the NIK stays text
-    assert rows[1][5] == "31/02/1979" and "Tanggal lahir tidak dikenali" in rows[1][-1]
+    assert rows[1][5] == "31/02/1979" and "Tanggal itu tidak ada di kalender" in rows[1][-1]
     assert "Desa Antah" in rows[2][-1]
 
     # Saved: the accepted row is written; the import page offers the refused rows again.
