@@ -21,7 +21,6 @@
   var URGENT_SECONDS = 5;
   var PENDING_MAX_MS = 60000;
   var HOLD_NOTICE_MS = 4000;
-  var RETRY_HOME_MS = 5000; // an answer whose way home failed without the kiosk going offline
   var paired = !body.classList.contains("k-unpaired");
 
   function panelNow() { return document.getElementById("scan-result"); }
@@ -444,31 +443,20 @@
     lastScan = { path: evt.detail.path, code: String(code || ""), at: Date.now() };
   });
 
-  // A request of the answer screen (AMBIL, Selesai, the way home) that got no answer: the answer
-  // must not stay up for good. Its clock runs again (AMBIL can be tapped again: the same claim);
-  // if it was going home, its words are hidden now and it goes home once the server answers
-  // again. (The kiosk's htmx settings swap every answer in, error screens included, so
-  // responseError only comes if those settings change; it is handled the same way.)
+  // A request of the answer screen (AMBIL, Selesai, the way home) that got no answer (sendError;
+  // the kiosk's htmx settings swap every answer in, error screens included): the answer must not
+  // stay up for good. Its clock runs again (AMBIL can be tapped again: the same claim); if it was
+  // going home, its words are hidden now and it goes home once the ping finds the server (online).
   function answerRequestFailed(elt) {
     var panel = panelNow();
     if (!panel || panel.getAttribute("data-state") === "welcome") return;
     if (leaving) { // the way home (htmx.ajax: its element is the body) or anything while it is on its way
       panel.setAttribute("data-cleared", "");
       homeWhenOnline = true;
-      // Home again when the ping finds the server (online), or after a while if it never went
-      // offline (an error answer).
-      window.setTimeout(function () {
-        if (homeWhenOnline && !body.hasAttribute("data-offline")) goHome();
-      }, RETRY_HOME_MS);
       return;
     }
     if (elt && elt.closest && elt.closest("#scan-result")) startClock(panel); // AMBIL or Selesai
   }
-
-  document.addEventListener("htmx:responseError", function (evt) {
-    busy(false);
-    answerRequestFailed(evt.detail && evt.detail.elt);
-  });
 
   document.addEventListener("htmx:afterRequest", function (evt) {
     var xhr = evt.detail && evt.detail.xhr;
